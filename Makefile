@@ -1,0 +1,35 @@
+# Set-up is part of every target: a fresh clone needs only `make run` or `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ARGS ?=
+
+.PHONY: install run test test-all lint bench clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# The main job (a demo of the Figure-1 task until the Figure-1 experiment lands).
+run: install
+	$(PY) scripts/demo.py $(ARGS)
+
+# The test suite without the long learning runs (marked slow); `make test-all` runs them too.
+test: install
+	$(PY) -m pytest -q -n 2 -m "not slow" $(ARGS)
+
+test-all: install
+	$(PY) -m pytest -q -n 2 $(ARGS)
+
+lint: install
+	$(PY) -m ruff check seqreward_env agents scripts tests
+	$(PY) -m mypy
+
+bench: install
+	$(PY) scripts/bench_env.py
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,1 @@
+"""agents: policy-gradient learners for the seqreward environments."""

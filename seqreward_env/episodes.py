@@ -1,0 +1,103 @@
+"""The state of a batch of episodes and its transitions, shared by the single env (a batch of one) and the vector env."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from seqreward_env._checks import check_tokens
+from seqreward_env.task import SequenceTask
+
+RESET_OPTIONS = ("context", "prefix")
+
+
+class EpisodeBatch:
+    """``num_rows`` episodes advanced in lockstep with array operations.
+
+    Arrays (row-major, one row per episode):
+        contexts ``(n, d)`` float32; targets ``(n, N)`` int64 (y*, never exposed in observations);
+        tokens ``(n, N)`` int64 with ``vocab_size`` marking "not written yet"; positions ``(n,)`` int64
+        tokens written; on_track ``(n,)`` bool, whether the tokens written so far equal y*'s prefix.
+    """
+
+    def __init__(self, task: SequenceTask, num_rows: int) -> None:
+        self.task = task
+        n, big_n = num_rows, task.seq_len
+        self.contexts = np.zeros((n, task.context_dim), dtype=np.float32)
+        self.targets = np.zeros((n, big_n), dtype=np.int64)
+        self.tokens = np.full((n, big_n), task.vocab_size, dtype=np.int64)
+        self.positions = np.zeros(n, dtype=np.int64)
+        self.on_track = np.ones(n, dtype=bool)
+
+    def start(self, rows: np.ndarray, contexts: np.ndarray, prefixes: list[np.ndarray] | None) -> None:
+        """Begin new episodes on ``rows`` with the given ``(len(rows), d)`` contexts and optional prefixes."""
+        self.contexts[rows] = contexts
+        self.targets[rows] = self.task.targets(contexts)
+        self.tokens[rows] = self.task.vocab_size
+        self.positions[rows] = 0
+        self.on_track[rows] = True
+        if prefixes is not None:
+            for row, prefix in zip(rows, prefixes, strict=True):
+                self.tokens[row, : len(prefix)] = prefix
+                self.positions[row] = len(prefix)
+                self.on_track[row] = bool(np.array_equal(prefix, self.targets[row, : len(prefix)]))
+
+    def advance(self, rows: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Write ``actions`` (validated tokens) on ``rows`` and score the step.
+
+        Returns:
+            rewards ``(len(rows),)`` float64, terminated ``(len(rows),)`` bool, reward queries
+            ``(len(rows),)`` int64 and success ``(len(rows),)`` bool (meaningful where terminated).
+        """
+        positions = self.positions[rows]
+        self.tokens[rows, positions] = actions
+        on_track = self.on_track[rows] & (self.targets[rows, positions] == actions)
+        self.on_track[rows] = on_track
+        positions = positions + 1
+        self.positions[rows] = positions
+        rewards, queries = self.task.step_rewards(on_track, positions)
+        return rewards, positions == self.task.seq_len, queries, on_track
+
+    def observation(self, rows: np.ndarray | slice = slice(None)) -> dict[str, np.ndarray]:
+        """Copies of the observable state of ``rows``: context, tokens, position."""
+        return {
+            "context": self.contexts[rows].copy(),
+            "tokens": self.tokens[rows].copy(),
+            "position": self.positions[rows].copy(),
+        }
+
+
+def parse_reset_options(
+    task: SequenceTask, options: dict[str, Any] | None, num_rows: int, *, batched: bool
+) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
+    """Validate ``reset`` options into ``(num_rows, d)`` contexts (or None) and per-row prefixes (or None).
+
+    ``context`` is one context ``(d,)`` or, when ``batched``, one per row ``(num_rows, d)``. ``prefix``
+    is one token sequence ``(L,)`` with L < N or, when ``batched``, one per row (an ``(num_rows, L)``
+    array or a list of 1-D arrays). A prefix costs no reward queries.
+    """
+    if options is None:
+        return None, None
+    if not isinstance(options, dict):
+        raise ValueError(f"options must be a dict with keys among {RESET_OPTIONS}, got {options!r}")
+    unknown = set(options) - set(RESET_OPTIONS) - {"reset_mask"}
+    if unknown:
+        raise ValueError(f"options has unknown keys {sorted(unknown)}; allowed keys are {RESET_OPTIONS}")
+    contexts = None
+    if options.get("context") is not None:
+        x = task.check_context("options['context']", options["context"])
+        if x.ndim == 2 and not batched:
+            raise ValueError(f"options['context'] must have shape ({task.context_dim},), got shape {x.shape}")
+        if x.ndim == 2 and len(x) != num_rows:
+            raise ValueError(f"options['context'] must have {num_rows} rows (one per env) or be one context, got {len(x)}")
+        contexts = np.broadcast_to(x.reshape(-1, task.context_dim), (num_rows, task.context_dim)).copy()
+    prefixes = None
+    if options.get("prefix") is not None:
+        raw = options["prefix"]
+        as_rows = batched and (isinstance(raw, list) and raw and np.ndim(raw[0]) == 1 or np.ndim(raw) == 2)
+        items = list(raw) if as_rows else [raw] * num_rows
+        if len(items) != num_rows:
+            raise ValueError(f"options['prefix'] must hold {num_rows} prefixes (one per env) or one prefix, got {len(items)}")
+        prefixes = [check_tokens("options['prefix']", item, task.vocab_size, task.seq_len - 1) for item in items]
+    return contexts, prefixes

@@ -1,0 +1,40 @@
+"""Gymnasium registration of the seqreward environments (done on import of ``seqreward_env``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+# Small defaults that a tabular or SB3 agent learns in minutes.
+SMALL_TASK: dict[str, Any] = {"seq_len": 6, "vocab_size": 4, "context_dim": 8, "contexts": "mixture", "num_components": 8}
+# The paper's Figure-1 task (SPEC section 4).
+PAPER_TASK: dict[str, Any] = {
+    "seq_len": 128,
+    "vocab_size": 32,
+    "context_dim": 32,
+    "contexts": "mixture",
+    "num_components": 32,
+    "sigma": 0.05,
+    "reward_values": (-1.0, 1.0),
+}
+
+ENV_IDS: dict[str, dict[str, Any]] = {
+    "seqreward/Outcome-v0": {**SMALL_TASK, "reward": "outcome"},
+    "seqreward/Process-v0": {**SMALL_TASK, "reward": "process"},
+    "seqreward/PaperOutcome-v0": {**PAPER_TASK, "reward": "outcome"},
+    "seqreward/PaperProcess-v0": {**PAPER_TASK, "reward": "process"},
+}
+
+
+def register_envs() -> None:
+    """Register every id with a single entry point and the native vector entry point."""
+    for env_id, kwargs in ENV_IDS.items():
+        if env_id in gym.registry:
+            continue
+        gym.register(
+            id=env_id,
+            entry_point="seqreward_env.env:SequenceEnv",
+            vector_entry_point="seqreward_env.vector_env:SequenceVectorEnv",
+            kwargs=dict(kwargs),
+        )

@@ -1,0 +1,194 @@
+"""The natively batched vector environment: many episodes in lockstep over the same task core as the single env.
+
+Row i behaves exactly like a single ``SequenceEnv`` reset with seed ``seed + i`` (as in
+``gym.make_vec(..., vectorization_mode="sync")``): each row keeps its own random generator, used only
+to draw its contexts; everything else is array operations over all rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from seqreward_env.episodes import EpisodeBatch, parse_reset_options
+from seqreward_env.spaces import action_space, make_task, observation_space, render_row
+from seqreward_env.task import SequenceTask
+from seqreward_env._checks import check_int
+
+
+class SequenceVectorEnv(VectorEnv):
+    """``num_envs`` sequence-writing episodes advanced together.
+
+    Takes the keyword arguments of ``SequenceEnv`` plus ``num_envs`` and ``autoreset_mode``
+    (``"next_step"``, the Gymnasium default; ``"same_step"``; or ``"disabled"``).
+
+    ``reset(options=...)`` accepts ``context`` as one context ``(d,)`` for all rows or ``(num_envs, d)``,
+    ``prefix`` as one prefix for all rows, an ``(num_envs, L)`` array or a list of per-row 1-D arrays,
+    and ``reset_mask`` ``(num_envs,)`` bool to reset only some rows.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4, "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        *,
+        autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+        task: SequenceTask | None = None,
+        render_mode: str | None = None,
+        **task_kwargs: Any,
+    ) -> None:
+        self.num_envs = check_int("num_envs", num_envs, 1)
+        try:
+            self.autoreset_mode = AutoresetMode(autoreset_mode)
+        except ValueError:
+            allowed = [mode.value for mode in AutoresetMode]
+            raise ValueError(f"autoreset_mode must be one of {allowed}, got {autoreset_mode!r}") from None
+        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
+        self.task = make_task(task, task_kwargs)
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        self.render_mode = render_mode
+        self.single_observation_space = observation_space(self.task)
+        self.single_action_space = action_space(self.task)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._episodes = EpisodeBatch(self.task, self.num_envs)
+        self._rngs: list[np.random.Generator] | None = None
+        self._finished = np.ones(self.num_envs, dtype=bool)  # episode over: autoreset (or reset) due
+        self._started = False
+        self.total_reward_queries = 0
+
+    @property
+    def np_random_generators(self) -> list[np.random.Generator]:
+        """Each row's generator (created from OS entropy on first use if never seeded)."""
+        if self._rngs is None:
+            self._rngs = [seeding.np_random(None)[0] for _ in range(self.num_envs)]
+        return self._rngs
+
+    def reset(
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        self._seed_rows(seed)
+        rows = np.arange(self.num_envs)
+        if options is not None and "reset_mask" in options:
+            rows = np.flatnonzero(self._check_reset_mask(options["reset_mask"]))
+        contexts, prefixes = parse_reset_options(self.task, options, self.num_envs, batched=True)
+        self._start_rows(
+            rows,
+            None if contexts is None else contexts[rows],
+            None if prefixes is None else [prefixes[i] for i in rows],
+        )
+        self._started = True
+        return self._episodes.observation(), {}
+
+    def step(self, actions: Any) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._started:
+            raise RuntimeError("step() called before reset(); call reset() first")
+        actions = self._check_actions(actions)
+        rewards = np.zeros(self.num_envs, dtype=np.float64)
+        terminated = np.zeros(self.num_envs, dtype=bool)
+        info: dict[str, Any] = {}
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            restart = np.flatnonzero(self._finished)
+            self._start_rows(restart, None, None)
+            stepping = np.flatnonzero(~np.isin(np.arange(self.num_envs), restart))
+        else:
+            if self.autoreset_mode == AutoresetMode.DISABLED and self._finished.any():
+                raise RuntimeError(
+                    f"rows {np.flatnonzero(self._finished).tolist()} have terminated; with autoreset_mode='disabled' "
+                    "reset them with reset(options={'reset_mask': mask}) before stepping"
+                )
+            stepping = np.arange(self.num_envs)
+        if stepping.size:
+            step_rewards, step_terminated, queries, success = self._episodes.advance(stepping, actions[stepping])
+            rewards[stepping] = step_rewards
+            terminated[stepping] = step_terminated
+            self.total_reward_queries += int(queries.sum())
+            _add(info, "reward_queries", stepping, queries, self.num_envs)
+            ended = stepping[step_terminated]
+            if ended.size:
+                _add(info, "is_success", ended, success[step_terminated], self.num_envs)
+        self._finished = terminated.copy()
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and terminated.any():
+            info = self._reset_finished_same_step(info, np.flatnonzero(terminated))
+        return self._episodes.observation(), rewards, terminated, np.zeros(self.num_envs, dtype=bool), info
+
+    def render(self) -> tuple[str, ...] | None:
+        if self.render_mode is None:
+            return None
+        return tuple(
+            render_row(self.task, self._episodes.tokens[i], int(self._episodes.positions[i])) for i in range(self.num_envs)
+        )
+
+    # ----- internals ------------------------------------------------------------------------------
+    def _seed_rows(self, seed: int | list[int | None] | None) -> None:
+        if seed is None:
+            return
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            seeds: list[int | None] = [int(seed) + i for i in range(self.num_envs)]
+        elif isinstance(seed, (list, tuple)) and len(seed) == self.num_envs:
+            seeds = list(seed)
+        else:
+            raise ValueError(f"seed must be None, an int or a list of {self.num_envs} ints or None, got {seed!r}")
+        rngs = self.np_random_generators
+        for i, row_seed in enumerate(seeds):
+            if row_seed is not None:
+                rngs[i] = seeding.np_random(row_seed)[0]
+
+    def _start_rows(self, rows: np.ndarray, contexts: np.ndarray | None, prefixes: list[np.ndarray] | None) -> None:
+        if rows.size == 0:
+            return
+        if contexts is None:
+            rngs = self.np_random_generators
+            contexts = self.task.sample_context_rows([rngs[i] for i in rows])
+        self._episodes.start(rows, contexts, prefixes)
+        self._finished[rows] = False
+
+    def _reset_finished_same_step(self, info: dict[str, Any], ended: np.ndarray) -> dict[str, Any]:
+        """Gymnasium's same-step layout: the ended rows' last observation and info move to ``final_obs``
+        and ``final_info``, and the rows start anew in this very step."""
+        final_obs = np.full(self.num_envs, None, dtype=object)
+        final_views = self._episodes.observation(ended)
+        for j, row in enumerate(ended):
+            final_obs[row] = {key: value[j] for key, value in final_views.items()}
+        final_info: dict[str, Any] = {}
+        for key in ("reward_queries", "is_success"):
+            _add(final_info, key, ended, info[key][ended], self.num_envs)
+        info["_reward_queries"][ended] = False
+        info["reward_queries"][ended] = 0
+        del info["is_success"], info["_is_success"]
+        mask = np.zeros(self.num_envs, dtype=bool)
+        mask[ended] = True
+        self._start_rows(ended, None, None)
+        return {**info, "final_obs": final_obs, "_final_obs": mask, "final_info": final_info, "_final_info": mask}
+
+    def _check_actions(self, actions: Any) -> np.ndarray:
+        array = np.asarray(actions)
+        if array.shape != (self.num_envs,) or array.dtype.kind not in "iu":
+            raise ValueError(f"actions must be an integer array of shape ({self.num_envs},), got {actions!r}")
+        stepping = ~self._finished if self.autoreset_mode == AutoresetMode.NEXT_STEP else np.ones(self.num_envs, bool)
+        bad = stepping & ((array < 0) | (array >= self.task.vocab_size))
+        if bad.any():
+            raise ValueError(f"actions must be tokens in [0, {self.task.vocab_size}), got {array[bad].tolist()} at rows {np.flatnonzero(bad).tolist()}")
+        return array.astype(np.int64)
+
+    def _check_reset_mask(self, mask: Any) -> np.ndarray:
+        array = np.asarray(mask)
+        if array.shape != (self.num_envs,) or array.dtype != np.bool_ or not array.any():
+            raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},) with a True entry, got {mask!r}")
+        return array
+
+
+def _add(info: dict[str, Any], key: str, rows: np.ndarray, values: np.ndarray, num_envs: int) -> None:
+    """Gymnasium's vector info layout: ``info[key]`` an array over all rows, ``info["_" + key]`` its mask."""
+    array = np.zeros(num_envs, dtype=values.dtype)
+    array[rows] = values
+    mask = np.zeros(num_envs, dtype=bool)
+    mask[rows] = True
+    info[key], info["_" + key] = array, mask
+
