@@ -34,11 +34,17 @@ def main(argv: list[str] | None = None) -> None:
     zeros_w2 = np.zeros((task.vocab_size, task.vocab_size))
     likelihoods = task.likelihood(zeros_w1, zeros_w2, test)
     token_min = task.token_min_probability(zeros_w1, zeros_w2, test)
-    print(f"task: N={task.seq_len}, k={task.vocab_size}, d={task.context_dim}, mixture of {seqreward_env.PAPER_TASK['num_components']}")
-    print(f"rolled out the uniform policy on {args.num_envs} contexts in {elapsed:.3f} s: "
-          f"mean outcome reward {rewards.mean():+.3f}, reward queries {envs.unwrapped.total_reward_queries}")
+    print(
+        f"task: N={task.seq_len}, k={task.vocab_size}, d={task.context_dim}, mixture of {seqreward_env.PAPER_TASK['num_components']}"
+    )
+    print(
+        f"rolled out the uniform policy on {args.num_envs} contexts in {elapsed:.3f} s: "
+        f"mean outcome reward {rewards.mean():+.3f}, reward queries {envs.unwrapped.total_reward_queries}"
+    )
     print(f"exact test error (1024 test contexts): {task.test_error(likelihoods):.6f}")
-    print(f"LQ(0.1): {likelihood_quantile(likelihoods, 0.1):.3e}   (k^-N = {float(task.vocab_size) ** -task.seq_len:.3e})")
+    print(
+        f"LQ(0.1): {likelihood_quantile(likelihoods, 0.1):.3e}   (k^-N = {float(task.vocab_size) ** -task.seq_len:.3e})"
+    )
     print(f"token-level LQ(0.1): {likelihood_quantile(token_min, 0.1):.4f}   (1/k = {1 / task.vocab_size:.4f})")
 
 

@@ -52,7 +52,9 @@ class MixtureContexts(ContextDistribution):
         self.context_dim = check_int("context_dim", context_dim, 1)
         self.num_components = check_int("num_components", num_components, 1)
         self.sigma = check_real("sigma", sigma, 0.0)
-        self.raw_width = 1 + self.context_dim
+        # One uniform picks the component; pairs of uniforms become normals (Box-Muller), so that a
+        # row costs a single generator call.
+        self.raw_width = 1 + 2 * ((self.context_dim + 1) // 2)
         # Every context has norm sqrt(d), so no coordinate exceeds it.
         self.bound = float(np.sqrt(self.context_dim))
 
@@ -64,14 +66,15 @@ class MixtureContexts(ContextDistribution):
         return centres
 
     def draw_raw(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        raw = np.empty((n, self.raw_width))
-        raw[:, 0] = rng.integers(0, self.num_components, size=n)
-        raw[:, 1:] = rng.standard_normal((n, self.context_dim))
-        return raw
+        return rng.random((n, self.raw_width))
 
     def from_raw(self, raw: np.ndarray) -> np.ndarray:
-        components = raw[:, 0].astype(np.int64)
-        noise = self.sigma * raw[:, 1:]
+        components = np.minimum((raw[:, 0] * self.num_components).astype(np.int64), self.num_components - 1)
+        half = (self.raw_width - 1) // 2
+        radius = np.sqrt(-2.0 * np.log1p(-raw[:, 1 : 1 + half]))
+        angle = 2.0 * np.pi * raw[:, 1 + half :]
+        normals = np.concatenate([radius * np.cos(angle), radius * np.sin(angle)], axis=1)[:, : self.context_dim]
+        noise = self.sigma * normals
         noise_norm = np.linalg.norm(noise, axis=1, keepdims=True)
         noise *= np.where(noise_norm > self.sigma, self.sigma / np.maximum(noise_norm, 1e-300), 1.0)
         x = noise

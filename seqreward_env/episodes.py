@@ -29,6 +29,7 @@ class EpisodeBatch:
         self.tokens = np.full((n, big_n), task.vocab_size, dtype=np.int64)
         self.positions = np.zeros(n, dtype=np.int64)
         self.on_track = np.ones(n, dtype=bool)
+        self._row_offsets = np.arange(n, dtype=np.int64) * big_n
 
     def start(self, rows: np.ndarray, contexts: np.ndarray, prefixes: list[np.ndarray] | None) -> None:
         """Begin new episodes on ``rows`` with the given ``(len(rows), d)`` contexts and optional prefixes."""
@@ -43,29 +44,31 @@ class EpisodeBatch:
                 self.positions[row] = len(prefix)
                 self.on_track[row] = bool(np.array_equal(prefix, self.targets[row, : len(prefix)]))
 
-    def advance(self, rows: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Write ``actions`` (validated tokens) on ``rows`` and score the step.
+    def advance(
+        self, rows: np.ndarray | slice, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Write ``actions`` (validated tokens) on ``rows`` (an index array, or ``slice(None)`` for all)
+        and score the step.
 
         Returns:
-            rewards ``(len(rows),)`` float64, terminated ``(len(rows),)`` bool, reward queries
-            ``(len(rows),)`` int64 and success ``(len(rows),)`` bool (meaningful where terminated).
+            rewards float64, terminated bool, reward queries int64 and success bool (meaningful where
+            terminated), one entry per stepped row.
         """
         positions = self.positions[rows]
-        self.tokens[rows, positions] = actions
-        on_track = self.on_track[rows] & (self.targets[rows, positions] == actions)
+        flat = self._row_offsets[rows] + positions  # flat indices into the (n, N) arrays
+        self.tokens.reshape(-1)[flat] = actions
+        on_track = self.on_track[rows] & (self.targets.reshape(-1)[flat] == actions)
         self.on_track[rows] = on_track
-        positions = positions + 1
+        positions += 1
         self.positions[rows] = positions
         rewards, queries = self.task.step_rewards(on_track, positions)
         return rewards, positions == self.task.seq_len, queries, on_track
 
-    def observation(self, rows: np.ndarray | slice = slice(None)) -> dict[str, np.ndarray]:
-        """Copies of the observable state of ``rows``: context, tokens, position."""
-        return {
-            "context": self.contexts[rows].copy(),
-            "tokens": self.tokens[rows].copy(),
-            "position": self.positions[rows].copy(),
-        }
+    def observation(self, rows: np.ndarray | slice | int = slice(None), *, copy: bool = True) -> dict[str, np.ndarray]:
+        """The observable state of ``rows``: context, tokens, position (copies, or views when ``copy`` is
+        False and ``rows`` is a slice)."""
+        take = (lambda a: a[rows].copy()) if copy else (lambda a: a[rows])
+        return {"context": take(self.contexts), "tokens": take(self.tokens), "position": take(self.positions)}
 
 
 def parse_reset_options(
@@ -81,9 +84,10 @@ def parse_reset_options(
         return None, None
     if not isinstance(options, dict):
         raise ValueError(f"options must be a dict with keys among {RESET_OPTIONS}, got {options!r}")
-    unknown = set(options) - set(RESET_OPTIONS) - {"reset_mask"}
+    allowed = (*RESET_OPTIONS, "reset_mask") if batched else RESET_OPTIONS  # the vector env reads reset_mask
+    unknown = set(options) - set(allowed)
     if unknown:
-        raise ValueError(f"options has unknown keys {sorted(unknown)}; allowed keys are {RESET_OPTIONS}")
+        raise ValueError(f"options has unknown keys {sorted(unknown)}; allowed keys are {allowed}")
     contexts = None
     if options.get("context") is not None:
         x = task.check_context("options['context']", options["context"])

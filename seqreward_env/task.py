@@ -23,6 +23,8 @@ REWARDS = ("outcome", "process")
 MARGIN_PROBE_SIZE = 4096
 MARGIN_MIN_ACCEPTANCE = 0.01
 MARGIN_MAX_REDRAWS = 10_000
+# Entries of the (contexts, k, k) successor scores computed at once in `targets`.
+TARGET_CHUNK_ENTRIES = 1 << 16
 
 
 class SequenceTask:
@@ -164,12 +166,24 @@ class SequenceTask:
         return np.asarray(x, dtype=np.float64) @ self.teacher_w1.T
 
     def targets(self, x: np.ndarray) -> np.ndarray:
-        """The greedy target y*(x): ``(n, N)`` int64 tokens in [0, k) for ``(n, d)`` contexts."""
+        """The greedy target y*(x): ``(n, N)`` int64 tokens in [0, k) for ``(n, d)`` contexts.
+
+        After the first token, y*_i depends only on y*_(i-1): each context has a successor table
+        next[prev] = argmax_j (W1* x + W2*[:, prev])_j, computed once, then followed N - 1 times.
+        """
         base = self.teacher_scores(x)
-        y = np.empty((len(base), self.seq_len), dtype=np.int64)
+        n = len(base)
+        y = np.empty((n, self.seq_len), dtype=np.int64)
         y[:, 0] = base.argmax(axis=1)
-        for i in range(1, self.seq_len):
-            y[:, i] = (base + self.teacher_w2[:, y[:, i - 1]].T).argmax(axis=1)
+        if self.seq_len > 1:
+            successor = np.empty(n * self.vocab_size, dtype=np.int64)
+            rows = max(1, TARGET_CHUNK_ENTRIES // self.vocab_size**2)  # small blocks stay in cache
+            for start in range(0, n, rows):
+                block = base[start : start + rows, None, :] + self.teacher_w2.T[None, :, :]
+                successor[start * self.vocab_size : (start + len(block)) * self.vocab_size] = block.argmax(axis=2).ravel()
+            offsets = np.arange(n, dtype=np.int64) * self.vocab_size
+            for i in range(1, self.seq_len):
+                y[:, i] = successor[offsets + y[:, i - 1]]
         return y
 
     def margins(self, x: np.ndarray) -> np.ndarray:

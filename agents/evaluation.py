@@ -1,0 +1,67 @@
+"""Exact evaluation of a linear policy during training: test error, tracked contexts' likelihoods, LQ."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from agents.policy import LinearPolicy
+from seqreward_env import SequenceTask, likelihood_quantile, linear_token_log_probs
+
+
+class LinearEvaluator:
+    """Computes the task's exact metrics of a ``LinearPolicy``, with the test set's targets computed once.
+
+    Args:
+        task: the task (its fixed test set comes from its seed).
+        test_size: number of test contexts.
+        tracked: optional ``(M, d)`` contexts whose likelihoods are logged one by one (e.g. the centres).
+        off_support: optional indices into ``tracked`` whose mean likelihood is logged as
+            ``eval/off_support_likelihood``.
+        lq_eps: eps of the logged likelihood quantiles.
+    """
+
+    def __init__(
+        self,
+        task: SequenceTask,
+        test_size: int = 1024,
+        tracked: np.ndarray | None = None,
+        off_support: np.ndarray | None = None,
+        lq_eps: float = 0.1,
+    ) -> None:
+        self.task = task
+        self.test_contexts = task.test_contexts(test_size)
+        self.test_targets = task.targets(self.test_contexts)
+        self.tracked = tracked
+        self.tracked_targets = None if tracked is None else task.targets(tracked)
+        self.off_support = None if off_support is None else np.asarray(off_support, dtype=np.int64)
+        self.lq_eps = lq_eps
+
+    def token_log_probs(self, policy: LinearPolicy) -> np.ndarray:
+        """log p(y*_i | x, y*_<i) on the test set: ``(test_size, N)``."""
+        w1, w2 = policy.as_numpy()
+        return linear_token_log_probs(w1, w2, self.test_contexts, self.test_targets)
+
+    def tracked_likelihoods(self, policy: LinearPolicy) -> np.ndarray:
+        """p(y*|x) of the tracked contexts: ``(M,)``."""
+        if self.tracked is None or self.tracked_targets is None:
+            return np.zeros(0)
+        w1, w2 = policy.as_numpy()
+        return np.exp(linear_token_log_probs(w1, w2, self.tracked, self.tracked_targets).sum(axis=1))
+
+    def __call__(self, policy: LinearPolicy) -> dict[str, Any]:
+        token_log_probs = self.token_log_probs(policy)
+        likelihoods = np.exp(token_log_probs.sum(axis=1))
+        metrics: dict[str, Any] = {
+            "eval/test_error": self.task.test_error(likelihoods),
+            "eval/likelihood_quantile": likelihood_quantile(likelihoods, self.lq_eps),
+            "eval/token_likelihood_quantile": likelihood_quantile(np.exp(token_log_probs.min(axis=1)), self.lq_eps),
+        }
+        if self.tracked is not None:
+            tracked = self.tracked_likelihoods(policy)
+            metrics["eval/tracked_likelihood"] = tracked.tolist()
+            metrics["eval/tracked_likelihood_mean"] = float(tracked.mean())
+            if self.off_support is not None and self.off_support.size:
+                metrics["eval/off_support_likelihood"] = float(tracked[self.off_support].mean())
+        return metrics

@@ -1,0 +1,115 @@
+"""Policy gradient as the paper's experiment runs it (SPEC section 3, item 2): on-policy through the env,
+fresh contexts each step, loss -mean(A log p) over batch and tokens, Adagrad lr 0.1.
+
+Outcome reward (ORM): A_i = R - mean(R) for every token, R the episode's reward (batch-mean baseline).
+Process reward (PRM): A_i = r_i, the prefix reward itself (not a reward-to-go), no baseline.
+Either baseline can be switched on or off for either reward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from agents.evaluation import LinearEvaluator
+from agents.policy import LinearPolicy
+from agents.rollout import Rollout, rollout
+from agents.training import OPTIMIZERS, env_random_state, grad_norm, make_optimizer, set_env_random_state, set_gradient
+
+
+@dataclass(frozen=True)
+class PaperPGConfig:
+    """Settings of the paper's PG experiment."""
+
+    learning_rate: float = 0.1
+    """Optimiser learning rate (paper: Adagrad, 0.1)."""
+    optimizer: str = "adagrad"
+    """'adagrad' (paper), 'sgd' or 'adam'."""
+    baseline: bool | None = None
+    """Subtract the batch mean: None = the paper's choice (on for the outcome reward, off for the
+    process reward, where it is the per-position batch mean of r_i)."""
+
+    def __post_init__(self) -> None:
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+
+
+def paper_advantages(batch: Rollout, reward: str, baseline: bool | None) -> torch.Tensor:
+    """Per-token advantages ``(B, N)`` of the paper's PG (zero on positions the policy did not write)."""
+    if reward == "outcome":
+        returns = batch.returns
+        if baseline is None or baseline:
+            returns = returns - returns.mean()
+        advantages = returns.unsqueeze(1).expand_as(batch.rewards)
+    elif reward == "process":
+        advantages = batch.rewards
+        if baseline:
+            advantages = advantages - advantages.mean(dim=0, keepdim=True)
+    else:
+        raise ValueError(f"reward must be 'outcome' or 'process', got {reward!r}")
+    return advantages * batch.generated
+
+
+class PaperPG:
+    """On-policy PG with a batch of ``envs.num_envs`` fresh contexts per step.
+
+    Args:
+        envs: a vector env over the task (its ``num_envs`` is the batch size; its reward kind decides ORM/PRM).
+        policy: the policy, trained in place (start it from the base model).
+        config: learning settings.
+        seed: seeds the env's context streams and the sampling generator.
+        evaluator: exact metrics for ``evaluate``.
+    """
+
+    def __init__(
+        self, envs: Any, policy: LinearPolicy, config: PaperPGConfig, seed: int, evaluator: LinearEvaluator
+    ) -> None:
+        self.envs, self.policy, self.config, self.evaluator = envs, policy, config, evaluator
+        self.task = envs.unwrapped.task
+        self.optimizer = make_optimizer(config.optimizer, policy.parameters(), config.learning_rate)
+        self.generator = torch.Generator(device=policy.device).manual_seed(seed)
+        self._env_seed: int | None = seed
+        self.reward_queries = 0
+
+    def train_step(self, step: int) -> dict[str, Any]:
+        batch = rollout(self.envs, self.policy, self.generator, seed=self._env_seed)
+        self._env_seed = None
+        self.reward_queries += batch.reward_queries
+        advantages = paper_advantages(batch, self.task.reward, self.config.baseline)
+        grads = self.policy.score(batch.contexts, batch.tokens, batch.probs, advantages)
+        scale = 1.0 / batch.tokens.numel()
+        set_gradient(self.policy, [-g * scale for g in grads])  # loss = -mean(A log p)
+        self.optimizer.step()
+        return {
+            "train/reward": float(batch.returns.mean()),
+            "train/success_rate": float(batch.success.float().mean()),
+            "train/reward_queries": self.reward_queries,
+            "train/grad_norm": grad_norm(grads) * scale,
+            "train/learning_rate": self.config.learning_rate,
+        }
+
+    def evaluate(self) -> dict[str, Any]:
+        return {**self.evaluator(self.policy), "train/reward_queries": self.reward_queries}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "env_random_state": env_random_state(self.envs),
+            "env_seed": self._env_seed,
+            "reward_queries": self.reward_queries,
+            "config": asdict(self.config),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        set_env_random_state(self.envs, state["env_random_state"])
+        self._env_seed = state["env_seed"]
+        self.reward_queries = int(state["reward_queries"])

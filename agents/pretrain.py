@@ -1,0 +1,88 @@
+"""Supervised pre-training of the base model on (x, y*) pairs: the paper's Adagrad experiment and the
+theory's SGD with the adaptive step 1/(4 + 2 ||g||^2) (SPEC section 3, item 1)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from agents.evaluation import LinearEvaluator
+from agents.policy import LinearPolicy
+from agents.training import adaptive_step, grad_norm, make_optimizer, set_gradient
+from seqreward_env import SequenceTask
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Settings of supervised pre-training."""
+
+    steps: int = 1000
+    """Number of updates."""
+    batch_size: int = 256
+    """Fresh (x, y*) pairs per update (the adaptive SGD uses one pair per update and ignores this)."""
+    learning_rate: float = 0.1
+    """Adagrad's learning rate (paper: 0.1)."""
+    method: Literal["adagrad", "adaptive_sgd"] = "adagrad"
+    """'adagrad': token-level cross-entropy averaged over batch and tokens (the paper's experiment);
+    'adaptive_sgd': one pair per step, w <- w + g / (4 + 2 ||g||^2), g the score of log p(y*|x)."""
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if self.method not in ("adagrad", "adaptive_sgd"):
+            raise ValueError(f"method must be 'adagrad' or 'adaptive_sgd', got {self.method!r}")
+
+
+class Pretrainer:
+    """Trains ``policy`` in place on fresh contexts from ``task`` labelled with the teacher's y*."""
+
+    def __init__(
+        self, task: SequenceTask, policy: LinearPolicy, config: PretrainConfig, seed: int, evaluator: LinearEvaluator
+    ) -> None:
+        self.task, self.policy, self.config, self.evaluator = task, policy, config, evaluator
+        self.rng = np.random.default_rng(np.random.SeedSequence(seed))
+        self.optimizer = make_optimizer("adagrad", policy.parameters(), config.learning_rate)
+
+    def train_step(self, step: int) -> dict[str, Any]:
+        batch = 1 if self.config.method == "adaptive_sgd" else self.config.batch_size
+        x_np = self.task.sample_contexts(self.rng, batch)
+        contexts = torch.as_tensor(x_np, device=self.policy.device)
+        targets = torch.as_tensor(self.task.targets(x_np), device=self.policy.device)
+        probs = self.policy.token_probs(contexts, targets)
+        ones = torch.ones(targets.shape, device=self.policy.device)
+        grads = self.policy.score(contexts, targets, probs, ones)
+        loss = -torch.log(probs.gather(-1, targets.unsqueeze(-1)).clamp_min(1e-30)).mean()
+        if self.config.method == "adaptive_sgd":
+            rate = adaptive_step(self.policy, grads, scale=1.0)
+        else:
+            scale = 1.0 / targets.numel()
+            set_gradient(self.policy, [-g * scale for g in grads])  # loss = -mean log p
+            self.optimizer.step()
+            rate = self.config.learning_rate
+        return {
+            "train/loss": float(loss),
+            "train/grad_norm": grad_norm(grads) / targets.numel(),
+            "train/learning_rate": rate,
+        }
+
+    def evaluate(self) -> dict[str, Any]:
+        return self.evaluator(self.policy)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "config": asdict(self.config),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng.bit_generator.state = state["rng"]

@@ -1,0 +1,143 @@
+"""Rollouts: drive a Gymnasium vector env of seqreward tasks with a policy and return a typed batch."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from agents.policy import NO_TOKEN, AutoregressivePolicy
+
+
+class Rollout(NamedTuple):
+    """One batch of episodes (row b is env row b).
+
+    contexts: ``(B, d)`` float32 tensor. tokens: ``(B, N)`` int64 tensor (a given prefix included).
+    rewards: ``(B, N)`` float32 tensor, the env's reward for the step that wrote token i (0 on prefix
+    positions). probs: ``(B, N, k)`` the behaviour policy's next-token probabilities at each generated
+    position (zeros on prefix positions), kept for the update. generated: ``(B, N)`` bool, the positions
+    the policy wrote. success: ``(B,)`` bool, whole response right (only where the episode ended).
+    reward_queries: queries the env answered for this batch.
+    """
+
+    contexts: torch.Tensor
+    tokens: torch.Tensor
+    rewards: torch.Tensor
+    probs: torch.Tensor
+    generated: torch.Tensor
+    success: torch.Tensor
+    reward_queries: int
+
+    @property
+    def returns(self) -> torch.Tensor:
+        """Sum of rewards per episode: ``(B,)`` (the outcome reward itself under ORM)."""
+        return self.rewards.sum(dim=1)
+
+
+def rollout(
+    envs: Any,
+    policy: AutoregressivePolicy,
+    generator: torch.Generator,
+    *,
+    seed: int | None = None,
+    contexts: np.ndarray | None = None,
+    prefixes: np.ndarray | list[np.ndarray] | None = None,
+    max_steps: int | None = None,
+) -> Rollout:
+    """Reset ``envs`` and let ``policy`` write until the episodes end (or for ``max_steps`` steps).
+
+    Args:
+        envs: a Gymnasium vector env over a seqreward task (the native ``SequenceVectorEnv`` or a
+            sync/async one; per-row ``contexts``/``prefixes`` need the native env).
+        policy: samples every token; its probabilities are kept in the batch.
+        generator: torch generator for sampling (one seed makes the run reproducible).
+        seed: passed to ``envs.reset`` (None continues the rows' random streams: fresh contexts).
+        contexts: ``(B, d)`` contexts to ask instead of fresh ones.
+        prefixes: per-row starting prefixes (not queried). Rows must share one length unless
+            ``max_steps`` keeps every row inside its episode.
+        max_steps: stop after this many steps (e.g. 1 to query one token after a verified prefix).
+    """
+    options: dict[str, Any] = {}
+    if contexts is not None:
+        options["context"] = contexts
+    if prefixes is not None:
+        options["prefix"] = prefixes
+    observations, _ = envs.reset(seed=seed, options=options or None)
+    device = _device_of(policy)
+    context = torch.tensor(observations["context"], device=device)  # the env may reuse its arrays
+    tokens = torch.as_tensor(observations["tokens"].copy(), device=device)
+    start = np.array(observations["position"])  # a copy: the env may update its arrays in place
+    batch, length = tokens.shape
+    k = policy.vocab_size
+    remaining = length - int(start.max())
+    if max_steps is not None:
+        if max_steps < 1 or max_steps > length - int(start.max()):
+            raise ValueError(
+                f"max_steps must lie in [1, {length - int(start.max())}] for these prefixes, got {max_steps}"
+            )
+        remaining = max_steps
+    elif start.min() != start.max():
+        raise ValueError("prefixes of different lengths need max_steps so that no row steps past its episode")
+    uniform_start = int(start.min()) == int(start.max())
+    first = int(start.max())
+    rewards = np.zeros((batch, length), dtype=np.float32)
+    probs = torch.zeros(batch, length, k, device=device) if not uniform_start or remaining < length else None
+    success = torch.zeros(batch, dtype=torch.bool, device=device)
+    rows = torch.arange(batch, device=device)
+    position = torch.as_tensor(start, device=device).long()
+    previous: torch.Tensor | None = tokens.gather(1, (position - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+    if uniform_start and first == 0:
+        previous = None
+    elif not uniform_start:
+        previous = torch.where(position > 0, previous, torch.full_like(previous, NO_TOKEN))  # type: ignore[arg-type]
+    uniforms = torch.rand(remaining, batch, 1, generator=generator, device=device)
+    queries = 0
+    step_probs_list: list[torch.Tensor] = []
+    actions: list[torch.Tensor] = []
+    with torch.no_grad():
+        cache = policy.begin(context)
+        for step in range(remaining):
+            step_probs = policy.next_probs(cache, previous)
+            action = sample_tokens(step_probs, uniforms[step])
+            _, reward, _, _, info = envs.step(action.cpu().numpy())
+            if uniform_start:  # one column per step: collected, stacked once at the end
+                step_probs_list.append(step_probs)
+                actions.append(action)
+                rewards[:, first + step] = reward
+            else:
+                probs[rows, position] = step_probs  # type: ignore[index]
+                tokens[rows, position] = action
+                rewards[rows.cpu().numpy(), position.cpu().numpy()] = reward
+                position = position + 1
+            queries += int(np.sum(info.get("reward_queries", 0)))
+            if "is_success" in info:
+                success |= torch.as_tensor(info["is_success"] & info["_is_success"], device=device)
+            previous = action
+    if uniform_start:
+        columns = slice(first, first + remaining)
+        written = torch.stack(step_probs_list, dim=1)
+        if probs is None:
+            probs = written
+        else:
+            probs[:, columns] = written
+        tokens[:, columns] = torch.stack(actions, dim=1)
+    span = torch.arange(length, device=device).unsqueeze(0)
+    first_written = torch.as_tensor(start, device=device).unsqueeze(1)
+    generated = (span >= first_written) & (span < first_written + remaining)
+    assert probs is not None
+    return Rollout(context, tokens, torch.from_numpy(rewards).to(device), probs, generated, success, queries)
+
+
+def sample_tokens(probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+    """One token per row of ``(B, k)`` probabilities by inverting the CDF at ``(B, 1)`` uniforms: ``(B,)``."""
+    cdf = probs.cumsum(dim=-1)
+    chosen = torch.searchsorted(cdf, uniform * cdf[:, -1:], right=True).squeeze(-1)
+    return chosen.clamp(max=probs.shape[-1] - 1)
+
+
+def _device_of(policy: AutoregressivePolicy) -> torch.device:
+    device = getattr(policy, "device", None)
+    if device is None and hasattr(policy, "policies"):
+        device = getattr(policy.policies[0], "device", None)  # type: ignore[attr-defined]
+    return device if device is not None else torch.device("cpu")
