@@ -113,3 +113,60 @@ class PaperPG:
         set_env_random_state(self.envs, state["env_random_state"])
         self._env_seed = state["env_seed"]
         self.reward_queries = int(state["reward_queries"])
+
+
+@dataclass(frozen=True)
+class PaperPGJob:
+    """Everything one PG run needs, picklable so runs can go to separate processes."""
+
+    run_dir: str
+    env_id: str
+    env_kwargs: dict[str, Any]
+    base_model: str
+    steps: int
+    batch_size: int
+    config: PaperPGConfig
+    seed: int
+    test_size: int
+    eval_every: int
+    tracked: Any = None
+    off_support: Any = None
+    device: str = "cpu"
+    threads: int = 1
+    show_progress: bool = True
+    progress_position: int = 0
+
+
+def run_paper_pg(job: PaperPGJob) -> str:
+    """Train the paper's PG from a saved base model in ``job.run_dir`` (resuming if it holds a checkpoint)."""
+    import gymnasium as gym
+
+    from agents.runs import Run, train
+
+    torch.set_num_threads(job.threads)
+    envs = gym.make_vec(job.env_id, num_envs=job.batch_size, copy=False, **job.env_kwargs)
+    task = envs.unwrapped.task
+    policy = LinearPolicy.load(job.base_model, device=job.device)
+    evaluator = LinearEvaluator(task, job.test_size, tracked=job.tracked, off_support=job.off_support)
+    agent = PaperPG(envs, policy, job.config, job.seed, evaluator)
+    config = {
+        **asdict(job),
+        "config": asdict(job.config),
+        "tracked": None,
+        "show_progress": None,
+        "progress_position": None,
+    }
+    run = Run(job.run_dir, config)
+    description = f"PG {task.reward}"
+    train(
+        run,
+        agent,
+        job.steps,
+        eval_every=job.eval_every,
+        description=description,
+        show_progress=job.show_progress,
+        progress_position=job.progress_position,
+    )
+    policy.save(f"{job.run_dir}/final_model.pt")
+    run.close()
+    return job.run_dir

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,6 +45,7 @@ class Run:
         elif not resume:
             for name in (CHECKPOINT, METRICS):
                 (self.path / name).unlink(missing_ok=True)
+            shutil.rmtree(self.path / "tb", ignore_errors=True)
         config_file.write_text(json.dumps(config_json, indent=2, sort_keys=True))
         self.config = config_json
         self.start_step = 0
@@ -122,6 +124,7 @@ def train(
     log_every: int = 1,
     description: str = "train",
     show_progress: bool = True,
+    progress_position: int = 0,
     stop_after: int | None = None,
     on_eval: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> None:
@@ -137,7 +140,14 @@ def train(
     if step == 0:
         _evaluate(run, agent, 0, on_eval)
         run.save_checkpoint(0, agent.state_dict())
-    progress = tqdm(total=total_steps, initial=step, desc=description, disable=not show_progress, dynamic_ncols=True)
+    progress = tqdm(
+        total=total_steps,
+        initial=step,
+        desc=description,
+        disable=not show_progress,
+        dynamic_ncols=True,
+        position=progress_position,
+    )
     last_eval: dict[str, Any] = {}
     done = 0
     while step < total_steps and (stop_after is None or done < stop_after):
