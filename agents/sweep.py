@@ -1,0 +1,76 @@
+"""Sweeps over seeds and settings: run one function over many picklable jobs, in this process, in local
+worker processes, or on a Ray cluster (``backend="ray"``, needs the ``ray`` extra)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from tqdm.auto import tqdm
+
+J = TypeVar("J")
+R = TypeVar("R")
+
+BACKENDS = ("local", "ray")
+
+
+def run_sweep(
+    function: Callable[[J], R],
+    jobs: Sequence[J],
+    *,
+    backend: str = "local",
+    workers: int = 1,
+    ray_address: str | None = None,
+    description: str = "sweep",
+    show_progress: bool = True,
+) -> list[R]:
+    """``[function(job) for job in jobs]``, in order, run where ``backend`` says.
+
+    Args:
+        function: a module-level function (so worker processes and Ray can import it).
+        jobs: picklable arguments, one per run; each run should write its own run folder so that an
+            interrupted sweep resumes run by run.
+        backend: "local" (``workers`` processes; 1 runs in this process) or "ray".
+        workers: local worker processes.
+        ray_address: address of a running Ray cluster ("auto" to find it); None starts a local Ray.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers!r}")
+    progress = tqdm(total=len(jobs), desc=description, disable=not show_progress, dynamic_ncols=True)
+    results: list[Any]
+    if backend == "ray":
+        results = _run_on_ray(function, jobs, ray_address, progress)
+    elif workers == 1 or len(jobs) <= 1:
+        results = []
+        for job in jobs:
+            results.append(function(job))
+            progress.update(1)
+    else:
+        with multiprocessing.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
+            results = []
+            for result in pool.imap(function, jobs):
+                results.append(result)
+                progress.update(1)
+    progress.close()
+    return results
+
+
+def _run_on_ray(function: Callable[[Any], Any], jobs: Sequence[Any], address: str | None, progress: Any) -> list[Any]:
+    try:
+        import ray
+    except ImportError as error:
+        raise ValueError("backend='ray' needs Ray: pip install 'seqreward[ray]'") from error
+    if not ray.is_initialized():
+        ray.init(address=address, ignore_reinit_error=True)
+    remote = ray.remote(function)
+    pending = {remote.remote(job): index for index, job in enumerate(jobs)}
+    results: list[Any] = [None] * len(jobs)
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        for reference in done:
+            results[pending.pop(reference)] = ray.get(reference)
+            progress.update(1)
+    return results
