@@ -43,11 +43,7 @@ class SequenceVectorEnv(VectorEnv):
         **task_kwargs: Any,
     ) -> None:
         self.num_envs = check_int("num_envs", num_envs, 1)
-        try:
-            self.autoreset_mode = AutoresetMode(autoreset_mode)
-        except ValueError:
-            allowed = [mode.value for mode in AutoresetMode]
-            raise ValueError(f"autoreset_mode must be one of {allowed}, got {autoreset_mode!r}") from None
+        self.autoreset_mode = _parse_autoreset_mode(autoreset_mode)
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.task = make_task(task, task_kwargs)
         if render_mode not in (None, "ansi"):
@@ -161,6 +157,8 @@ class SequenceVectorEnv(VectorEnv):
             _add(final_info, key, ended, info[key][ended], self.num_envs)
         info["_reward_queries"][ended] = False
         info["reward_queries"][ended] = 0
+        if not info["_reward_queries"].any():  # as in Gymnasium's layout, a key no row reports is absent
+            del info["reward_queries"], info["_reward_queries"]
         del info["is_success"], info["_is_success"]
         mask = np.zeros(self.num_envs, dtype=bool)
         mask[ended] = True
@@ -182,6 +180,18 @@ class SequenceVectorEnv(VectorEnv):
         if array.shape != (self.num_envs,) or array.dtype != np.bool_ or not array.any():
             raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},) with a True entry, got {mask!r}")
         return array
+
+
+def _parse_autoreset_mode(value: Any) -> AutoresetMode:
+    """An ``AutoresetMode`` from itself, its value ("NextStep") or its snake-case name ("next_step")."""
+    by_name = {mode.name.lower(): mode for mode in AutoresetMode}
+    if isinstance(value, str) and value.lower() in by_name:
+        return by_name[value.lower()]
+    try:
+        return AutoresetMode(value)
+    except ValueError:
+        allowed = [*by_name, *(mode.value for mode in AutoresetMode)]
+        raise ValueError(f"autoreset_mode must be one of {allowed}, got {value!r}") from None
 
 
 def _add(info: dict[str, Any], key: str, rows: np.ndarray, values: np.ndarray, num_envs: int) -> None:

@@ -1,0 +1,69 @@
+"""Benchmark: token-steps per second of the native vector env against Gymnasium's sync vector env, same run."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import seqreward_env  # noqa: F401  (registers the ids)
+
+
+def run(envs: gym.vector.VectorEnv, actions: np.ndarray, seed: int) -> tuple[float, float]:
+    """Reset with ``seed`` and play the pre-drawn ``(steps, num_envs)`` actions; return seconds and reward sum.
+
+    The steps include the autoreset steps that follow each episode (Gymnasium's next-step autoreset), so
+    both envs do the same work: the same episodes, the same tokens, the same fresh contexts.
+    """
+    total_reward = 0.0
+    start = time.perf_counter()
+    envs.reset(seed=seed)
+    for step_actions in actions:
+        _, rewards, _, _, _ = envs.step(step_actions)
+        total_reward += float(rewards.sum())
+    return time.perf_counter() - start, total_reward
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--env-id", default="seqreward/PaperOutcome-v0", help="registered id to benchmark")
+    parser.add_argument("--num-envs", type=int, default=1024, help="contexts stepped in lockstep")
+    parser.add_argument("--episodes", type=int, default=3, help="episodes per row, timed back to back")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the contexts and of the random actions")
+    args = parser.parse_args(argv)
+    if args.num_envs < 1 or args.episodes < 1:
+        parser.error("--num-envs and --episodes must be at least 1")
+
+    native = gym.make_vec(args.env_id, num_envs=args.num_envs)
+    sync = gym.make_vec(args.env_id, num_envs=args.num_envs, vectorization_mode="sync")
+    task = native.unwrapped.task
+    # Each episode is N token steps plus the step on which the rows autoreset.
+    steps = args.episodes * (task.seq_len + 1) - 1
+    rng = np.random.default_rng(args.seed)
+    actions = rng.integers(0, task.vocab_size, size=(steps, args.num_envs), dtype=np.int64)
+    token_steps = args.episodes * task.seq_len * args.num_envs
+
+    print(
+        f"{args.env_id}: N={task.seq_len}, k={task.vocab_size}, d={task.context_dim}, "
+        f"{args.num_envs} envs x {args.episodes} episodes = {token_steps:,} token-steps (random actions)"
+    )
+    native_seconds, native_reward = run(native, actions, args.seed)
+    native_rate = token_steps / native_seconds
+    print(f"native vector env: {native_rate:14,.0f} token-steps/s  ({native_seconds:.3f} s)")
+    sync_seconds, sync_reward = run(sync, actions, args.seed)
+    sync_rate = token_steps / sync_seconds
+    print(f"sync vector env:   {sync_rate:14,.0f} token-steps/s  ({sync_seconds:.3f} s)")
+    if native_reward != sync_reward:
+        raise RuntimeError(f"the two envs disagree: total reward {native_reward} (native) vs {sync_reward} (sync)")
+    ratio = native_rate / sync_rate
+    print(f"ratio native / sync: {ratio:.1f}x")
+    native.close()
+    sync.close()
+    return {"native_steps_per_s": native_rate, "sync_steps_per_s": sync_rate, "ratio": ratio}
+
+
+if __name__ == "__main__":
+    main()
