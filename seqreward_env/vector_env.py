@@ -14,17 +14,19 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from seqreward_env._checks import check_int
 from seqreward_env.episodes import EpisodeBatch, parse_reset_options
 from seqreward_env.spaces import action_space, make_task, observation_space, render_row
 from seqreward_env.task import SequenceTask
-from seqreward_env._checks import check_int
 
 
 class SequenceVectorEnv(VectorEnv):
     """``num_envs`` sequence-writing episodes advanced together.
 
-    Takes the keyword arguments of ``SequenceEnv`` plus ``num_envs`` and ``autoreset_mode``
-    (``"next_step"``, the Gymnasium default; ``"same_step"``; or ``"disabled"``).
+    Takes the keyword arguments of ``SequenceEnv`` plus ``num_envs``, ``autoreset_mode``
+    (``"next_step"``, the Gymnasium default; ``"same_step"``; or ``"disabled"``) and ``copy`` (as in
+    Gymnasium's ``SyncVectorEnv``: True returns fresh observation arrays; False returns views of the
+    env's state, valid until the next ``step`` or ``reset``, which saves a copy per step).
 
     ``reset(options=...)`` accepts ``context`` as one context ``(d,)`` for all rows or ``(num_envs, d)``,
     ``prefix`` as one prefix for all rows, an ``(num_envs, L)`` array or a list of per-row 1-D arrays,
@@ -40,9 +42,13 @@ class SequenceVectorEnv(VectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         task: SequenceTask | None = None,
         render_mode: str | None = None,
+        copy: bool = True,
         **task_kwargs: Any,
     ) -> None:
         self.num_envs = check_int("num_envs", num_envs, 1)
+        if not isinstance(copy, bool):
+            raise ValueError(f"copy must be True or False, got {copy!r}")
+        self.copy = copy
         self.autoreset_mode = _parse_autoreset_mode(autoreset_mode)
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.task = make_task(task, task_kwargs)
@@ -80,39 +86,40 @@ class SequenceVectorEnv(VectorEnv):
             None if prefixes is None else [prefixes[i] for i in rows],
         )
         self._started = True
-        return self._episodes.observation(), {}
+        return self._episodes.observation(copy=self.copy), {}
 
     def step(self, actions: Any) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._started:
             raise RuntimeError("step() called before reset(); call reset() first")
         actions = self._check_actions(actions)
+        if self.autoreset_mode == AutoresetMode.DISABLED and self._finished.any():
+            raise RuntimeError(
+                f"rows {np.flatnonzero(self._finished).tolist()} have terminated; with autoreset_mode='disabled' "
+                "reset them with reset(options={'reset_mask': mask}) before stepping"
+            )
+        restart = self._finished.copy() if self.autoreset_mode == AutoresetMode.NEXT_STEP else None
+        stepping: np.ndarray | slice = slice(None)  # every row steps: the common case, no fancy indexing
+        if restart is not None and restart.any():
+            self._start_rows(np.flatnonzero(restart), None, None)
+            stepping = np.flatnonzero(~restart)
         rewards = np.zeros(self.num_envs, dtype=np.float64)
         terminated = np.zeros(self.num_envs, dtype=bool)
         info: dict[str, Any] = {}
-        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
-            restart = np.flatnonzero(self._finished)
-            self._start_rows(restart, None, None)
-            stepping = np.flatnonzero(~np.isin(np.arange(self.num_envs), restart))
-        else:
-            if self.autoreset_mode == AutoresetMode.DISABLED and self._finished.any():
-                raise RuntimeError(
-                    f"rows {np.flatnonzero(self._finished).tolist()} have terminated; with autoreset_mode='disabled' "
-                    "reset them with reset(options={'reset_mask': mask}) before stepping"
-                )
-            stepping = np.arange(self.num_envs)
-        if stepping.size:
+        if not isinstance(stepping, np.ndarray) or stepping.size:
             step_rewards, step_terminated, queries, success = self._episodes.advance(stepping, actions[stepping])
             rewards[stepping] = step_rewards
             terminated[stepping] = step_terminated
             self.total_reward_queries += int(queries.sum())
             _add(info, "reward_queries", stepping, queries, self.num_envs)
-            ended = stepping[step_terminated]
-            if ended.size:
-                _add(info, "is_success", ended, success[step_terminated], self.num_envs)
+            if step_terminated.any():
+                succeeded = np.zeros(self.num_envs, dtype=bool)
+                succeeded[stepping] = success
+                ended = np.flatnonzero(terminated)
+                _add(info, "is_success", ended, succeeded[ended], self.num_envs)
         self._finished = terminated.copy()
         if self.autoreset_mode == AutoresetMode.SAME_STEP and terminated.any():
             info = self._reset_finished_same_step(info, np.flatnonzero(terminated))
-        return self._episodes.observation(), rewards, terminated, np.zeros(self.num_envs, dtype=bool), info
+        return self._episodes.observation(copy=self.copy), rewards, terminated, np.zeros(self.num_envs, dtype=bool), info
 
     def render(self) -> tuple[str, ...] | None:
         if self.render_mode is None:
@@ -194,7 +201,7 @@ def _parse_autoreset_mode(value: Any) -> AutoresetMode:
         raise ValueError(f"autoreset_mode must be one of {allowed}, got {value!r}") from None
 
 
-def _add(info: dict[str, Any], key: str, rows: np.ndarray, values: np.ndarray, num_envs: int) -> None:
+def _add(info: dict[str, Any], key: str, rows: np.ndarray | slice, values: np.ndarray, num_envs: int) -> None:
     """Gymnasium's vector info layout: ``info[key]`` an array over all rows, ``info["_" + key]`` its mask."""
     array = np.zeros(num_envs, dtype=values.dtype)
     array[rows] = values

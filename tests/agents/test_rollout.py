@@ -1,0 +1,91 @@
+"""Rollouts through the vector env: kept probabilities, reward accounting, prefixes, reproducibility."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import seqreward_env  # noqa: F401
+from agents.policy import LinearPolicy
+from agents.rollout import rollout, sample_tokens
+
+
+def make_policy(task, seed: int = 0) -> LinearPolicy:
+    generator = torch.Generator().manual_seed(seed)
+    policy = LinearPolicy.for_task(task)
+    policy.w1.data = torch.randn(policy.w1.shape, generator=generator)
+    policy.w2.data = torch.randn(policy.w2.shape, generator=generator)
+    return policy
+
+
+@pytest.mark.parametrize("env_id", ["seqreward/Outcome-v0", "seqreward/Process-v0"])
+def test_rollout_keeps_policy_probabilities_and_env_rewards(env_id: str) -> None:
+    envs = gym.make_vec(env_id, num_envs=16, copy=False)
+    task = envs.unwrapped.task
+    policy = make_policy(task)
+    batch = rollout(envs, policy, torch.Generator().manual_seed(1), seed=3)
+    torch.testing.assert_close(batch.probs, policy.token_probs(batch.contexts, batch.tokens))
+    assert batch.generated.all()
+    # rewards recomputed from the task's ground truth
+    targets = torch.as_tensor(task.targets(batch.contexts.numpy()))
+    prefix_right = torch.cumprod((batch.tokens == targets).int(), dim=1).bool()
+    if task.reward == "process":
+        torch.testing.assert_close(batch.rewards, prefix_right.float())
+        assert batch.reward_queries == 16 * task.seq_len
+    else:
+        torch.testing.assert_close(batch.rewards[:, -1], prefix_right[:, -1].float())
+        assert (batch.rewards[:, :-1] == 0).all()
+        assert batch.reward_queries == 16
+    assert batch.reward_queries == envs.unwrapped.total_reward_queries
+    torch.testing.assert_close(batch.success, prefix_right[:, -1])
+
+
+def test_same_seed_same_rollout_and_fresh_contexts_afterwards() -> None:
+    def run(seed: int):
+        envs = gym.make_vec("seqreward/Process-v0", num_envs=8)
+        policy = make_policy(envs.unwrapped.task)
+        generator = torch.Generator().manual_seed(seed)
+        return rollout(envs, policy, generator, seed=seed), rollout(envs, policy, generator)
+
+    (first_a, second_a), (first_b, _) = run(5), run(5)
+    torch.testing.assert_close(first_a.tokens, first_b.tokens)
+    torch.testing.assert_close(first_a.contexts, first_b.contexts)
+    assert not torch.equal(first_a.contexts, second_a.contexts)
+
+
+def test_given_contexts_and_prefixes() -> None:
+    envs = gym.make_vec("seqreward/Process-v0", num_envs=3, copy=False)
+    task = envs.unwrapped.task
+    policy = make_policy(task)
+    x = task.test_contexts(3)
+    targets = task.targets(x)
+    prefixes = [targets[0, :2], np.array([], dtype=np.int64), targets[2, :4]]
+    batch = rollout(envs, policy, torch.Generator().manual_seed(0), contexts=x, prefixes=prefixes, max_steps=1)
+    assert batch.reward_queries == 3  # one process query per row, the prefixes are free
+    written = batch.generated.nonzero().tolist()
+    assert written == [[0, 2], [1, 0], [2, 4]]
+    torch.testing.assert_close(batch.contexts, torch.as_tensor(x))
+    np.testing.assert_array_equal(batch.tokens[0, :2].numpy(), targets[0, :2])
+    with pytest.raises(ValueError, match="max_steps"):
+        rollout(envs, policy, torch.Generator(), contexts=x, prefixes=prefixes)
+
+
+def test_uniform_prefix_rollout_writes_the_rest() -> None:
+    envs = gym.make_vec("seqreward/Outcome-v0", num_envs=4)
+    task = envs.unwrapped.task
+    policy = make_policy(task)
+    batch = rollout(envs, policy, torch.Generator().manual_seed(0), prefixes=np.array([1, 2]))
+    assert (batch.tokens[:, :2] == torch.tensor([1, 2])).all()
+    assert not batch.generated[:, :2].any() and batch.generated[:, 2:].all()
+    assert (batch.probs[:, :2] == 0).all()
+    torch.testing.assert_close(batch.probs[:, 2:], policy.token_probs(batch.contexts, batch.tokens)[:, 2:])
+
+
+def test_sample_tokens_follows_the_probabilities() -> None:
+    probs = torch.tensor([[0.1, 0.0, 0.6, 0.3]]).expand(20000, -1)
+    tokens = sample_tokens(probs, torch.rand(20000, 1, generator=torch.Generator().manual_seed(0)))
+    frequencies = torch.bincount(tokens, minlength=4).float() / 20000
+    torch.testing.assert_close(frequencies, probs[0], atol=0.015, rtol=0)
+    assert frequencies[1] == 0
