@@ -1,0 +1,110 @@
+"""An SB3 callback that logs the task's exact metrics and the reward queries spent to SB3's logger (TensorBoard).
+
+Scalars, beside SB3's own (``rollout/``, ``train/``, ``time/``):
+    ``seqreward/test_error``                   1 - mean p(y*|x) over the test contexts
+    ``seqreward/likelihood_mean``              mean p(y*|x)
+    ``seqreward/token_min_probability_mean``   mean over contexts of min_i p(y*_i | x, y*_<i)
+    ``seqreward/greedy_exact_match``           fraction of test contexts on which greedy decoding writes y*
+    ``seqreward/reward_queries``               reward queries the training env has answered so far
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+from agents.sb3.evaluation import evaluate_sb3_policy
+from seqreward_env import SequenceTask
+
+NAMESPACE = "seqreward"
+
+
+class ExactMetricsCallback(BaseCallback):
+    """Evaluate the policy exactly every ``eval_freq`` environment steps and log the results.
+
+    On-policy algorithms change their policy only between rollouts, so the evaluation runs at the end of
+    the first rollout at or past each multiple of ``eval_freq`` (there SB3 dumps its logs with the same
+    step), once before training (step 0) and once at the end, after the last update (the saved policy).
+
+    Args:
+        task: the task whose exact metrics to compute (default: the training env's, ``get_attr("task")``).
+        eval_freq: environment steps (summed over rows) between evaluations.
+        test_contexts: ``(n, d)`` contexts to evaluate on (default: ``task.test_contexts(1024)``).
+        verbose: 1 prints a line per evaluation.
+
+    ``history`` holds one record per evaluation: step, reward queries, wall time and the metrics.
+    """
+
+    def __init__(
+        self,
+        task: SequenceTask | None = None,
+        eval_freq: int = 10_000,
+        test_contexts: np.ndarray | None = None,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose)
+        if isinstance(eval_freq, bool) or not isinstance(eval_freq, int) or eval_freq < 1:
+            raise ValueError(f"eval_freq must be a positive int (environment steps), got {eval_freq!r}")
+        self.task = task
+        self.eval_freq = eval_freq
+        self.test_contexts = test_contexts
+        self.history: list[dict[str, Any]] = []
+        self._next_eval = 0
+        self._total_timesteps = 0
+        self._start_time = 0.0
+
+    def _init_callback(self) -> None:
+        if self.task is None:
+            self.task = self.training_env.get_attr("task", indices=[0])[0]
+        if self.test_contexts is None:
+            self.test_contexts = self.task.test_contexts(1024)
+
+    def _on_training_start(self) -> None:
+        self._start_time = time.perf_counter()
+        self._next_eval = self.model.num_timesteps
+        self._total_timesteps = int(self.locals.get("total_timesteps", 0))
+        if not self.history or self.history[-1]["step"] != self.model.num_timesteps:
+            self._evaluate()
+            self.logger.dump(self.model.num_timesteps)
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.logger.record(f"{NAMESPACE}/reward_queries", self.reward_queries())
+        # The last rollout is followed by a last update: its evaluation waits for the end of training.
+        if self._next_eval <= self.model.num_timesteps < self._total_timesteps:
+            self._evaluate()
+
+    def _on_training_end(self) -> None:
+        self._evaluate()
+        self.logger.dump(self.model.num_timesteps)
+
+    def reward_queries(self) -> int:
+        """Reward queries answered by every row of the training env so far."""
+        return int(sum(self.training_env.get_attr("total_reward_queries")))
+
+    def _evaluate(self) -> None:
+        assert self.task is not None
+        metrics = evaluate_sb3_policy(self.model, self.task, self.test_contexts).as_dict()
+        step = self.model.num_timesteps
+        record = {
+            "step": step,
+            "reward_queries": self.reward_queries(),
+            "wall_time_s": time.perf_counter() - self._start_time,
+            **metrics,
+        }
+        self.history.append(record)
+        for key, value in metrics.items():
+            self.logger.record(f"{NAMESPACE}/{key}", value)
+        self.logger.record(f"{NAMESPACE}/reward_queries", record["reward_queries"])
+        while self._next_eval <= step:
+            self._next_eval += self.eval_freq
+        if self.verbose >= 1:
+            print(
+                f"step {step}: test error {metrics['test_error']:.4f}, greedy exact match "
+                f"{metrics['greedy_exact_match']:.3f}, reward queries {record['reward_queries']}"
+            )

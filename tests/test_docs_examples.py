@@ -1,0 +1,43 @@
+"""The python examples of docs/usage.md run, in order and in one namespace, from a scratch directory."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+USAGE = Path(__file__).resolve().parents[1] / "docs" / "usage.md"
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+
+def python_blocks(path: Path) -> list[str]:
+    """The code of every fenced ```python block of a markdown file, in order."""
+    return PYTHON_BLOCK.findall(path.read_text())
+
+
+@pytest.fixture
+def scratch_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Run from an empty folder (the examples write runs/), and give torch its thread count back."""
+    monkeypatch.chdir(tmp_path)
+    threads = torch.get_num_threads()
+    yield tmp_path
+    torch.set_num_threads(threads)
+
+
+def test_usage_has_the_promised_examples() -> None:
+    text = USAGE.read_text()
+    for topic in ("gym.make(", "gym.make_vec(", "envs.step(", "make_sb3_vec_env(", "EventAccumulator"):
+        assert any(topic in block for block in python_blocks(USAGE)), f"no python example uses {topic}"
+    assert "tensorboard --logdir" in text
+
+
+def test_usage_examples_run(scratch_dir: Path) -> None:
+    namespace: dict[str, object] = {"__name__": "usage_examples"}
+    blocks = python_blocks(USAGE)
+    assert len(blocks) >= 5
+    for number, code in enumerate(blocks, start=1):
+        exec(compile(code, f"{USAGE.name} python block {number}", "exec"), namespace)
+    assert (scratch_dir / "runs" / "docs-example" / "tensorboard").is_dir()
