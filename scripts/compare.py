@@ -1,0 +1,546 @@
+"""OBLR-PO against REINFORCE, RLOO, GRPO and Dr. GRPO at equal reward-query budgets, on the outcome and the
+process reward, from one briefly pre-trained base model.
+
+Protocol: every method gets the same B contexts x G responses per step and the same query budget (counted
+by the env: one query per response under the outcome reward, N under the process reward). Each method's
+learning rate (OBLR-PO's eta_max) is tuned on a small grid by the mean final test error over separate
+tuning seeds; the chosen rate is then run on fresh evaluation seeds, and only those runs are reported
+(the tuning seeds never enter the reported numbers). Each (phase, reward, method, rate, seed) is its own
+run folder, so a rerun skips finished runs and resumes interrupted ones.
+
+Writes, under the run directory: ``compare.png`` (test error against queries with 95% confidence bands,
+final test error with 95% confidence intervals, the gradient's trace variance and SNR against queries,
+and the paired trace variance of the unbiased estimators on the same batches), ``compare.csv`` (one row
+per run), ``compare_curves.csv`` (the curves behind the figure), ``compare.json`` (the summary) and
+TensorBoard events under ``tb_compare/`` (one run per method), all drawn from the runs' metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.cli import add_config_arguments, config_from_args
+from agents.evaluation import LinearEvaluator
+from agents.group_pg import METHODS, GroupPGConfig, GroupPGJob, run_group_pg
+from agents.policy import LinearPolicy
+from agents.pretrain import PretrainConfig, Pretrainer
+from agents.runs import Run, read_metrics, train
+from agents.sweep import run_sweep
+from seqreward_env import SequenceTask
+
+ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}
+TUNING_SEED_OFFSET = 1000  # tuning seeds 1000, 1001, ...; evaluation seeds 0, 1, ...: never the same
+LABELS = {
+    "reinforce": "REINFORCE",
+    "reinforce_mean": "REINFORCE (batch mean)",
+    "rloo": "RLOO",
+    "grpo": "GRPO",
+    "dr_grpo": "Dr. GRPO",
+    "oblr_po": "OBLR-PO",
+    "oblr_baseline": "OBLR baseline, fixed rate",
+}
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Settings of the comparison (defaults: the full setting)."""
+
+    seq_len: int = 8
+    """N, the response length."""
+    vocab_size: int = 8
+    """k, the vocabulary size."""
+    context_dim: int = 16
+    """d, the context dimension."""
+    num_components: int = 32
+    """M, the mixture's components."""
+    sigma: float = 0.05
+    """Noise scale of the mixture."""
+    task_seed: int = 0
+    """Seed of the teacher and the test set."""
+    pretrain_steps: int = 20
+    """Supervised pre-training steps of the base model (Adagrad): brief, so that rewards stay informative."""
+    pretrain_batch_size: int = 64
+    """(x, y*) pairs per pre-training step."""
+    pretrain_learning_rate: float = 0.1
+    """Adagrad learning rate of pre-training."""
+    rewards: str = "outcome,process"
+    """Comma-separated rewards to compare on."""
+    methods: str = "reinforce,reinforce_mean,rloo,grpo,dr_grpo,oblr_po,oblr_baseline"
+    """Comma-separated methods (agents.group_pg.METHODS)."""
+    learning_rates: str = "0.25,0.5,1,2,4,8"
+    """Comma-separated learning-rate grid, the same for every method (OBLR-PO: eta_max)."""
+    tuning_seeds: int = 3
+    """Seeds per grid point for tuning (1000, 1001, ...)."""
+    seeds: int = 10
+    """Evaluation seeds (0, 1, ...) run at each method's tuned rate; only these are reported."""
+    num_contexts: int = 32
+    """B, contexts per step."""
+    group_size: int = 8
+    """G, responses per context."""
+    outcome_query_budget: int = 76800
+    """Reward queries per run under the outcome reward (one per response)."""
+    process_query_budget: int = 614400
+    """Reward queries per run under the process reward (N per response)."""
+    optimizer: str = "sgd"
+    """Optimiser of every method ('sgd', OBLR-PO's; 'adagrad'; 'adam')."""
+    test_size: int = 1024
+    """Contexts in the test set (exact test error)."""
+    evaluations: int = 15
+    """Evaluations per run (the points of the learning curves)."""
+    workers: int = 2
+    """Local worker processes."""
+    backend: str = "local"
+    """'local' or 'ray'."""
+    ray_address: str = ""
+    """Ray cluster address ('auto' to find one; empty starts a local Ray)."""
+    device: str = "cpu"
+    """Torch device."""
+
+
+QUICK = replace(
+    CompareConfig(),
+    seq_len=6,
+    vocab_size=6,
+    context_dim=8,
+    num_components=16,
+    pretrain_steps=30,
+    learning_rates="0.3,1,3,10",
+    tuning_seeds=2,
+    seeds=5,
+    num_contexts=16,
+    group_size=8,
+    outcome_query_budget=10240,
+    process_query_budget=61440,
+    test_size=512,
+    evaluations=10,
+)
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a small setting that runs in a few minutes")
+    parser.add_argument("--run-dir", type=Path, default=None, help="run folder (default runs/compare/<setting>)")
+    parser.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_config_arguments(parser, CompareConfig)
+    args = parser.parse_args(argv)
+    config = config_from_args(CompareConfig, args, QUICK if args.quick else CompareConfig())
+    check_config(config)
+    run_dir = args.run_dir or Path("runs") / "compare" / ("quick" if args.quick else "full")
+    if args.fresh:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    print(f"compare run folder: {run_dir}", flush=True)
+    started = time.perf_counter()
+    summary = run_compare(config, run_dir, show_progress=not args.no_progress)
+    summary["wall_seconds"] = time.perf_counter() - started
+    (run_dir / "compare.json").write_text(json.dumps(summary, indent=1))
+    print(format_summary(summary))
+    print(
+        f"wrote {run_dir / 'compare.png'}, compare.csv, compare_curves.csv, compare.json in "
+        f"{summary['wall_seconds']:.0f} s; TensorBoard: tensorboard --logdir {run_dir}"
+    )
+    return run_dir
+
+
+def split(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def check_config(config: CompareConfig) -> None:
+    """Fail early, with what is allowed, on a bad command line."""
+    for reward in split(config.rewards):
+        if reward not in ENV_IDS:
+            raise SystemExit(f"--rewards: {reward!r} is not one of {sorted(ENV_IDS)}")
+    for method in split(config.methods):
+        if method not in METHODS:
+            raise SystemExit(f"--methods: {method!r} is not one of {sorted(METHODS)}")
+    rates = [float(rate) for rate in split(config.learning_rates)]
+    if not rates or min(rates) <= 0:
+        raise SystemExit(f"--learning-rates must be positive numbers, got {config.learning_rates!r}")
+    if config.seeds < 2 or config.tuning_seeds < 1:
+        raise SystemExit("need --seeds >= 2 (confidence intervals) and --tuning-seeds >= 1")
+    for reward in split(config.rewards):
+        if steps_for(config, reward) < 1:
+            raise SystemExit(f"the {reward} query budget buys no step of {queries_per_step(config, reward)} queries")
+
+
+def queries_per_step(config: CompareConfig, reward: str) -> int:
+    """Reward queries of one step: B G responses, each 1 (outcome) or N (process) queries."""
+    return config.num_contexts * config.group_size * (config.seq_len if reward == "process" else 1)
+
+
+def steps_for(config: CompareConfig, reward: str) -> int:
+    budget = config.outcome_query_budget if reward == "outcome" else config.process_query_budget
+    return budget // queries_per_step(config, reward)
+
+
+def task_kwargs(config: CompareConfig) -> dict[str, Any]:
+    return {
+        "seq_len": config.seq_len,
+        "vocab_size": config.vocab_size,
+        "context_dim": config.context_dim,
+        "num_components": config.num_components,
+        "sigma": config.sigma,
+        "task_seed": config.task_seed,
+    }
+
+
+def pretrain_base_model(config: CompareConfig, path: Path, *, show_progress: bool) -> tuple[Path, float]:
+    """The shared base model (Adagrad on (x, y*), w = 0 at the start); returns its file and test error."""
+    task = SequenceTask(**task_kwargs(config))
+    settings = PretrainConfig(
+        steps=config.pretrain_steps, batch_size=config.pretrain_batch_size, learning_rate=config.pretrain_learning_rate
+    )
+    model_file = path / "base_model.pt"
+    evaluator = LinearEvaluator(task, config.test_size)
+    run = Run(path, {"task": task_kwargs(config), "pretrain": asdict(settings), "test_size": config.test_size})
+    if not (run.start_step >= settings.steps and model_file.exists()):
+        policy = LinearPolicy.for_task(task, device=config.device)
+        trainer = Pretrainer(task, policy, settings, config.task_seed, evaluator)
+        train(
+            run,
+            trainer,
+            settings.steps,
+            eval_every=settings.steps,
+            description="pre-train",
+            show_progress=show_progress,
+        )
+        policy.save(model_file)
+    run.close()
+    return model_file, float(evaluator(LinearPolicy.load(model_file))["eval/test_error"])
+
+
+def make_job(
+    config: CompareConfig, run_dir: Path, base_model: Path, phase: str, reward: str, method: str, rate: float, seed: int
+) -> GroupPGJob:
+    steps = steps_for(config, reward)
+    return GroupPGJob(
+        run_dir=str(run_dir / "runs" / phase / reward / method / f"lr{rate:g}" / f"seed{seed}"),
+        env_id=ENV_IDS[reward],
+        env_kwargs=task_kwargs(config),
+        base_model=str(base_model),
+        steps=steps,
+        config=GroupPGConfig(
+            method=method,
+            learning_rate=rate,
+            num_contexts=config.num_contexts,
+            group_size=config.group_size,
+            optimizer=config.optimizer,
+        ),
+        seed=seed,
+        test_size=config.test_size,
+        eval_every=max(1, steps // config.evaluations),
+        device=config.device,
+    )
+
+
+def sweep(config: CompareConfig, jobs: list[GroupPGJob], description: str, show_progress: bool) -> None:
+    run_sweep(
+        run_group_pg,
+        jobs,
+        backend=config.backend,
+        workers=config.workers,
+        ray_address=config.ray_address or None,
+        description=description,
+        show_progress=show_progress,
+    )
+
+
+def final_test_error(run_dir: str) -> float:
+    """The last evaluation's exact test error (inf for a diverged run, so it never wins the tuning)."""
+    evaluations = [r for r in read_metrics(run_dir) if "eval/test_error" in r]
+    error = evaluations[-1]["eval/test_error"] if evaluations else float("nan")
+    return float(error) if np.isfinite(error) else float("inf")
+
+
+def run_compare(config: CompareConfig, run_dir: Path, *, show_progress: bool = True) -> dict[str, Any]:
+    """Pre-train, tune each method's rate, run the evaluation seeds, then write every output."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    base_model, base_error = pretrain_base_model(config, run_dir / "pretrain", show_progress=show_progress)
+    rewards, methods = split(config.rewards), split(config.methods)
+    rates = [float(rate) for rate in split(config.learning_rates)]
+    tuning_seeds = [TUNING_SEED_OFFSET + i for i in range(config.tuning_seeds)]
+    tuning = {
+        (reward, method, rate, seed): make_job(config, run_dir, base_model, "tune", reward, method, rate, seed)
+        for reward in rewards
+        for method in methods
+        for rate in rates
+        for seed in tuning_seeds
+    }
+    sweep(config, list(tuning.values()), "tuning runs", show_progress)
+    grid: dict[str, dict[str, dict[str, float]]] = {reward: {} for reward in rewards}
+    chosen: dict[tuple[str, str], float] = {}
+    for reward in rewards:
+        for method in methods:
+            scores = {
+                rate: float(np.mean([final_test_error(tuning[reward, method, rate, s].run_dir) for s in tuning_seeds]))
+                for rate in rates
+            }
+            grid[reward][method] = {f"{rate:g}": score for rate, score in scores.items()}
+            chosen[reward, method] = min(rates, key=lambda rate: (scores[rate], rate))
+    evaluation = {
+        (reward, method, seed): make_job(
+            config, run_dir, base_model, "eval", reward, method, chosen[reward, method], seed
+        )
+        for reward in rewards
+        for method in methods
+        for seed in range(config.seeds)
+    }
+    sweep(config, list(evaluation.values()), "evaluation runs", show_progress)
+    write_run_table(
+        run_dir / "compare.csv",
+        {
+            **{("tune", *key): job for key, job in tuning.items()},
+            **{("eval", *key[:2], chosen[key[:2]], key[2]): job for key, job in evaluation.items()},
+        },
+    )
+    results, curves = {}, {}
+    for reward in rewards:
+        results[reward], curves[reward] = {}, {}
+        for method in methods:
+            runs = [read_metrics(evaluation[reward, method, seed].run_dir) for seed in range(config.seeds)]
+            curves[reward][method] = method_curves(runs)
+            results[reward][method] = method_summary(
+                runs, chosen[reward, method], rates, grid[reward][method], curves[reward][method]
+            )
+    summary = {
+        "config": asdict(config),
+        "base_test_error": base_error,
+        "seeds": config.seeds,
+        "tuning_seeds": tuning_seeds,
+        "steps": {reward: steps_for(config, reward) for reward in rewards},
+        "queries": {reward: steps_for(config, reward) * queries_per_step(config, reward) for reward in rewards},
+        "results": results,
+        "paired_trace_variance": {reward: paired_ratios(curves[reward]) for reward in rewards},
+    }
+    write_curves(run_dir, curves)
+    draw(run_dir / "compare.png", config, summary, curves)
+    return summary
+
+
+# ----- analysis: drawn from what the runs wrote --------------------------------------------------------
+# Student's t quantiles t_(0.975, df) for 95% confidence intervals of a mean over few seeds.
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+         12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}  # fmt: skip
+DIAGNOSTICS = {
+    "trace_variance": "diag/trace_variance",
+    "snr": "diag/snr",
+    "learning_rate": "train/learning_rate",
+    "equal_reward_groups": "diag/equal_reward_groups",
+    "entropy": "diag/entropy",
+}
+
+
+def ci95(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and half-width of the 95% t-interval along ``axis`` (conservative df rounding)."""
+    count = values.shape[axis]
+    df = count - 1
+    quantile = T_975[max(key for key in T_975 if key <= df)] if df >= 1 else float("nan")
+    quantile = 1.96 if df > 30 else quantile
+    return values.mean(axis=axis), quantile * values.std(axis=axis, ddof=1) / np.sqrt(count)
+
+
+def method_curves(runs: list[list[dict[str, Any]]]) -> dict[str, np.ndarray]:
+    """Per-seed arrays ``(seeds, points)`` from the runs' records: test error at each evaluation, the
+    diagnostics at every step, and the paired trace-variance ratios to RLOO on the same batches."""
+    evaluations = [[r for r in records if "eval/test_error" in r] for records in runs]
+    steps = [[r for r in records if "diag/snr" in r] for records in runs]
+    curves = {
+        "eval_queries": np.array([r["train/reward_queries"] for r in evaluations[0]], dtype=float),
+        "test_error": np.array([[r["eval/test_error"] for r in run] for run in evaluations], dtype=float),
+        "step_queries": np.array([r["train/reward_queries"] for r in steps[0]], dtype=float),
+    }
+    for name, key in DIAGNOSTICS.items():
+        curves[name] = np.array([[r[key] for r in run] for run in steps], dtype=float)
+    for estimator in ("weighted_leave_one_out", "reinforce"):
+        numerator = np.array([[r[f"paired/trace_variance/{estimator}"] for r in run] for run in steps], dtype=float)
+        denominator = np.array([[r["paired/trace_variance/rloo"] for r in run] for run in steps], dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a batch of equal-reward groups: 0 / 0, dropped later
+            curves[f"paired_{estimator}_to_rloo"] = numerator / denominator
+    return curves
+
+
+def method_summary(
+    runs: list[list[dict[str, Any]]], rate: float, rates: list[float], grid: dict[str, float], curves: dict[str, Any]
+) -> dict[str, Any]:
+    final = curves["test_error"][:, -1]
+    mean, half_width = ci95(final)
+    snr = curves["snr"][np.isfinite(curves["snr"])]
+    return {
+        "learning_rate": rate,
+        "rate_at_grid_edge": len(rates) > 1 and rate in (min(rates), max(rates)),
+        "tuning_final_test_error": grid,
+        "final_test_error_mean": float(mean),
+        "final_test_error_ci95": float(half_width),
+        "final_test_errors": final.tolist(),
+        "mean_test_error_over_run": float(curves["test_error"].mean()),
+        "snr_mean": float(snr.mean()) if snr.size else float("nan"),
+        "snr_median": float(np.median(snr)) if snr.size else float("nan"),
+        "trace_variance_mean": float(np.nanmean(curves["trace_variance"])),
+        "equal_reward_groups_mean": float(np.nanmean(curves["equal_reward_groups"])),
+        "learning_rate_mean": float(np.nanmean(curves["learning_rate"])),
+        "final_entropy": float(np.nanmean(curves["entropy"][:, -1])),
+        "reward_queries": [float(records[-1]["train/reward_queries"]) for records in runs],
+    }
+
+
+def paired_ratios(curves: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Trace variance on the same batches relative to RLOO, pooled over every method's runs and steps."""
+    out: dict[str, Any] = {}
+    for estimator in ("weighted_leave_one_out", "reinforce"):
+        ratios = np.concatenate([c[f"paired_{estimator}_to_rloo"].ravel() for c in curves.values()])
+        ratios = ratios[np.isfinite(ratios)]
+        if not ratios.size:
+            continue
+        out[estimator] = {
+            "median": float(np.median(ratios)),
+            "quartiles": [float(np.quantile(ratios, 0.25)), float(np.quantile(ratios, 0.75))],
+            "fraction_below_rloo": float(np.mean(ratios < 1.0)),
+            "batches": int(ratios.size),
+        }
+    return out
+
+
+def write_run_table(path: Path, jobs: dict[tuple[Any, ...], GroupPGJob]) -> None:
+    """compare.csv: one row per run (tuning and evaluation), from its metrics."""
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(
+            ["phase", "reward", "method", "learning_rate", "seed", "reward_queries", "final_test_error",
+             "mean_test_error", "mean_trace_variance", "median_snr", "mean_learning_rate"]
+        )  # fmt: skip
+        for (phase, reward, method, rate, seed), job in sorted(jobs.items(), key=lambda item: str(item[0])):
+            records = read_metrics(job.run_dir)
+            errors = [r["eval/test_error"] for r in records if "eval/test_error" in r]
+            steps = [r for r in records if "diag/snr" in r]
+            writer.writerow(
+                [phase, reward, method, rate, seed, records[-1]["train/reward_queries"], errors[-1],
+                 float(np.mean(errors)), float(np.mean([r["diag/trace_variance"] for r in steps])),
+                 float(np.median([r["diag/snr"] for r in steps])),
+                 float(np.mean([r["train/learning_rate"] for r in steps]))]
+            )  # fmt: skip
+
+
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Moving average along the last axis (edges averaged over what exists)."""
+    if window <= 1:
+        return values
+    kernel = np.ones(window)
+    padded = np.nan_to_num(values, nan=0.0, posinf=0.0)
+    counts = np.convolve(np.isfinite(values).astype(float), kernel, mode="same")
+    return np.convolve(padded, kernel, mode="same") / np.maximum(counts, 1)
+
+
+def write_curves(run_dir: Path, curves: dict[str, dict[str, dict[str, np.ndarray]]]) -> None:
+    """compare_curves.csv (long format) and TensorBoard events, one event folder per reward and method."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    shutil.rmtree(run_dir / "tb_compare", ignore_errors=True)  # redrawn from the runs on every call
+    with open(run_dir / "compare_curves.csv", "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["reward", "method", "quantity", "reward_queries", "mean", "ci95"])
+        for reward, by_method in curves.items():
+            for method, curve in by_method.items():
+                events = SummaryWriter(str(run_dir / "tb_compare" / reward / method))
+                mean, half_width = ci95(curve["test_error"])
+                for queries, m, h in zip(curve["eval_queries"], mean, half_width, strict=True):
+                    writer.writerow([reward, method, "test_error", int(queries), m, h])
+                    events.add_scalar("compare/test_error", m, int(queries))
+                for name in ("trace_variance", "snr", "learning_rate", "equal_reward_groups", "entropy"):
+                    values = np.where(np.isfinite(curve[name]), curve[name], np.nan)
+                    mean, half_width = ci95(values)
+                    for queries, m, h in zip(curve["step_queries"], mean, half_width, strict=True):
+                        writer.writerow([reward, method, name, int(queries), m, h])
+                        if np.isfinite(m):
+                            events.add_scalar(f"compare/{name}", m, int(queries))
+                events.close()
+
+
+def draw(path: Path, config: CompareConfig, summary: dict[str, Any], curves: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rewards = list(curves)
+    figure, axes = plt.subplots(len(rewards), 5, figsize=(25, 4.6 * len(rewards)), squeeze=False)
+    colours = dict(zip(METHODS, plt.get_cmap("tab10").colors, strict=False))
+    for row, reward in zip(axes, rewards, strict=True):
+        methods = list(curves[reward])
+        for method in methods:
+            curve, colour = curves[reward][method], colours[method]
+            label = f"{LABELS.get(method, method)} (lr {summary['results'][reward][method]['learning_rate']:g})"
+            mean, half_width = ci95(curve["test_error"])
+            row[0].plot(curve["eval_queries"], mean, color=colour, label=label)
+            row[0].fill_between(curve["eval_queries"], mean - half_width, mean + half_width, color=colour, alpha=0.15)
+            window = max(1, len(curve["step_queries"]) // 15)
+            for axis, name in ((row[2], "trace_variance"), (row[3], "snr")):
+                values = np.where(np.isfinite(curve[name]), curve[name], np.nan)
+                axis.plot(curve["step_queries"], smooth(np.nanmean(values, axis=0), window), color=colour, label=label)
+        finals = [summary["results"][reward][m] for m in methods]
+        row[1].bar(
+            range(len(methods)),
+            [f["final_test_error_mean"] for f in finals],
+            yerr=[f["final_test_error_ci95"] for f in finals],
+            color=[colours[m] for m in methods],
+            capsize=4,
+        )
+        row[1].set_xticks(range(len(methods)), [LABELS.get(m, m) for m in methods], rotation=30, ha="right")
+        paired = [np.concatenate([c[f"paired_{e}_to_rloo"].ravel() for c in curves[reward].values()])
+                  for e in ("weighted_leave_one_out", "reinforce")]  # fmt: skip
+        row[4].boxplot([p[np.isfinite(p) & (p > 0)] for p in paired], showfliers=False)
+        row[4].set_xticks([1, 2], ["OBLR-PO baseline / RLOO", "no baseline / RLOO"])
+        row[4].axhline(1.0, color="grey", linestyle="--")
+        row[4].set_yscale("log")
+        titles = (
+            f"{reward}: test error vs reward queries (95% CI, {config.seeds} seeds)",
+            "final test error (95% CI)",
+            "trace variance of the gradient estimate",
+            "SNR = ||g||^2 / (tr Cov / B)",
+            "paired trace variance, same batches",
+        )
+        for axis, title in zip(row, titles, strict=True):
+            axis.set_title(title)
+            axis.grid(alpha=0.3)
+        for axis in row[[0, 2, 3]]:
+            axis.set_xlabel("reward queries")
+        row[2].set_yscale("log")
+        row[3].set_yscale("log")
+        row[0].set_ylabel("1 - E p(y*|x)")
+        row[0].legend(fontsize=8)
+    figure.suptitle(
+        f"N={config.seq_len}, k={config.vocab_size}, d={config.context_dim}, B={config.num_contexts} contexts x "
+        f"G={config.group_size} responses per step, {config.optimizer.upper()}; base model test error "
+        f"{summary['base_test_error']:.3f}; learning rate tuned per method on {{{config.learning_rates}}}"
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    lines = [f"base model test error {summary['base_test_error']:.4f}"]
+    for reward, table in summary["results"].items():
+        lines.append(f"{reward} reward ({summary['queries'][reward]} queries per run, {summary['seeds']} seeds):")
+        for method, row in sorted(table.items(), key=lambda item: item[1]["final_test_error_mean"]):
+            edge = " (grid edge)" if row["rate_at_grid_edge"] else ""
+            lines.append(
+                f"  {LABELS.get(method, method):<28} lr {row['learning_rate']:<5g}{edge:<12} final test error "
+                f"{row['final_test_error_mean']:.4f} +- {row['final_test_error_ci95']:.4f}   "
+                f"SNR {row['snr_mean']:.3g}   trace var {row['trace_variance_mean']:.3g}"
+            )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

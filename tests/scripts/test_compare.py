@@ -1,0 +1,77 @@
+"""The compare script end to end on a tiny setting: every file it promises, equal query budgets, tuning on
+separate seeds, and a rerun that skips the finished runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from scripts import compare
+
+TINY = [
+    "--seq-len", "4", "--vocab-size", "4", "--context-dim", "4", "--num-components", "4",
+    "--pretrain-steps", "10", "--pretrain-batch-size", "32", "--methods", "rloo,oblr_po",
+    "--learning-rates", "0.5,2", "--tuning-seeds", "1", "--seeds", "2", "--num-contexts", "4",
+    "--group-size", "3", "--outcome-query-budget", "72", "--process-query-budget", "240",
+    "--test-size", "32", "--evaluations", "3", "--workers", "1", "--no-progress",
+]  # fmt: skip
+
+
+def test_compare_writes_its_files_and_resumes(tmp_path: Path) -> None:
+    run_dir = compare.main([*TINY, "--run-dir", str(tmp_path)])
+    assert (run_dir / "compare.png").stat().st_size > 10_000
+    summary = json.loads((run_dir / "compare.json").read_text())
+    # equal budgets: 6 steps of 12 responses; the process reward pays N = 4 queries per response
+    assert summary["steps"] == {"outcome": 6, "process": 5}
+    assert summary["queries"] == {"outcome": 72, "process": 240}
+    for reward in ("outcome", "process"):
+        table = summary["results"][reward]
+        assert set(table) == {"rloo", "oblr_po"}
+        for row in table.values():
+            assert row["learning_rate"] in (0.5, 2.0)
+            assert set(row["tuning_final_test_error"]) == {"0.5", "2"}
+            assert len(row["final_test_errors"]) == 2
+            assert 0.0 <= row["final_test_error_mean"] <= 1.0 and row["final_test_error_ci95"] >= 0.0
+            assert row["reward_queries"] == [summary["queries"][reward]] * 2
+        assert summary["paired_trace_variance"][reward]["weighted_leave_one_out"]["batches"] > 0
+        assert list((run_dir / "tb_compare" / reward / "oblr_po").glob("events.out.tfevents.*"))
+    with open(run_dir / "compare.csv") as file:
+        rows = list(csv.DictReader(file))
+    # 2 rewards x 2 methods x (2 rates x 1 tuning seed + 2 evaluation seeds)
+    assert len(rows) == 16
+    tuning_seeds = {row["seed"] for row in rows if row["phase"] == "tune"}
+    evaluation_seeds = {row["seed"] for row in rows if row["phase"] == "eval"}
+    assert tuning_seeds == {"1000"} and evaluation_seeds == {"0", "1"}  # never the same seeds
+    with open(run_dir / "compare_curves.csv") as file:
+        quantities = {row["quantity"] for row in csv.DictReader(file)}
+    assert {"test_error", "trace_variance", "snr", "learning_rate", "equal_reward_groups", "entropy"} <= quantities
+    # a rerun finds every run finished and redraws the same numbers from the runs' metrics
+    stamps = {path: path.stat().st_mtime_ns for path in (run_dir / "runs").rglob("metrics.jsonl")}
+    again = json.loads((compare.main([*TINY, "--run-dir", str(tmp_path)]) / "compare.json").read_text())
+    assert again["results"] == summary["results"]
+    assert stamps == {path: path.stat().st_mtime_ns for path in (run_dir / "runs").rglob("metrics.jsonl")}
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--methods", "rloo,ppo"], "--methods"),
+        (["--rewards", "outcome,dense"], "--rewards"),
+        (["--learning-rates", "0.1,-1"], "--learning-rates"),
+        (["--seeds", "1"], "--seeds"),
+        (["--outcome-query-budget", "5"], "query budget"),
+    ],
+)
+def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match=message):
+        compare.main([*TINY, *flags, "--run-dir", str(tmp_path)])
+
+
+def test_confidence_interval_uses_student_t() -> None:
+    import numpy as np
+
+    mean, half_width = compare.ci95(np.array([1.0, 2.0, 3.0]))
+    assert mean == 2.0 and half_width == pytest.approx(4.303 * 1.0 / np.sqrt(3))
