@@ -150,6 +150,7 @@ class GroupPG:
             estimator=config.snr_estimator,
         )
         self.reward_queries = 0
+        self.skipped_updates = 0
 
     def train_step(self, step: int) -> dict[str, Any]:
         config = self.config
@@ -186,6 +187,7 @@ class GroupPG:
             "train/reward": float(rewards.mean()),
             "train/success_rate": float(batch.success.double().mean()),
             "train/reward_queries": self.reward_queries,
+            "train/skipped_updates": self.skipped_updates,
             "train/learning_rate": rate,
             "train/grad_norm": statistics.sq_norm**0.5,
             "diag/trace_variance": statistics.trace_variance,
@@ -213,11 +215,20 @@ class GroupPG:
         return flatten_blocks(blocks) / groups.group_size
 
     def _ascend(self, update: torch.Tensor) -> None:
-        """One optimiser step along the flattened ascent direction ``update``."""
+        """One optimiser step along the flattened ascent direction ``update``.
+
+        A step that would leave a parameter non-finite (a learning rate far too large, e.g. in a grid
+        search) is undone and counted in ``train/skipped_updates`` instead of poisoning the run.
+        """
         d, k = self.policy.context_dim, self.policy.vocab_size
         ascent = [update[: d * k].view(d, k), update[d * k :].view(k, k)]
+        before = [parameter.detach().clone() for parameter in self.policy.parameters()]
         set_gradient(self.policy, [-block for block in ascent])  # optimisers minimise -J
         self.optimizer.step()
+        if not all(bool(torch.isfinite(parameter).all()) for parameter in self.policy.parameters()):
+            for parameter, saved in zip(self.policy.parameters(), before, strict=True):
+                parameter.data.copy_(saved)
+            self.skipped_updates += 1
 
     def _ratio_epoch(
         self,
@@ -266,6 +277,7 @@ class GroupPG:
             "context_rng": self.context_rng.bit_generator.state,
             "rate": self.rate.state_dict(),
             "reward_queries": self.reward_queries,
+            "skipped_updates": self.skipped_updates,
             "config": asdict(self.config),
         }
 
@@ -277,6 +289,7 @@ class GroupPG:
         self.context_rng.bit_generator.state = state["context_rng"]
         self.rate.load_state_dict(state["rate"])
         self.reward_queries = int(state["reward_queries"])
+        self.skipped_updates = int(state["skipped_updates"])
 
 
 def kl_penalty_weights(log_probs: torch.Tensor, reference_log_probs: torch.Tensor, kl_coef: float) -> torch.Tensor:
@@ -300,7 +313,8 @@ def clipped_ratio_weights(
     active = torch.ones_like(ratio, dtype=torch.bool)
     if epsilon > 0:
         active = ((advantages >= 0) & (ratio <= 1 + epsilon)) | ((advantages < 0) & (ratio >= 1 - epsilon))
-    return advantages * ratio * active, active
+    # where, not a product: an overflowed ratio on a clipped token must give 0, not inf * 0
+    return torch.where(active, advantages * ratio, torch.zeros_like(ratio)), active
 
 
 def _k3(log_probs: torch.Tensor, reference_log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

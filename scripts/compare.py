@@ -40,6 +40,13 @@ from seqreward_env import SequenceTask
 
 ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}
 TUNING_SEED_OFFSET = 1000  # tuning seeds 1000, 1001, ...; evaluation seeds 0, 1, ...: never the same
+# Named settings of one method beyond its estimator: GRPO as usually run (clipped ratio, several epochs per
+# batch, KL to the base model; DeepSeekMath's eps 0.2 and beta 0.04) and OBLR-PO with the debiased SNR.
+VARIANTS: dict[str, dict[str, Any]] = {
+    **{method: {"method": method} for method in METHODS},
+    "grpo_clip": {"method": "grpo", "epochs": 4, "clip_epsilon": 0.2, "kl_coef": 0.04},
+    "oblr_po_debiased": {"method": "oblr_po", "snr_estimator": "debiased"},
+}
 LABELS = {
     "reinforce": "REINFORCE",
     "reinforce_mean": "REINFORCE (batch mean)",
@@ -48,6 +55,8 @@ LABELS = {
     "dr_grpo": "Dr. GRPO",
     "oblr_po": "OBLR-PO",
     "oblr_baseline": "OBLR baseline, fixed rate",
+    "grpo_clip": "GRPO (clip, 4 epochs, KL)",
+    "oblr_po_debiased": "OBLR-PO (debiased SNR)",
 }
 
 
@@ -75,8 +84,8 @@ class CompareConfig:
     """Adagrad learning rate of pre-training."""
     rewards: str = "outcome,process"
     """Comma-separated rewards to compare on."""
-    methods: str = "reinforce,reinforce_mean,rloo,grpo,dr_grpo,oblr_po,oblr_baseline"
-    """Comma-separated methods (agents.group_pg.METHODS)."""
+    methods: str = "reinforce,reinforce_mean,rloo,grpo,grpo_clip,dr_grpo,oblr_po,oblr_po_debiased,oblr_baseline"
+    """Comma-separated methods (agents.group_pg.METHODS, or the named VARIANTS of this script)."""
     learning_rates: str = "0.25,0.5,1,2,4,8"
     """Comma-separated learning-rate grid, the same for every method (OBLR-PO: eta_max)."""
     tuning_seeds: int = 3
@@ -162,8 +171,8 @@ def check_config(config: CompareConfig) -> None:
         if reward not in ENV_IDS:
             raise SystemExit(f"--rewards: {reward!r} is not one of {sorted(ENV_IDS)}")
     for method in split(config.methods):
-        if method not in METHODS:
-            raise SystemExit(f"--methods: {method!r} is not one of {sorted(METHODS)}")
+        if method not in VARIANTS:
+            raise SystemExit(f"--methods: {method!r} is not one of {sorted(VARIANTS)}")
     rates = [float(rate) for rate in split(config.learning_rates)]
     if not rates or min(rates) <= 0:
         raise SystemExit(f"--learning-rates must be positive numbers, got {config.learning_rates!r}")
@@ -231,7 +240,7 @@ def make_job(
         base_model=str(base_model),
         steps=steps,
         config=GroupPGConfig(
-            method=method,
+            **VARIANTS[method],
             learning_rate=rate,
             num_contexts=config.num_contexts,
             group_size=config.group_size,
@@ -474,7 +483,7 @@ def draw(path: Path, config: CompareConfig, summary: dict[str, Any], curves: dic
 
     rewards = list(curves)
     figure, axes = plt.subplots(len(rewards), 5, figsize=(25, 4.6 * len(rewards)), squeeze=False)
-    colours = dict(zip(METHODS, plt.get_cmap("tab10").colors, strict=False))
+    colours = dict(zip(VARIANTS, plt.get_cmap("tab10").colors, strict=False))
     for row, reward in zip(axes, rewards, strict=True):
         methods = list(curves[reward])
         for method in methods:

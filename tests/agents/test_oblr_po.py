@@ -173,6 +173,18 @@ def test_grpo_with_clipped_epochs_and_kl_penalty(base_model: Path) -> None:
     assert metrics[-1]["diag/kl_to_base"] > 0.0
 
 
+def test_an_update_that_overflows_is_undone_and_counted(base_model: Path) -> None:
+    agent = make_agent(base_model, method="reinforce", learning_rate=1.0)
+    before = [p.detach().clone() for p in agent.policy.parameters()]
+    size = sum(p.numel() for p in agent.policy.parameters())
+    agent._ascend(torch.full((size,), float("inf"), dtype=torch.float64))  # as from a rate far too large
+    assert agent.skipped_updates == 1
+    for parameter, saved in zip(agent.policy.parameters(), before, strict=True):
+        torch.testing.assert_close(parameter.detach(), saved)
+    assert agent.train_step(0)["train/skipped_updates"] == 1
+    assert math.isfinite(agent.evaluate()["eval/test_error"])
+
+
 def test_oblr_po_learns_the_small_task(base_model: Path) -> None:
     agent = make_agent(base_model, method="oblr_po", learning_rate=2.0, num_contexts=8, group_size=8)
     agent.envs = gym.make_vec("seqreward/Outcome-v0", num_envs=64, copy=False, **TASK)

@@ -13,7 +13,7 @@ from scripts import compare
 
 TINY = [
     "--seq-len", "4", "--vocab-size", "4", "--context-dim", "4", "--num-components", "4",
-    "--pretrain-steps", "10", "--pretrain-batch-size", "32", "--methods", "rloo,oblr_po",
+    "--pretrain-steps", "10", "--pretrain-batch-size", "32", "--methods", "grpo_clip,oblr_po",
     "--learning-rates", "0.5,2", "--tuning-seeds", "1", "--seeds", "2", "--num-contexts", "4",
     "--group-size", "3", "--outcome-query-budget", "72", "--process-query-budget", "240",
     "--test-size", "32", "--evaluations", "3", "--workers", "1", "--no-progress",
@@ -29,7 +29,7 @@ def test_compare_writes_its_files_and_resumes(tmp_path: Path) -> None:
     assert summary["queries"] == {"outcome": 72, "process": 240}
     for reward in ("outcome", "process"):
         table = summary["results"][reward]
-        assert set(table) == {"rloo", "oblr_po"}
+        assert set(table) == {"grpo_clip", "oblr_po"}
         for row in table.values():
             assert row["learning_rate"] in (0.5, 2.0)
             assert set(row["tuning_final_test_error"]) == {"0.5", "2"}
