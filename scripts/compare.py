@@ -86,7 +86,7 @@ class CompareConfig:
     """Comma-separated rewards to compare on."""
     methods: str = "reinforce,reinforce_mean,rloo,grpo,grpo_clip,dr_grpo,oblr_po,oblr_po_debiased,oblr_baseline"
     """Comma-separated methods (agents.group_pg.METHODS, or the named VARIANTS of this script)."""
-    learning_rates: str = "0.25,0.5,1,2,4,8"
+    learning_rates: str = "0.125,0.25,0.5,1,2,4,8,16"
     """Comma-separated learning-rate grid, the same for every method (OBLR-PO: eta_max)."""
     tuning_seeds: int = 3
     """Seeds per grid point for tuning (1000, 1001, ...)."""
@@ -123,7 +123,7 @@ QUICK = replace(
     context_dim=8,
     num_components=16,
     pretrain_steps=30,
-    learning_rates="0.3,1,3,10",
+    learning_rates="0.1,0.3,1,3,10,30",
     tuning_seeds=2,
     seeds=5,
     num_contexts=16,
@@ -523,8 +523,8 @@ def draw(path: Path, config: CompareConfig, summary: dict[str, Any], curves: dic
             axis.grid(alpha=0.3)
         for axis in row[[0, 2, 3]]:
             axis.set_xlabel("reward queries")
-        row[2].set_yscale("log")
-        row[3].set_yscale("log")
+        for axis in row[[0, 2, 3]]:
+            axis.set_yscale("log")
         row[0].set_ylabel("1 - E p(y*|x)")
         row[0].legend(fontsize=8)
     figure.suptitle(
