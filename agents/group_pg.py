@@ -369,7 +369,8 @@ def run_group_pg(job: GroupPGJob) -> str:
     batch = job.config.num_contexts * job.config.group_size
     envs = gym.make_vec(job.env_id, num_envs=batch, copy=False, **job.env_kwargs)
     policy = LinearPolicy.load(job.base_model, device=job.device)
-    evaluator = LinearEvaluator(envs.unwrapped.task, job.test_size)
+    task = envs.unwrapped.task  # type: ignore[attr-defined]
+    evaluator = LinearEvaluator(task, job.test_size)
     agent = GroupPG(envs, policy, job.config, job.seed, evaluator)
     run = Run(folder, record)
     train(
@@ -377,7 +378,7 @@ def run_group_pg(job: GroupPGJob) -> str:
         agent,
         job.steps,
         eval_every=job.eval_every,
-        description=f"{job.config.method} {envs.unwrapped.task.reward}",
+        description=f"{job.config.method} {task.reward}",
         show_progress=job.show_progress,
         progress_position=job.progress_position,
     )

@@ -313,7 +313,8 @@ def run_compare(config: CompareConfig, run_dir: Path, *, show_progress: bool = T
             **{("eval", *key[:2], chosen[key[:2]], key[2]): job for key, job in evaluation.items()},
         },
     )
-    results, curves = {}, {}
+    results: dict[str, dict[str, Any]] = {}
+    curves: dict[str, dict[str, dict[str, np.ndarray]]] = {}
     for reward in rewards:
         results[reward], curves[reward] = {}, {}
         for method in methods:
@@ -483,7 +484,8 @@ def draw(path: Path, config: CompareConfig, summary: dict[str, Any], curves: dic
 
     rewards = list(curves)
     figure, axes = plt.subplots(len(rewards), 5, figsize=(25, 4.6 * len(rewards)), squeeze=False)
-    colours = dict(zip(VARIANTS, plt.get_cmap("tab10").colors, strict=False))
+    palette = plt.get_cmap("tab10")
+    colours = {method: palette(index % 10) for index, method in enumerate(VARIANTS)}
     for row, reward in zip(axes, rewards, strict=True):
         methods = list(curves[reward])
         for method in methods:
