@@ -51,9 +51,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, defaults: A
 def config_from_args(cls: type[T], args: argparse.Namespace, base: T | None = None) -> T:
     """Build ``cls`` from parsed arguments: flags given on the command line override ``base`` (or the defaults)."""
     start = base if base is not None else cls()
-    changes = {
-        f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None
-    }  # type: ignore[arg-type]
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    changes = {f.name: getattr(args, f.name) for f in fields if getattr(args, f.name, None) is not None}
     return dataclasses.replace(start, **changes)  # type: ignore[type-var]
 
 

@@ -145,7 +145,7 @@ def run_paper_pg(job: PaperPGJob) -> str:
 
     torch.set_num_threads(job.threads)
     envs = gym.make_vec(job.env_id, num_envs=job.batch_size, copy=False, **job.env_kwargs)
-    task = envs.unwrapped.task
+    task = envs.unwrapped.task  # type: ignore[attr-defined]
     policy = LinearPolicy.load(job.base_model, device=job.device)
     evaluator = LinearEvaluator(task, job.test_size, tracked=job.tracked, off_support=job.off_support)
     agent = PaperPG(envs, policy, job.config, job.seed, evaluator)

@@ -7,7 +7,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -127,18 +127,24 @@ def train(
     progress_position: int = 0,
     stop_after: int | None = None,
     on_eval: Callable[[int, dict[str, Any]], None] | None = None,
+    eval_steps: Collection[int] = (),
+    stop_when: Callable[[dict[str, Any]], bool] | None = None,
 ) -> None:
     """Run ``agent`` for ``total_steps`` updates in ``run``, resuming from its checkpoint if any.
 
     Evaluates at step 0 and every ``eval_every`` steps (and at the end), checkpointing right after each
     evaluation, so an interrupted run loses at most ``eval_every`` updates of work and nothing logged.
-    ``stop_after`` ends the call early after that many updates (used to test resume).
+    ``stop_after`` ends the call early after that many updates (used to test resume). ``eval_steps``
+    adds evaluations at the given steps (e.g. a log-spaced grid); ``stop_when`` ends the run after an
+    evaluation whose metrics satisfy it (e.g. a target test error reached), the one at step 0 included.
     """
     if run.resumed_state is not None:
         agent.load_state_dict(run.resumed_state)
     step = run.start_step
+    stopped = False
     if step == 0:
-        _evaluate(run, agent, 0, on_eval)
+        first = _evaluate(run, agent, 0, on_eval)
+        stopped = stop_when is not None and stop_when(first)
         run.save_checkpoint(0, agent.state_dict())
     progress = tqdm(
         total=total_steps,
@@ -150,15 +156,17 @@ def train(
     )
     last_eval: dict[str, Any] = {}
     done = 0
-    while step < total_steps and (stop_after is None or done < stop_after):
+    eval_steps = frozenset(eval_steps)
+    while step < total_steps and not stopped and (stop_after is None or done < stop_after):
         metrics = agent.train_step(step)
         step += 1
         done += 1
         if step % log_every == 0:
             run.log(step, metrics)
-        if step % eval_every == 0 or step == total_steps:
+        if step % eval_every == 0 or step == total_steps or step in eval_steps:
             last_eval = _evaluate(run, agent, step, on_eval)
             run.save_checkpoint(step, agent.state_dict())
+            stopped = stop_when is not None and stop_when(last_eval)
             error = last_eval.get("eval/test_error")
             if isinstance(error, float) and math.isfinite(error):
                 progress.set_postfix(test_error=f"{error:.4f}")

@@ -61,7 +61,7 @@ def env_generators(envs: Any) -> list[np.random.Generator]:
 
 def env_random_state(envs: Any) -> list[dict[str, Any]]:
     """Snapshot of every row's generator state."""
-    return [rng.bit_generator.state for rng in env_generators(envs)]
+    return [dict(rng.bit_generator.state) for rng in env_generators(envs)]
 
 
 def set_env_random_state(envs: Any, states: list[dict[str, Any]]) -> None:

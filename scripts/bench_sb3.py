@@ -25,25 +25,35 @@ from agents.sb3 import make_dummy_vec_env, make_sb3_vec_env, sequence_policy_kwa
 
 def rollout_timer(env: VecEnv, *, n_steps: int, rollouts: int, seed: int, device: str) -> Callable[[], float]:
     """A function that collects one PPO rollout on ``env`` and returns the seconds it took."""
-    model = PPO("MultiInputPolicy", env, n_steps=n_steps, batch_size=n_steps * env.num_envs, seed=seed, device=device,
-                policy_kwargs=sequence_policy_kwargs())
+    model = PPO(
+        "MultiInputPolicy",
+        env,
+        n_steps=n_steps,
+        batch_size=n_steps * env.num_envs,
+        seed=seed,
+        device=device,
+        policy_kwargs=sequence_policy_kwargs(),
+    )
     _, callback = model._setup_learn(total_timesteps=n_steps * env.num_envs * rollouts)
     callback.on_training_start(locals(), globals())
 
+    training_env: VecEnv = env if model.env is None else model.env
+
     def collect() -> float:
         start = time.perf_counter()
-        model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=n_steps)
+        model.collect_rollouts(training_env, callback, model.rollout_buffer, n_rollout_steps=n_steps)
         return time.perf_counter() - start
 
     return collect
 
 
-def compare(make_envs: dict[str, Callable[[], VecEnv]], *, n_steps: int, rollouts: int, seed: int, device: str) -> dict[str, Any]:
+def compare(envs: dict[str, VecEnv], *, n_steps: int, rollouts: int, seed: int, device: str) -> dict[str, Any]:
     """Steps per second of each side: the median over ``rollouts`` timed rollouts, the sides taking turns
     rollout by rollout so that a machine whose speed drifts slows both alike (one untimed warm-up each)."""
-    envs = {name: make() for name, make in make_envs.items()}
-    timers = {name: rollout_timer(env, n_steps=n_steps, rollouts=rollouts + 1, seed=seed, device=device)
-              for name, env in envs.items()}
+    timers = {
+        name: rollout_timer(env, n_steps=n_steps, rollouts=rollouts + 1, seed=seed, device=device)
+        for name, env in envs.items()
+    }
     seconds: dict[str, list[float]] = {name: [] for name in envs}
     for rollout in range(rollouts + 1):
         for name, collect in timers.items():
@@ -63,12 +73,16 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env-id", default="seqreward/Process-v0", help="registered seqreward id")
     parser.add_argument("--env-kwargs", type=json.loads, default={}, help="JSON keyword arguments of the env")
-    parser.add_argument("--num-envs", type=int, nargs="+", default=[1024], help="rows (adapter) = single envs (DummyVecEnv)")
+    parser.add_argument(
+        "--num-envs", type=int, nargs="+", default=[1024], help="rows (adapter) = single envs (DummyVecEnv)"
+    )
     parser.add_argument("--n-steps", type=int, default=12, help="PPO steps per env per rollout")
     parser.add_argument("--rollouts", type=int, default=9, help="timed rollouts per side (the median counts)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="torch device of the policy")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads, both sides (1 is fastest for these MLPs)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads, both sides (1 is fastest for these MLPs)"
+    )
     parser.add_argument("--monitor", action="store_true", help="wrap both sides in VecMonitor (as in training)")
     parser.add_argument("--output", type=Path, default=None, help="write the numbers to this JSON file")
     args = parser.parse_args(argv)
@@ -76,20 +90,29 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
 
     results = []
     for num_envs in args.num_envs:
-        result: dict[str, Any] = {"env_id": args.env_id, "num_envs": num_envs, "n_steps": args.n_steps,
-                                  "rollouts": args.rollouts, "torch_threads": args.threads, "device": args.device,
-                                  "monitor": args.monitor}
+        result: dict[str, Any] = {
+            "env_id": args.env_id,
+            "num_envs": num_envs,
+            "n_steps": args.n_steps,
+            "rollouts": args.rollouts,
+            "torch_threads": args.threads,
+            "device": args.device,
+            "monitor": args.monitor,
+        }
+
         def wrap(env: VecEnv) -> VecEnv:
             return VecMonitor(env) if args.monitor else env
 
         sides = {
-            "adapter": lambda n=num_envs: wrap(make_sb3_vec_env(args.env_id, n, **args.env_kwargs)),
-            "dummy": lambda n=num_envs: wrap(make_dummy_vec_env(args.env_id, n, **args.env_kwargs)),
+            "adapter": wrap(make_sb3_vec_env(args.env_id, num_envs, **args.env_kwargs)),
+            "dummy": wrap(make_dummy_vec_env(args.env_id, num_envs, **args.env_kwargs)),
         }
         result.update(compare(sides, n_steps=args.n_steps, rollouts=args.rollouts, seed=args.seed, device=args.device))
         result["ratio"] = result["adapter"]["steps_per_s"] / result["dummy"]["steps_per_s"]
-        print(f"{args.env_id}, {num_envs:5d} envs{' (VecMonitor)' if args.monitor else ''}: adapter {result['adapter']['steps_per_s']:>9,.0f} steps/s, "
-              f"DummyVecEnv {result['dummy']['steps_per_s']:>8,.0f} steps/s, ratio {result['ratio']:.1f}x")
+        print(
+            f"{args.env_id}, {num_envs:5d} envs{' (VecMonitor)' if args.monitor else ''}: adapter {result['adapter']['steps_per_s']:>9,.0f} steps/s, "
+            f"DummyVecEnv {result['dummy']['steps_per_s']:>8,.0f} steps/s, ratio {result['ratio']:.1f}x"
+        )
         results.append(result)
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)

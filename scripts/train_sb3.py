@@ -57,8 +57,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--algo", choices=sorted(ALGORITHMS), default="ppo")
     parser.add_argument("--env-id", default="seqreward/Process-v0", choices=sorted(seqreward_env.ENV_IDS))
-    parser.add_argument("--env-kwargs", type=json.loads, default={}, help='JSON task keyword arguments, e.g. \'{"seq_len": 4}\'')
-    parser.add_argument("--algo-kwargs", type=json.loads, default={}, help="JSON keyword arguments of the SB3 algorithm")
+    parser.add_argument(
+        "--env-kwargs", type=json.loads, default={}, help="JSON task keyword arguments, e.g. '{\"seq_len\": 4}'"
+    )
+    parser.add_argument(
+        "--algo-kwargs", type=json.loads, default={}, help="JSON keyword arguments of the SB3 algorithm"
+    )
     parser.add_argument("--num-envs", type=int, default=64, help="rows of the vector env")
     parser.add_argument("--total-timesteps", type=int, default=200_000, help="environment steps (summed over rows)")
     parser.add_argument("--seed", type=int, default=0, help="seeds SB3 (torch, action space) and the env rows seed+i")
@@ -128,7 +132,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     return final
 
 
-def write_metrics(args: argparse.Namespace, history: list[dict[str, Any]], final: dict[str, Any], algo_kwargs: dict[str, Any]) -> None:
+def write_metrics(
+    args: argparse.Namespace, history: list[dict[str, Any]], final: dict[str, Any], algo_kwargs: dict[str, Any]
+) -> None:
     """metrics.csv (one row per evaluation) and metrics.json (config, history, final numbers)."""
     with open(args.run_dir / "metrics.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(history[0]))

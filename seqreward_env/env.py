@@ -33,13 +33,15 @@ class SequenceEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
         self.render_mode = render_mode
-        self.observation_space = observation_space(self.task)
+        self.observation_space = observation_space(self.task)  # type: ignore[assignment]
         self.action_space = action_space(self.task)
         self._episodes = EpisodeBatch(self.task, 1)
         self._needs_reset = True
         self.total_reward_queries = 0
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         super().reset(seed=seed)
         contexts, prefixes = parse_reset_options(self.task, options, 1, batched=False)
         if contexts is None:
@@ -66,7 +68,7 @@ class SequenceEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         return render_row(self.task, self._episodes.tokens[0], int(self._episodes.positions[0]))
 
     def _observation(self) -> dict[str, np.ndarray]:
-        obs = self._episodes.observation(0)
+        obs: dict[str, Any] = self._episodes.observation(0)
         obs["position"] = np.int64(obs["position"])
         return obs
 

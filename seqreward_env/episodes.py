@@ -94,7 +94,9 @@ def parse_reset_options(
         if x.ndim == 2 and not batched:
             raise ValueError(f"options['context'] must have shape ({task.context_dim},), got shape {x.shape}")
         if x.ndim == 2 and len(x) != num_rows:
-            raise ValueError(f"options['context'] must have {num_rows} rows (one per env) or be one context, got {len(x)}")
+            raise ValueError(
+                f"options['context'] must have {num_rows} rows (one per env) or be one context, got {len(x)}"
+            )
         contexts = np.broadcast_to(x.reshape(-1, task.context_dim), (num_rows, task.context_dim)).copy()
     prefixes = None
     if options.get("prefix") is not None:
@@ -102,6 +104,8 @@ def parse_reset_options(
         as_rows = batched and (isinstance(raw, list) and raw and np.ndim(raw[0]) == 1 or np.ndim(raw) == 2)
         items = list(raw) if as_rows else [raw] * num_rows
         if len(items) != num_rows:
-            raise ValueError(f"options['prefix'] must hold {num_rows} prefixes (one per env) or one prefix, got {len(items)}")
+            raise ValueError(
+                f"options['prefix'] must hold {num_rows} prefixes (one per env) or one prefix, got {len(items)}"
+            )
         prefixes = [check_tokens("options['prefix']", item, task.vocab_size, task.seq_len - 1) for item in items]
     return contexts, prefixes

@@ -44,7 +44,9 @@ def policy_token_probs(
     for i in range(y.shape[1]):
         step = np.asarray(policy(teacher_forced_observation(x, y, i, vocab_size)), dtype=np.float64)
         if step.shape != (len(x), vocab_size):
-            raise ValueError(f"policy must return next-token probabilities of shape {(len(x), vocab_size)}, got {step.shape}")
+            raise ValueError(
+                f"policy must return next-token probabilities of shape {(len(x), vocab_size)}, got {step.shape}"
+            )
         probs[:, i] = step[np.arange(len(x)), y[:, i]]
     return probs
 

@@ -7,7 +7,13 @@ from typing import Any
 import gymnasium as gym
 
 # Small defaults that a tabular or SB3 agent learns in minutes.
-SMALL_TASK: dict[str, Any] = {"seq_len": 6, "vocab_size": 4, "context_dim": 8, "contexts": "mixture", "num_components": 8}
+SMALL_TASK: dict[str, Any] = {
+    "seq_len": 6,
+    "vocab_size": 4,
+    "context_dim": 8,
+    "contexts": "mixture",
+    "num_components": 8,
+}
 # The paper's Figure-1 task (SPEC section 4).
 PAPER_TASK: dict[str, Any] = {
     "seq_len": 128,

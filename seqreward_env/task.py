@@ -77,7 +77,9 @@ class SequenceTask:
             self.teacher_w2 = rng.standard_normal((k, k))
         else:
             if not isinstance(teacher, (tuple, list)) or len(teacher) != 2:
-                raise ValueError(f"teacher must be a pair (W1*, W2*) of shapes ({k}, {d}) and ({k}, {k}), got {teacher!r}")
+                raise ValueError(
+                    f"teacher must be a pair (W1*, W2*) of shapes ({k}, {d}) and ({k}, {k}), got {teacher!r}"
+                )
             self.teacher_w1 = check_array("teacher[0] (W1*)", teacher[0], (k, d))
             self.teacher_w2 = check_array("teacher[1] (W2*)", teacher[1], (k, k))
         self.margin_condition: float | None = None
@@ -118,11 +120,15 @@ class SequenceTask:
         shape: tuple[int | None, ...] = (self.context_dim,) if array.ndim <= 1 else (None, self.context_dim)
         x = check_array(name, value, shape).astype(np.float32)
         if np.abs(x).max(initial=0.0) > self.context_bound:
-            raise ValueError(f"{name} entries must lie in [-{self.context_bound:g}, {self.context_bound:g}], got {value!r}")
+            raise ValueError(
+                f"{name} entries must lie in [-{self.context_bound:g}, {self.context_bound:g}], got {value!r}"
+            )
         if self.margin_condition is not None:
             low = self.margins(x.reshape(-1, self.context_dim)).min()
             if low < self.margin_condition:
-                raise ValueError(f"{name} has margin {low:.3g} < margin={self.margin_condition:g} that this task guarantees")
+                raise ValueError(
+                    f"{name} has margin {low:.3g} < margin={self.margin_condition:g} that this task guarantees"
+                )
         return x
 
     def _accept(self, x: np.ndarray, redraw: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
@@ -180,7 +186,9 @@ class SequenceTask:
             rows = max(1, TARGET_CHUNK_ENTRIES // self.vocab_size**2)  # small blocks stay in cache
             for start in range(0, n, rows):
                 block = base[start : start + rows, None, :] + self.teacher_w2.T[None, :, :]
-                successor[start * self.vocab_size : (start + len(block)) * self.vocab_size] = block.argmax(axis=2).ravel()
+                successor[start * self.vocab_size : (start + len(block)) * self.vocab_size] = block.argmax(
+                    axis=2
+                ).ravel()
             offsets = np.arange(n, dtype=np.int64) * self.vocab_size
             for i in range(1, self.seq_len):
                 y[:, i] = successor[offsets + y[:, i - 1]]
@@ -235,7 +243,9 @@ class SequenceTask:
         """min_i p_w(y*_i | x, y*_<i) of the linear policy: ``(n,)``."""
         return np.exp(evaluation.linear_token_log_probs(w1, w2, x, self.targets(x)).min(axis=1))
 
-    def policy_token_probabilities(self, policy: Callable[[dict[str, np.ndarray]], np.ndarray], x: np.ndarray) -> np.ndarray:
+    def policy_token_probabilities(
+        self, policy: Callable[[dict[str, np.ndarray]], np.ndarray], x: np.ndarray
+    ) -> np.ndarray:
         """p(y*_i | x, y*_<i) of any policy given as ``observations -> (n, k) next-token probabilities``.
 
         The policy is called once per position with a batch of teacher-forced observations (the env's

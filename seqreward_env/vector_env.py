@@ -119,13 +119,20 @@ class SequenceVectorEnv(VectorEnv):
         self._finished = terminated.copy()
         if self.autoreset_mode == AutoresetMode.SAME_STEP and terminated.any():
             info = self._reset_finished_same_step(info, np.flatnonzero(terminated))
-        return self._episodes.observation(copy=self.copy), rewards, terminated, np.zeros(self.num_envs, dtype=bool), info
+        return (
+            self._episodes.observation(copy=self.copy),
+            rewards,
+            terminated,
+            np.zeros(self.num_envs, dtype=bool),
+            info,
+        )
 
     def render(self) -> tuple[str, ...] | None:
         if self.render_mode is None:
             return None
         return tuple(
-            render_row(self.task, self._episodes.tokens[i], int(self._episodes.positions[i])) for i in range(self.num_envs)
+            render_row(self.task, self._episodes.tokens[i], int(self._episodes.positions[i]))
+            for i in range(self.num_envs)
         )
 
     # ----- internals ------------------------------------------------------------------------------
@@ -179,13 +186,17 @@ class SequenceVectorEnv(VectorEnv):
         stepping = ~self._finished if self.autoreset_mode == AutoresetMode.NEXT_STEP else np.ones(self.num_envs, bool)
         bad = stepping & ((array < 0) | (array >= self.task.vocab_size))
         if bad.any():
-            raise ValueError(f"actions must be tokens in [0, {self.task.vocab_size}), got {array[bad].tolist()} at rows {np.flatnonzero(bad).tolist()}")
+            raise ValueError(
+                f"actions must be tokens in [0, {self.task.vocab_size}), got {array[bad].tolist()} at rows {np.flatnonzero(bad).tolist()}"
+            )
         return array.astype(np.int64)
 
     def _check_reset_mask(self, mask: Any) -> np.ndarray:
         array = np.asarray(mask)
         if array.shape != (self.num_envs,) or array.dtype != np.bool_ or not array.any():
-            raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},) with a True entry, got {mask!r}")
+            raise ValueError(
+                f"options['reset_mask'] must be a bool array of shape ({self.num_envs},) with a True entry, got {mask!r}"
+            )
         return array
 
 
@@ -208,4 +219,3 @@ def _add(info: dict[str, Any], key: str, rows: np.ndarray | slice, values: np.nd
     mask = np.zeros(num_envs, dtype=bool)
     mask[rows] = True
     info[key], info["_" + key] = array, mask
-

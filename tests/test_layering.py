@@ -36,4 +36,6 @@ def test_no_upward_imports(package: str) -> None:
         allowed = ALLOWED[package]
         if allowed is not None:
             extra = roots - allowed - STANDARD_LIBRARY
-            assert not extra, f"{path.relative_to(ROOT)} imports {extra}; seqreward_env may use numpy and gymnasium only"
+            assert not extra, (
+                f"{path.relative_to(ROOT)} imports {extra}; seqreward_env may use numpy and gymnasium only"
+            )

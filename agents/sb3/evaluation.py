@@ -14,7 +14,7 @@ the next, so the LSTM runs along y*'s prefix exactly as it would in an episode t
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import torch as th
@@ -90,7 +90,7 @@ def sb3_next_token_probabilities(policy: BasePolicy | BaseAlgorithm) -> Callable
         obs_tensor, _ = net.obs_to_tensor(obs)
         with th.no_grad():
             # MaskablePPO's policy takes optional masks; without them every token is allowed, as in the env.
-            distribution = net.get_distribution(obs_tensor)  # type: ignore[attr-defined]
+            distribution = cast(Any, net).get_distribution(obs_tensor)
         return distribution.distribution.probs.cpu().numpy().astype(np.float64)
 
     return probabilities
@@ -110,13 +110,15 @@ def _recurrent_probabilities(net: RecurrentActorCriticPolicy) -> Callable[[Obser
             zeros = th.zeros((layers, n, hidden), device=net.device)
             state["lstm"] = (zeros, zeros.clone())
         elif position != state["position"] + 1:
-            raise ValueError(f"a recurrent policy must be called at positions 0, 1, ... in order; got {position} "
-                             f"after {state['position']}")
+            raise ValueError(
+                f"a recurrent policy must be called at positions 0, 1, ... in order; got {position} "
+                f"after {state['position']}"
+            )
         net.set_training_mode(False)
         obs_tensor, _ = net.obs_to_tensor(obs)
         starts = th.full((n,), float(position == 0), device=net.device)
         with th.no_grad():
-            distribution, state["lstm"] = net.get_distribution(obs_tensor, state["lstm"], starts)
+            distribution, state["lstm"] = cast(Any, net).get_distribution(obs_tensor, state["lstm"], starts)
         state["position"] = position
         return distribution.distribution.probs.cpu().numpy().astype(np.float64)
 
@@ -136,7 +138,9 @@ def greedy_decode(policy: Callable[[Observation], np.ndarray], task: SequenceTas
     return tokens
 
 
-def evaluate_sb3_policy(policy: BasePolicy | BaseAlgorithm, task: SequenceTask, x: np.ndarray | None = None) -> ExactMetrics:
+def evaluate_sb3_policy(
+    policy: BasePolicy | BaseAlgorithm, task: SequenceTask, x: np.ndarray | None = None
+) -> ExactMetrics:
     """Exact metrics of an SB3 policy on contexts ``x`` ``(n, d)`` (default: the task's 1024 test contexts)."""
     contexts = task.test_contexts(1024) if x is None else np.asarray(x, dtype=np.float32)
     probabilities = sb3_next_token_probabilities(policy)

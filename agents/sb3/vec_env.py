@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -63,7 +63,7 @@ class SB3VecEnv(VecEnv):
         self.row_reward_queries = np.zeros(native.num_envs, dtype=np.int64)
         self._actions: np.ndarray | None = None
         super().__init__(native.num_envs, native.single_observation_space, native.single_action_space)
-        self._keys = list(native.single_observation_space.spaces)
+        self._keys = list(cast(gym.spaces.Dict, native.single_observation_space).spaces)
         self.metadata = {**native.metadata, "render_modes": self.metadata["render_modes"]}
 
     @property
@@ -158,7 +158,9 @@ class SB3VecEnv(VecEnv):
             raise ValueError(f"{attr_name!r} is computed per row by the adapter and cannot be set")
         setattr(self.venv, attr_name, value)
 
-    def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any) -> list[Any]:
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
+    ) -> list[Any]:
         rows = list(self._get_indices(indices))
         if method_name in ("action_masks", "render"):
             return [self._row_method(method_name, i)(*method_args, **method_kwargs) for i in rows]
@@ -195,7 +197,11 @@ def make_sb3_vec_env(env_id: str, num_envs: int, seed: int | None = None, **env_
     With ``seed``, row i is reset with ``seed + i`` at the first ``reset()`` (as ``VecEnv.seed`` does).
     """
     venv = gym.make_vec(
-        env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs
+        env_id,
+        num_envs=num_envs,
+        vectorization_mode="vector_entry_point",
+        autoreset_mode=AutoresetMode.SAME_STEP,
+        **env_kwargs,
     )
     adapter = SB3VecEnv(venv)  # type: ignore[arg-type]
     if seed is not None:
@@ -204,7 +210,11 @@ def make_sb3_vec_env(env_id: str, num_envs: int, seed: int | None = None, **env_
 
 
 def make_dummy_vec_env(
-    env_id: str, num_envs: int, seed: int | None = None, wrapper: Callable[[gym.Env], gym.Env] | None = None, **env_kwargs: Any
+    env_id: str,
+    num_envs: int,
+    seed: int | None = None,
+    wrapper: Callable[[gym.Env], gym.Env] | None = None,
+    **env_kwargs: Any,
 ) -> DummyVecEnv:
     """SB3's reference: ``DummyVecEnv`` over ``num_envs`` single envs ``gym.make(env_id, **env_kwargs)``.
 

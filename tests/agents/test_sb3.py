@@ -132,7 +132,9 @@ def test_adapter_reset_options_match_dummy_vec_env() -> None:
     assert_same(adapter.reset(), dummy.reset(), "reset obs with options")
     for t in range(8):
         actions = np.full(3, t % 4)
-        for name, a, b in zip(("obs", "rewards", "dones", "infos"), adapter.step(actions), dummy.step(actions), strict=True):
+        for name, a, b in zip(
+            ("obs", "rewards", "dones", "infos"), adapter.step(actions), dummy.step(actions), strict=True
+        ):
             assert_same(a, b, f"step {t} {name}")
 
 
@@ -176,7 +178,9 @@ def single_observation_probabilities(model: BaseAlgorithm, env: gym.Env, x: np.n
 def test_exact_metrics_equal_a_single_observation_reference(algo: type[BaseAlgorithm]) -> None:
     venv = make_sb3_vec_env("seqreward/Process-v0", 4, **TINY)
     batch = {} if algo is A2C else {"batch_size": 32}
-    model = algo("MultiInputPolicy", venv, seed=1, device="cpu", n_steps=8, policy_kwargs=sequence_policy_kwargs(), **batch)
+    model = algo(
+        "MultiInputPolicy", venv, seed=1, device="cpu", n_steps=8, policy_kwargs=sequence_policy_kwargs(), **batch
+    )
     model.learn(total_timesteps=256)  # a policy that is no longer the initial one
     env = gym.make("seqreward/Process-v0", **TINY)
     contexts = venv.task.test_contexts(6)
@@ -189,8 +193,15 @@ def test_exact_metrics_equal_a_single_observation_reference(algo: type[BaseAlgor
 
 def test_recurrent_exact_metrics_run_the_lstm_along_y_star() -> None:
     venv = make_sb3_vec_env("seqreward/Process-v0", 4, **TINY)
-    model = RecurrentPPO("MultiInputLstmPolicy", venv, seed=2, device="cpu", n_steps=8, batch_size=32,
-                         policy_kwargs=sequence_policy_kwargs(lstm_hidden_size=16))
+    model = RecurrentPPO(
+        "MultiInputLstmPolicy",
+        venv,
+        seed=2,
+        device="cpu",
+        n_steps=8,
+        batch_size=32,
+        policy_kwargs=sequence_policy_kwargs(lstm_hidden_size=16),
+    )
     model.learn(total_timesteps=256)
     env = gym.make("seqreward/Process-v0", **TINY)
     contexts = venv.task.test_contexts(5)
@@ -252,11 +263,28 @@ def test_callback_evaluates_at_start_every_eval_freq_and_after_the_last_update()
 @pytest.mark.parametrize("algo", ["ppo", "a2c", "maskable_ppo", "recurrent_ppo"])
 def test_train_script_writes_model_metrics_and_tensorboard_events(algo: str, tmp_path: Path) -> None:
     run_dir = tmp_path / algo
-    final = train_sb3.main([
-        "--algo", algo, "--env-id", "seqreward/Process-v0", "--env-kwargs", json.dumps(TINY), "--num-envs", "8",
-        "--total-timesteps", "512", "--eval-every", "256", "--num-test-contexts", "64", "--run-dir", str(run_dir),
-        "--algo-kwargs", json.dumps({"n_steps": 16, **({} if algo == "a2c" else {"batch_size": 64})}),
-    ])
+    final = train_sb3.main(
+        [
+            "--algo",
+            algo,
+            "--env-id",
+            "seqreward/Process-v0",
+            "--env-kwargs",
+            json.dumps(TINY),
+            "--num-envs",
+            "8",
+            "--total-timesteps",
+            "512",
+            "--eval-every",
+            "256",
+            "--num-test-contexts",
+            "64",
+            "--run-dir",
+            str(run_dir),
+            "--algo-kwargs",
+            json.dumps({"n_steps": 16, **({} if algo == "a2c" else {"batch_size": 64})}),
+        ]
+    )
     assert (run_dir / "model.zip").is_file()
     payload = json.loads((run_dir / "metrics.json").read_text())
     assert payload["final"]["step"] == final["step"] == 512
@@ -279,11 +307,30 @@ def test_train_script_writes_model_metrics_and_tensorboard_events(algo: str, tmp
 def test_train_script_gives_the_same_run_on_the_adapter_and_on_dummy_vec_env(tmp_path: Path) -> None:
     finals = {}
     for vec in ("native", "dummy"):
-        finals[vec] = train_sb3.main([
-            "--algo", "ppo", "--env-kwargs", json.dumps(TINY), "--num-envs", "4", "--total-timesteps", "256",
-            "--eval-every", "256", "--num-test-contexts", "32", "--seed", "5", "--vec", vec,
-            "--run-dir", str(tmp_path / vec), "--algo-kwargs", '{"n_steps": 16, "batch_size": 32}',
-        ])
+        finals[vec] = train_sb3.main(
+            [
+                "--algo",
+                "ppo",
+                "--env-kwargs",
+                json.dumps(TINY),
+                "--num-envs",
+                "4",
+                "--total-timesteps",
+                "256",
+                "--eval-every",
+                "256",
+                "--num-test-contexts",
+                "32",
+                "--seed",
+                "5",
+                "--vec",
+                vec,
+                "--run-dir",
+                str(tmp_path / vec),
+                "--algo-kwargs",
+                '{"n_steps": 16, "batch_size": 32}',
+            ]
+        )
     for key in ("step", "reward_queries", "test_error", "likelihood_mean", "greedy_exact_match"):
         assert finals["native"][key] == finals["dummy"][key], key
 
@@ -312,10 +359,24 @@ def test_ppo_on_the_adapter_learns_process_v0(tmp_path: Path) -> None:
     component's majority answer: PPO's MLP learns each component's answer but not the boundaries that
     split a few components by the noise.
     """
-    final = train_sb3.main([
-        "--algo", "ppo", "--env-id", "seqreward/Process-v0", "--num-envs", "64",
-        "--total-timesteps", str(PROCESS_STEPS), "--eval-every", "40000", "--seed", "0", "--run-dir", str(tmp_path),
-    ])
+    final = train_sb3.main(
+        [
+            "--algo",
+            "ppo",
+            "--env-id",
+            "seqreward/Process-v0",
+            "--num-envs",
+            "64",
+            "--total-timesteps",
+            str(PROCESS_STEPS),
+            "--eval-every",
+            "40000",
+            "--seed",
+            "0",
+            "--run-dir",
+            str(tmp_path),
+        ]
+    )
     assert final["greedy_exact_match"] >= PROCESS_MIN_GREEDY_EXACT_MATCH
     assert final["test_error"] <= PROCESS_MAX_TEST_ERROR
     history = json.loads((tmp_path / "metrics.json").read_text())["history"]
