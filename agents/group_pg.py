@@ -34,7 +34,7 @@ from agents.oblr_po import (
     gradient_statistics,
 )
 from agents.policy import LinearPolicy
-from agents.training import OPTIMIZERS, make_optimizer, set_gradient
+from agents.training import OPTIMIZERS, limit_threads, make_optimizer, set_gradient
 
 # method -> the estimator of its advantages (agents.baselines); OBLR-PO's is set by ``oblr_baseline``.
 METHODS: dict[str, str] = {
@@ -365,7 +365,7 @@ def run_group_pg(job: GroupPGJob) -> str:
     if (folder / COMPLETE).exists() and (folder / CONFIG).exists():
         if json.loads((folder / CONFIG).read_text()) == record:
             return job.run_dir
-    torch.set_num_threads(job.threads)
+    limit_threads(job.threads)
     batch = job.config.num_contexts * job.config.group_size
     envs = gym.make_vec(job.env_id, num_envs=batch, copy=False, **job.env_kwargs)
     policy = LinearPolicy.load(job.base_model, device=job.device)

@@ -16,7 +16,15 @@ import torch
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
 from agents.rollout import Rollout, rollout
-from agents.training import OPTIMIZERS, env_random_state, grad_norm, make_optimizer, set_env_random_state, set_gradient
+from agents.training import (
+    OPTIMIZERS,
+    env_random_state,
+    grad_norm,
+    limit_threads,
+    make_optimizer,
+    set_env_random_state,
+    set_gradient,
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,10 @@ class PaperPG:
         self._env_seed = None
         self.reward_queries += batch.reward_queries
         advantages = paper_advantages(batch, self.task.reward, self.config.baseline)
-        grads = self.policy.score(batch.contexts, batch.tokens, batch.probs, advantages)
+        if batch.table is not None:  # on-policy: the behaviour's table is the policy's own
+            grads = self.policy.score_from_table(batch.contexts, batch.tokens, batch.table, advantages, batch.generated)
+        else:
+            grads = self.policy.score(batch.contexts, batch.tokens, batch.probs, advantages)
         scale = 1.0 / batch.tokens.numel()
         set_gradient(self.policy, [-g * scale for g in grads])  # loss = -mean(A log p)
         self.optimizer.step()
@@ -143,7 +154,7 @@ def run_paper_pg(job: PaperPGJob) -> str:
 
     from agents.runs import Run, train
 
-    torch.set_num_threads(job.threads)
+    limit_threads(job.threads)
     envs = gym.make_vec(job.env_id, num_envs=job.batch_size, copy=False, **job.env_kwargs)
     task = envs.unwrapped.task  # type: ignore[attr-defined]
     policy = LinearPolicy.load(job.base_model, device=job.device)

@@ -10,6 +10,9 @@ import numpy as np
 import torch
 
 NO_TOKEN = -1  # "no previous token": position 0, where the W2 term is absent
+# A row of the transition table whose unnormalised sum falls below this is recomputed with the plain
+# softmax, so that every probability above ~1e-18 comes from normal (full-precision) float32 numbers.
+SAFE_TOTAL = 1e-20
 
 
 class AutoregressivePolicy(Protocol):
@@ -24,6 +27,17 @@ class AutoregressivePolicy(Protocol):
     def next_probs(self, cache: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
         """``(B, k)`` next-token probabilities given the cache and the ``(B,)`` previous tokens
         (None when every row is at position 0; ``NO_TOKEN`` marks single rows at position 0)."""
+        ...
+
+
+class MarkovPolicy(AutoregressivePolicy, Protocol):
+    """A policy whose next token depends on the prefix only through the last token (the linear policy
+    and token-level mixtures of it): one table per episode then holds every next-token distribution,
+    and a rollout samples by looking rows up instead of recomputing softmaxes token by token."""
+
+    def transition_table(self, cache: torch.Tensor) -> torch.Tensor:
+        """``(B, k + 1, k)``: row j < k holds the next-token probabilities after token j, row k those
+        at position 0 (no previous token)."""
         ...
 
 
@@ -67,6 +81,23 @@ class LinearPolicy:
 
     def next_probs(self, cache: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
         return torch.softmax(self._next_logits(cache, previous), dim=-1)
+
+    def transition_table(self, cache: torch.Tensor) -> torch.Tensor:
+        """Next-token probabilities of every row after every possible previous token: ``(B, k + 1, k)``
+        (row k: position 0). See ``MarkovPolicy``.
+
+        softmax(a + b) = e^(a - max a) e^(b - max b) / sum(...): two small exponentials and a product
+        instead of exponentiating the whole table; where that product would underflow (both factors
+        tiny everywhere in a row) the table is recomputed with the plain softmax.
+        """
+        transitions = torch.cat([self.w2.T, torch.zeros(1, self.vocab_size, dtype=self.w2.dtype, device=self.device)])
+        context_part = (cache - cache.amax(dim=-1, keepdim=True)).exp()
+        token_part = (transitions - transitions.amax(dim=-1, keepdim=True)).exp()
+        table = context_part.unsqueeze(1) * token_part.unsqueeze(0)
+        total = table.sum(dim=-1, keepdim=True)
+        if bool((total < SAFE_TOTAL).any()):
+            return torch.softmax(cache.unsqueeze(1) + transitions.unsqueeze(0), dim=-1)
+        return table.div_(total)
 
     def _next_logits(self, cache: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
         if previous is None:  # position 0 for every row
@@ -138,6 +169,34 @@ class LinearPolicy:
         expected_by_previous.index_add_(0, previous, (probs[:, 1:] * weights[:, 1:].unsqueeze(-1)).reshape(-1, k))
         return grad_w1, pairs.view(k, k) - expected_by_previous.T
 
+    def score_from_table(
+        self,
+        contexts: torch.Tensor,
+        tokens: torch.Tensor,
+        table: torch.Tensor,
+        weights: torch.Tensor,
+        generated: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``score`` from the rollout's ``transition_table`` instead of ``(B, N, k)`` probabilities.
+
+        The same sum, where the expected-feature term sum_i w_i p_i is grouped by the table row each
+        position used (its previous token): per row, the summed weights times that row's distribution.
+        ``generated`` ``(B, N)`` bool marks the positions the policy wrote (elsewhere ``score``'s probs
+        are zero, so only the chosen-token term counts there, as in ``score``).
+        """
+        weights = weights.to(table.dtype)
+        batch, length = tokens.shape
+        k = self.vocab_size
+        row = torch.cat([torch.full((batch, 1), k, dtype=tokens.dtype, device=tokens.device), tokens[:, :-1]], 1)
+        counted = torch.where(generated, weights, torch.zeros_like(weights))
+        row_weights = torch.zeros(batch, k + 1, dtype=table.dtype, device=table.device).scatter_add_(1, row, counted)
+        expected = row_weights.unsqueeze(-1) * table  # (B, k + 1, k)
+        chosen = torch.zeros(batch, k, dtype=table.dtype, device=table.device).scatter_add_(1, tokens, weights)
+        grad_w1 = contexts.to(table.dtype).T @ (chosen - expected.sum(dim=1))
+        pairs = torch.zeros(k * k, dtype=table.dtype, device=table.device)
+        pairs.index_add_(0, tokens[:, 1:].reshape(-1) * k + tokens[:, :-1].reshape(-1), weights[:, 1:].reshape(-1))
+        return grad_w1, pairs.view(k, k) - expected[:, :k].sum(dim=0).T
+
     def per_sample_scores(
         self, contexts: torch.Tensor, tokens: torch.Tensor, probs: torch.Tensor, weights: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -204,6 +263,17 @@ class MixturePolicy:
 
     def begin(self, contexts: torch.Tensor) -> torch.Tensor:
         return torch.stack([policy.begin(contexts) for policy in self.policies])
+
+    def transition_table(self, cache: torch.Tensor) -> torch.Tensor:
+        """The weighted sum of the components' tables (only when every component is a ``MarkovPolicy``)."""
+        return sum(  # type: ignore[return-value]
+            weight * policy.transition_table(cache[m])  # type: ignore[attr-defined]
+            for m, (policy, weight) in enumerate(zip(self.policies, self.weights, strict=True))
+        )
+
+    @property
+    def is_markov(self) -> bool:
+        return all(hasattr(policy, "transition_table") for policy in self.policies)
 
     def next_probs(self, cache: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
         return sum(  # type: ignore[return-value]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
@@ -10,7 +10,7 @@ import torch
 from agents.policy import NO_TOKEN, AutoregressivePolicy
 
 
-class Rollout(NamedTuple):
+class Rollout:
     """One batch of episodes (row b is env row b).
 
     contexts: ``(B, d)`` float32 tensor. tokens: ``(B, N)`` int64 tensor (a given prefix included).
@@ -18,16 +18,41 @@ class Rollout(NamedTuple):
     positions). probs: ``(B, N, k)`` the behaviour policy's next-token probabilities at each generated
     position (zeros on prefix positions), kept for the update. generated: ``(B, N)`` bool, the positions
     the policy wrote. success: ``(B,)`` bool, whole response right (only where the episode ended).
-    reward_queries: queries the env answered for this batch.
+    reward_queries: queries the env answered for this batch. table: for a ``MarkovPolicy`` behaviour,
+    its ``(B, k + 1, k)`` transition table; ``probs`` is then looked up from it when first read (so an
+    update that works from the table, e.g. ``LinearPolicy.score_from_table``, never forms it).
     """
 
-    contexts: torch.Tensor
-    tokens: torch.Tensor
-    rewards: torch.Tensor
-    probs: torch.Tensor
-    generated: torch.Tensor
-    success: torch.Tensor
-    reward_queries: int
+    __slots__ = ("contexts", "tokens", "rewards", "_probs", "generated", "success", "reward_queries", "table")
+
+    def __init__(
+        self,
+        contexts: torch.Tensor,
+        tokens: torch.Tensor,
+        rewards: torch.Tensor,
+        probs: torch.Tensor | None,
+        generated: torch.Tensor,
+        success: torch.Tensor,
+        reward_queries: int,
+        table: torch.Tensor | None = None,
+    ) -> None:
+        if probs is None and table is None:
+            raise ValueError("a rollout needs the behaviour's probs or its transition table")
+        self.contexts, self.tokens, self.rewards, self._probs = contexts, tokens, rewards, probs
+        self.generated, self.success, self.reward_queries, self.table = generated, success, reward_queries, table
+
+    @property
+    def probs(self) -> torch.Tensor:
+        if self._probs is None:
+            assert self.table is not None
+            batch, length = self.tokens.shape
+            k = self.table.shape[-1]
+            row = torch.cat([torch.full_like(self.tokens[:, :1], k), self.tokens[:, :-1]], dim=1)
+            flat = self.table.reshape(-1, k)
+            offsets = torch.arange(batch, device=row.device).unsqueeze(1) * (k + 1)
+            probs = flat.index_select(0, (row + offsets).reshape(-1)).view(batch, length, k)
+            self._probs = probs * self.generated.unsqueeze(-1).to(probs.dtype)
+        return self._probs
 
     @property
     def returns(self) -> torch.Tensor:
@@ -95,14 +120,26 @@ def rollout(
     queries = 0
     step_probs_list: list[torch.Tensor] = []
     actions: list[torch.Tensor] = []
+    table = cdf = offsets = None
     with torch.no_grad():
         cache = policy.begin(context)
+        if uniform_start and _is_markov(policy):
+            # One table per episode: each step looks its rows' CDFs up instead of computing softmaxes.
+            table = policy.transition_table(cache)  # type: ignore[attr-defined]
+            cdf = table.cumsum(dim=-1).reshape(-1, k)
+            offsets = torch.arange(batch, device=device) * (k + 1)
+            probs = None
         for step in range(remaining):
-            step_probs = policy.next_probs(cache, previous)
-            action = sample_tokens(step_probs, uniforms[step])
+            if cdf is not None:
+                rows_cdf = cdf.index_select(0, offsets + (k if previous is None else previous))  # type: ignore[operator]
+                action = _invert_cdf(rows_cdf, uniforms[step])
+            else:
+                step_probs = policy.next_probs(cache, previous)
+                action = sample_tokens(step_probs, uniforms[step])
             _, reward, _, _, info = envs.step(action.cpu().numpy())
             if uniform_start:  # one column per step: collected, stacked once at the end
-                step_probs_list.append(step_probs)
+                if cdf is None:
+                    step_probs_list.append(step_probs)
                 actions.append(action)
                 rewards[:, first + step] = reward
             else:
@@ -116,24 +153,31 @@ def rollout(
             previous = action
     if uniform_start:
         columns = slice(first, first + remaining)
-        written = torch.stack(step_probs_list, dim=1)
-        if probs is None:
-            probs = written
-        else:
-            probs[:, columns] = written
+        if table is None:
+            written = torch.stack(step_probs_list, dim=1)
+            if probs is None:
+                probs = written
+            else:
+                probs[:, columns] = written
         tokens[:, columns] = torch.stack(actions, dim=1)
     span = torch.arange(length, device=device).unsqueeze(0)
     first_written = torch.as_tensor(start, device=device).unsqueeze(1)
     generated = (span >= first_written) & (span < first_written + remaining)
-    assert probs is not None
-    return Rollout(context, tokens, torch.from_numpy(rewards).to(device), probs, generated, success, queries)
+    return Rollout(context, tokens, torch.from_numpy(rewards).to(device), probs, generated, success, queries, table)
 
 
 def sample_tokens(probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
     """One token per row of ``(B, k)`` probabilities by inverting the CDF at ``(B, 1)`` uniforms: ``(B,)``."""
-    cdf = probs.cumsum(dim=-1)
+    return _invert_cdf(probs.cumsum(dim=-1), uniform)
+
+
+def _invert_cdf(cdf: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
     chosen = torch.searchsorted(cdf, uniform * cdf[:, -1:], right=True).squeeze(-1)
-    return chosen.clamp(max=probs.shape[-1] - 1)
+    return chosen.clamp(max=cdf.shape[-1] - 1)
+
+
+def _is_markov(policy: AutoregressivePolicy) -> bool:
+    return hasattr(policy, "transition_table") and bool(getattr(policy, "is_markov", True))
 
 
 def _device_of(policy: AutoregressivePolicy) -> torch.device:

@@ -4,6 +4,7 @@ worker processes, or on a Ray cluster (``backend="ray"``, needs the ``ray`` extr
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -13,6 +14,7 @@ J = TypeVar("J")
 R = TypeVar("R")
 
 BACKENDS = ("local", "ray")
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def run_sweep(
@@ -49,11 +51,23 @@ def run_sweep(
             results.append(function(job))
             progress.update(1)
     else:
-        with multiprocessing.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
-            results = []
-            for result in pool.imap(function, jobs):
-                results.append(result)
-                progress.update(1)
+        # Workers start with single-threaded BLAS (unless the caller chose otherwise): several processes
+        # each spinning a multi-threaded BLAS over a few cores slow the task's tiny products a hundredfold.
+        saved = {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}
+        for name in BLAS_THREAD_VARIABLES:
+            os.environ.setdefault(name, "1")
+        try:
+            with multiprocessing.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
+                results = []
+                for result in pool.imap(function, jobs):
+                    results.append(result)
+                    progress.update(1)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
     progress.close()
     return results
 

@@ -20,6 +20,7 @@ import seqreward_env  # noqa: F401  (registers the ids)
 from agents.evaluation import LinearEvaluator
 from agents.paper_pg import PaperPG, PaperPGConfig
 from agents.policy import LinearPolicy
+from agents.training import limit_threads
 
 
 class ReferencePG:
@@ -81,10 +82,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--env-id", default="seqreward/PaperOutcome-v0", help="registered id (its task is used)")
     parser.add_argument("--batch-size", type=int, default=1024, help="contexts per PG step")
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per implementation")
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    limit_threads(args.threads)
 
     reference_envs = gym.make_vec(args.env_id, num_envs=args.batch_size)
     reference = ReferencePG(reference_envs, args.seed)

@@ -116,3 +116,47 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     wrong = LinearPolicy(5, 4)
     with pytest.raises(ValueError, match="w1"):
         wrong.load_state_dict(policy.state_dict())
+
+
+@pytest.mark.parametrize("scale", [1.0, 40.0])
+def test_transition_table_holds_every_next_token_distribution(scale: float) -> None:
+    """Row j: the distribution after token j; row k: position 0, at moderate and at large weights."""
+    policy = random_policy(d=3, k=4, seed=3)
+    policy.w1.data *= scale
+    policy.w2.data *= scale
+    x = torch.randn(5, 3, generator=torch.Generator().manual_seed(4)) * scale
+    cache = policy.begin(x)
+    table = policy.transition_table(cache)
+    assert table.shape == (5, 5, 4)
+    torch.testing.assert_close(table[:, 4], policy.next_probs(cache, None))
+    for j in range(4):
+        torch.testing.assert_close(table[:, j], policy.next_probs(cache, torch.full((5,), j)))
+    mixture = MixturePolicy([policy, LinearPolicy(3, 4)], [0.25, 0.75])
+    torch.testing.assert_close(mixture.transition_table(mixture.begin(x)), 0.25 * table + 0.75 / 4)
+
+
+def test_transition_table_survives_opposed_extreme_logits() -> None:
+    """Context and previous token push opposite ways by 120 nats: each factor of the product form is
+    e^-120 (zero in float32) where the other is 1, so only the plain-softmax fallback gets the uniform row right."""
+    policy = LinearPolicy(1, 2)
+    policy.w1.data = torch.tensor([[0.0, -120.0]])
+    policy.w2.data = torch.tensor([[-120.0, 0.0], [0.0, 0.0]])  # after token 0, token 0 loses 120 nats
+    table = policy.transition_table(policy.begin(torch.ones(1, 1)))
+    torch.testing.assert_close(table[0, 0], torch.tensor([0.5, 0.5]))
+    torch.testing.assert_close(table[0, 2], torch.softmax(torch.tensor([0.0, -120.0]), dim=0))
+
+
+def test_score_from_the_transition_table_equals_the_score_from_probabilities() -> None:
+    policy = random_policy(d=3, k=4, seed=5)
+    generator = torch.Generator().manual_seed(6)
+    x = torch.randn(6, 3, generator=generator)
+    y = torch.randint(0, 4, (6, 5), generator=generator)
+    weights = torch.randn(6, 5, generator=generator)
+    generated = torch.ones(6, 5, dtype=torch.bool)
+    generated[:, :2] = False  # a given prefix: its probabilities are zero in the rollout's probs
+    probs = policy.token_probs(x, y) * generated.unsqueeze(-1)
+    table = policy.transition_table(policy.begin(x))
+    for got, want in zip(
+        policy.score_from_table(x, y, table, weights, generated), policy.score(x, y, probs, weights), strict=True
+    ):
+        torch.testing.assert_close(got, want)
