@@ -182,7 +182,9 @@ def run_lq(config: LQConfig, run_dir: Path, *, show_progress: bool = True) -> di
         trainer = Pretrainer(task, policy, settings, config.seed, recorder)
 
         def save_checkpoint(step: int, metrics: dict[str, Any]) -> None:
-            np.savez_compressed(likelihood_file(run_dir, step), **recorder.latest)
+            np.savez_compressed(
+                likelihood_file(run_dir, step), sequence=recorder.latest["sequence"], token=recorder.latest["token"]
+            )
             policy.save(run_dir / "models" / f"step{step:06d}.pt")
             for level, values in recorder.latest.items():
                 run.writer.add_histogram(f"likelihood/log10_{level}", values, step)
