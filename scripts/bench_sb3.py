@@ -69,7 +69,7 @@ def compare(envs: dict[str, VecEnv], *, n_steps: int, rollouts: int, seed: int, 
     return result
 
 
-def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env-id", default="seqreward/Process-v0", help="registered seqreward id")
     parser.add_argument("--env-kwargs", type=json.loads, default={}, help="JSON keyword arguments of the env")
@@ -85,7 +85,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     )
     parser.add_argument("--monitor", action="store_true", help="wrap both sides in VecMonitor (as in training)")
     parser.add_argument("--output", type=Path, default=None, help="write the numbers to this JSON file")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    args = parse_args(argv)
     th.set_num_threads(args.threads)
 
     results = []

@@ -10,6 +10,7 @@ Writes to ``--run-dir`` (default ``runs/sb3/<algo>-<env>-<seed>``):
     metrics.csv, metrics.json the exact metrics at every evaluation (and, in the JSON, the config and
                               the final numbers)
     tensorboard/              TensorBoard events (SB3's scalars and ours) and SB3's progress.csv
+    job.json                  the settings; the same command again finds the run finished and prints it
 
 Example:
     python scripts/train_sb3.py --algo ppo --env-id seqreward/Process-v0 --total-timesteps 300000
@@ -18,39 +19,15 @@ Example:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import time
+import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch as th
-from sb3_contrib import MaskablePPO, RecurrentPPO
-from sb3_contrib.common.wrappers import ActionMasker
-from stable_baselines3 import A2C, PPO
-from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.logger import configure
-from stable_baselines3.common.vec_env import VecEnv, VecMonitor
-
 import seqreward_env
-from agents.sb3 import ExactMetricsCallback, make_dummy_vec_env, make_sb3_vec_env
-from agents.sb3.extractors import sequence_policy_kwargs
+from agents.sb3.training import ALGORITHMS, VEC_ENVS, SB3Job, run_sb3
 
-ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], str]] = {
-    "ppo": (PPO, "MultiInputPolicy"),
-    "a2c": (A2C, "MultiInputPolicy"),
-    "maskable_ppo": (MaskablePPO, "MultiInputPolicy"),
-    "recurrent_ppo": (RecurrentPPO, "MultiInputLstmPolicy"),
-}
-# Defaults sized for the small tasks (N = 6): a rollout of a few episodes per row, and minibatches that
-# split it in a few parts. Anything here can be overridden with --algo-kwargs.
-DEFAULT_KWARGS: dict[str, dict[str, Any]] = {
-    "ppo": {"n_steps": 32, "batch_size": 512, "n_epochs": 4, "learning_rate": 1e-3, "ent_coef": 0.0},
-    "a2c": {"n_steps": 8, "learning_rate": 1e-3},
-    "maskable_ppo": {"n_steps": 32, "batch_size": 512, "n_epochs": 4, "learning_rate": 1e-3},
-    "recurrent_ppo": {"n_steps": 32, "batch_size": 512, "n_epochs": 4, "learning_rate": 1e-3},
-}
+__all__ = ["ALGORITHMS", "job_from_args", "main", "parse_args"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -69,10 +46,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--eval-every", type=int, default=20_000, help="environment steps between exact evaluations")
     parser.add_argument("--num-test-contexts", type=int, default=1024, help="size of the task's fixed test set")
     parser.add_argument("--run-dir", type=Path, default=None, help="default runs/sb3/<algo>-<env>-<seed>")
-    parser.add_argument("--vec", choices=("native", "dummy"), default="native", help="adapter or DummyVecEnv")
+    parser.add_argument("--vec", choices=VEC_ENVS, default="native", help="adapter or DummyVecEnv")
     parser.add_argument("--device", default="cpu", help="torch device of the policy")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these small MLPs)")
     parser.add_argument("--verbose", type=int, default=0, help="1 prints SB3's tables and each evaluation")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--fresh", action="store_true", help="delete the run folder's previous run first")
     args = parser.parse_args(argv)
     for name in ("num_envs", "total_timesteps", "eval_every", "num_test_contexts", "threads"):
         if getattr(args, name) < 1:
@@ -85,68 +64,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def make_env(args: argparse.Namespace) -> VecEnv:
-    """The training env: the adapter over the native vector env, or DummyVecEnv, under VecMonitor."""
-    if args.vec == "native":
-        env: VecEnv = make_sb3_vec_env(args.env_id, args.num_envs, **args.env_kwargs)
-    else:
-        # Single envs have no action_masks(); MaskablePPO needs one (every token is always allowed).
-        wrapper = (lambda env: ActionMasker(env, all_tokens_allowed)) if args.algo == "maskable_ppo" else None
-        env = make_dummy_vec_env(args.env_id, args.num_envs, wrapper=wrapper, **args.env_kwargs)
-    return VecMonitor(env, info_keywords=("is_success",))
-
-
-def all_tokens_allowed(env: Any) -> np.ndarray:
-    """The action mask of a single env: every token in [0, k) is valid."""
-    return np.ones(env.unwrapped.task.vocab_size, dtype=bool)
-
-
-def train(args: argparse.Namespace) -> dict[str, Any]:
-    """Train, evaluate and write the run's files; returns the final metrics."""
-    th.set_num_threads(args.threads)
-    args.run_dir.mkdir(parents=True, exist_ok=True)
-    env = make_env(args)
-    algo_class, policy = ALGORITHMS[args.algo]
-    algo_kwargs = {**DEFAULT_KWARGS[args.algo], **args.algo_kwargs}
-    # An int features_dim lets RecurrentPPO's LSTM build (see agents/sb3/extractors.py); same features for all.
-    algo_kwargs["policy_kwargs"] = sequence_policy_kwargs(**algo_kwargs.get("policy_kwargs", {}))
-    model = algo_class(policy, env, seed=args.seed, device=args.device, verbose=args.verbose, **algo_kwargs)
-    formats = ["tensorboard", "csv"] + (["stdout"] if args.verbose else [])
-    model.set_logger(configure(str(args.run_dir / "tensorboard"), formats))
-    task = env.get_attr("task", indices=[0])[0]
-    callback = ExactMetricsCallback(task, args.eval_every, task.test_contexts(args.num_test_contexts), args.verbose)
-
-    start = time.perf_counter()
-    model.learn(total_timesteps=args.total_timesteps, callback=callback, log_interval=1)
-    wall_time = time.perf_counter() - start
-    model.save(args.run_dir / "model.zip")
-    env.close()
-
-    final = {**callback.history[-1], "train_wall_time_s": wall_time}
-    write_metrics(args, callback.history, final, algo_kwargs)
-    print(
-        f"{args.algo} on {args.env_id} ({args.vec}, {args.num_envs} envs): {final['step']} steps in {wall_time:.1f} s, "
-        f"test error {final['test_error']:.4f}, greedy exact match {final['greedy_exact_match']:.3f}, "
-        f"reward queries {final['reward_queries']}"
+def job_from_args(args: argparse.Namespace) -> SB3Job:
+    return SB3Job(
+        run_dir=str(args.run_dir),
+        algo=args.algo,
+        env_id=args.env_id,
+        env_kwargs=args.env_kwargs,
+        algo_kwargs=args.algo_kwargs,
+        num_envs=args.num_envs,
+        total_timesteps=args.total_timesteps,
+        seed=args.seed,
+        eval_every=args.eval_every,
+        num_test_contexts=args.num_test_contexts,
+        vec=args.vec,
+        device=args.device,
+        threads=args.threads,
+        verbose=args.verbose,
+        show_progress=not args.no_progress,
     )
-    return final
-
-
-def write_metrics(
-    args: argparse.Namespace, history: list[dict[str, Any]], final: dict[str, Any], algo_kwargs: dict[str, Any]
-) -> None:
-    """metrics.csv (one row per evaluation) and metrics.json (config, history, final numbers)."""
-    with open(args.run_dir / "metrics.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
-    config = {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()}
-    payload = {"config": {**config, "algo_kwargs": algo_kwargs}, "history": history, "final": final}
-    (args.run_dir / "metrics.json").write_text(json.dumps(payload, indent=2, default=str))
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    return train(parse_args(argv))
+    """Train (or find finished) the run the command line describes; returns its final metrics."""
+    args = parse_args(argv)
+    if args.fresh:
+        shutil.rmtree(args.run_dir, ignore_errors=True)
+    print(f"SB3 run folder: {args.run_dir}", flush=True)
+    final = run_sb3(job_from_args(args))
+    print(
+        f"{args.algo} on {args.env_id} ({args.vec}, {args.num_envs} envs): {final['step']} steps in "
+        f"{final['train_wall_time_s']:.1f} s, test error {final['test_error']:.4f}, greedy exact match "
+        f"{final['greedy_exact_match']:.3f}, reward queries {final['reward_queries']}; "
+        f"TensorBoard: tensorboard --logdir {args.run_dir}"
+    )
+    return final
 
 
 if __name__ == "__main__":

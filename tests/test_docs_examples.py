@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import torch
 
 USAGE = Path(__file__).resolve().parents[1] / "docs" / "usage.md"
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
 def python_blocks(path: Path) -> list[str]:
@@ -41,3 +44,22 @@ def test_usage_examples_run(scratch_dir: Path) -> None:
     for number, code in enumerate(blocks, start=1):
         exec(compile(code, f"{USAGE.name} python block {number}", "exec"), namespace)
     assert (scratch_dir / "runs" / "docs-example" / "tensorboard").is_dir()
+
+
+def script_command_lines(path: Path) -> list[list[str]]:
+    """Every ``python scripts/<name>.py ...`` line of the fenced bash blocks, split as the shell would."""
+    lines = [line for block in BASH_BLOCK.findall(path.read_text()) for line in block.splitlines()]
+    return [shlex.split(line, comments=True) for line in lines if line.startswith("python scripts/")]
+
+
+def test_usage_command_lines_parse() -> None:
+    """The command lines shown run as written: each script accepts its flags (nothing is trained here)."""
+    commands = script_command_lines(USAGE)
+    assert {command[1] for command in commands} >= {
+        "scripts/train_sb3.py",
+        "scripts/bench_sb3.py",
+        "scripts/compare_sb3.py",
+    }
+    for command in commands:
+        script = importlib.import_module("scripts." + Path(command[1]).stem)
+        script.parse_args(command[2:])

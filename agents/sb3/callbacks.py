@@ -1,4 +1,4 @@
-"""An SB3 callback that logs the task's exact metrics and the reward queries spent to SB3's logger (TensorBoard).
+"""SB3 callbacks: the task's exact metrics and the reward queries spent, logged to SB3's logger (TensorBoard); a progress bar.
 
 Scalars, beside SB3's own (``rollout/``, ``train/``, ``time/``):
     ``seqreward/test_error``                   1 - mean p(y*|x) over the test contexts
@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
+from tqdm.auto import tqdm
 
 from agents.sb3.evaluation import evaluate_sb3_policy
 from seqreward_env import SequenceTask
@@ -108,3 +109,29 @@ class ExactMetricsCallback(BaseCallback):
                 f"step {step}: test error {metrics['test_error']:.4f}, greedy exact match "
                 f"{metrics['greedy_exact_match']:.3f}, reward queries {record['reward_queries']}"
             )
+
+
+class TqdmProgressCallback(BaseCallback):
+    """A tqdm progress bar over environment steps (SB3's own ``progress_bar=True`` needs the ``rich`` package)."""
+
+    def __init__(self, description: str = "sb3", position: int = 0) -> None:
+        super().__init__()
+        self.description, self.position = description, position
+        self._bar: Any = None
+
+    def _on_training_start(self) -> None:
+        total = int(self.locals.get("total_timesteps", 0)) or None
+        self._bar = tqdm(
+            total=total,
+            initial=self.model.num_timesteps,
+            desc=self.description,
+            dynamic_ncols=True,
+            position=self.position,
+        )
+
+    def _on_step(self) -> bool:
+        self._bar.update(self.model.num_timesteps - self._bar.n)
+        return True
+
+    def _on_training_end(self) -> None:
+        self._bar.close()

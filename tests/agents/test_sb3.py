@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,12 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 import seqreward_env
 from agents.sb3 import (
     ExactMetricsCallback,
+    SB3Job,
     SB3VecEnv,
     evaluate_sb3_policy,
     make_dummy_vec_env,
     make_sb3_vec_env,
+    run_sb3,
     sequence_policy_kwargs,
 )
 from scripts import train_sb3
@@ -342,6 +345,36 @@ def test_train_script_validates_its_arguments(tmp_path: Path) -> None:
         train_sb3.parse_args(["--env-kwargs", "[1, 2]"])
     args = train_sb3.parse_args(["--algo", "a2c", "--seed", "3"])
     assert args.run_dir == Path("runs/sb3/a2c-Process-v0-3")
+
+
+def test_a_finished_run_is_not_trained_again_and_a_different_job_is_refused(tmp_path: Path) -> None:
+    job = SB3Job(
+        run_dir=str(tmp_path),
+        algo="a2c",
+        env_kwargs=TINY,
+        algo_kwargs={"n_steps": 8},
+        num_envs=4,
+        total_timesteps=64,
+        eval_every=64,
+        num_test_contexts=16,
+        show_progress=True,
+    )
+    final = run_sb3(job)
+    assert final["step"] == 64 and (tmp_path / "job.json").is_file()
+    written = (tmp_path / "model.zip").stat().st_mtime_ns
+    # The same run, shown differently: found finished, returned as it was.
+    assert run_sb3(replace(job, show_progress=False, verbose=1)) == final
+    assert (tmp_path / "model.zip").stat().st_mtime_ns == written
+    with pytest.raises(ValueError, match="different SB3 job"):
+        run_sb3(replace(job, total_timesteps=128))
+    for bad, message in (
+        ({"algo": "dqn"}, "algo"),
+        ({"vec": "subproc"}, "vec"),
+        ({"num_envs": 0}, "num_envs"),
+        ({"env_id": "CartPole-v1"}, "env_id"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            replace(job, **bad)
 
 
 # ----- learning -------------------------------------------------------------------------------------
