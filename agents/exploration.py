@@ -1,0 +1,223 @@
+"""What the theory's algorithms share (SPEC section 3, items 3 to 6): reward queries through the env, the
+behaviour mixture 1/2 q0 + 1/2 uniform, the paper's number of tries m, and the batched adaptive step."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.policy import NO_TOKEN, LinearPolicy
+from seqreward_env import SequenceTask, SequenceVectorEnv, likelihood_quantile, linear_token_log_probs
+
+
+def native_vector_env(envs: Any, reward: str | None = None) -> SequenceVectorEnv:
+    """The ``SequenceVectorEnv`` behind ``envs`` (per-row contexts and prefixes need the native env)."""
+    base = envs.unwrapped if hasattr(envs, "unwrapped") else envs
+    if not isinstance(base, SequenceVectorEnv):
+        raise ValueError(
+            f"envs must be a SequenceVectorEnv (e.g. gym.make_vec(..., vectorization_mode='vector_entry_point')), "
+            f"got {type(envs).__name__}"
+        )
+    if reward is not None and base.task.reward != reward:
+        raise ValueError(f"this algorithm needs the {reward} reward, the env's task uses {base.task.reward!r}")
+    return base
+
+
+def query_rewards(
+    envs: SequenceVectorEnv, contexts: np.ndarray, prefixes: np.ndarray | list[np.ndarray], tokens: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Ask the env for the reward of ``prefix + token`` on every row, one reward query each.
+
+    Row i is reset with ``options={"context": contexts[i], "prefix": prefixes[i]}`` (a prefix costs no
+    query) and stepped once with ``tokens[i]``: under the process reward that is the verdict on the
+    prefix of length len(prefix) + 1; under the outcome reward, with a prefix of length N - 1, the
+    verdict on the whole response.
+
+    Args:
+        envs: the native vector env, ``num_envs`` = n.
+        contexts: ``(n, d)``; prefixes: ``(n, L)`` or n 1-D token arrays of any lengths < N; tokens: ``(n,)``.
+
+    Returns:
+        rewards ``(n,)`` float64 and the number of reward queries the env answered.
+    """
+    envs.reset(options={"context": contexts, "prefix": prefixes})
+    _, rewards, _, _, info = envs.step(np.asarray(tokens, dtype=np.int64))
+    return np.asarray(rewards), int(np.sum(info.get("reward_queries", 0)))
+
+
+def is_high(task: SequenceTask, rewards: np.ndarray) -> np.ndarray:
+    """Read env rewards as r in {0, 1}: 1 where the env paid ``high`` (the theory's rewards)."""
+    return np.asarray(rewards) == task.reward_high
+
+
+# ----- sampling ---------------------------------------------------------------------------------------
+# Samplers for the linear policy use the Gumbel-max trick, argmax_j(logit_j + G_j) with G_j i.i.d.
+# Gumbel(0, 1), which draws j with probability softmax(logits)_j: one index, one add and one argmax per
+# position, far fewer small tensor operations than normalising and inverting the CDF.
+def gumbel_noise(shape: tuple[int, ...], generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    """I.i.d. Gumbel(0, 1) noise of the given shape."""
+    uniforms = torch.rand(shape, generator=generator, device=device)
+    return -torch.log(-torch.log(uniforms))
+
+
+def sample_responses(
+    policy: LinearPolicy, contexts: torch.Tensor, length: int, generator: torch.Generator
+) -> torch.Tensor:
+    """Whole responses drawn token by token from the linear policy (no env, no queries): ``(n, length)`` int64."""
+    n, device = contexts.shape[0], contexts.device
+    tokens = torch.empty(n, length, dtype=torch.int64, device=device)
+    noise = gumbel_noise((length, n, policy.vocab_size), generator, device)
+    with torch.no_grad():
+        base = policy.begin(contexts)
+        transition = policy.w2.T  # row prev: the logits W2[:, prev] added after token prev
+        tokens[:, 0] = (base + noise[0]).argmax(dim=-1)
+        for i in range(1, length):
+            tokens[:, i] = (base + transition[tokens[:, i - 1]] + noise[i]).argmax(dim=-1)
+    return tokens
+
+
+def sample_sequence_mixture(
+    base: LinearPolicy, contexts: torch.Tensor, length: int, generator: torch.Generator
+) -> torch.Tensor:
+    """Algorithm 1's behaviour: each response is, with probability 1/2, a whole response from the base
+    model q0 and otherwise a uniform one (a mixture of sequence distributions): ``(n, length)``."""
+    n, device = contexts.shape[0], contexts.device
+    from_base = torch.rand(n, 1, generator=generator, device=device) < 0.5
+    uniform = torch.randint(0, base.vocab_size, (n, length), generator=generator, device=device)
+    return torch.where(from_base, sample_responses(base, contexts, length, generator), uniform)
+
+
+def sample_token_mixture(
+    base: LinearPolicy, contexts: torch.Tensor, previous: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """Algorithm 2's behaviour 1/2 q0 + 1/2 uniform, mixed token by token: one token per row after the
+    ``(n,)`` previous tokens (``NO_TOKEN`` at position 0): ``(n,)`` int64."""
+    n, device = contexts.shape[0], contexts.device
+    with torch.no_grad():
+        logits = base.begin(contexts)
+        after = previous >= 0
+        logits = logits + torch.where(after.unsqueeze(1), base.w2.T[previous.clamp(min=0)], 0.0)
+        from_base = (logits + gumbel_noise((n, base.vocab_size), generator, device)).argmax(dim=-1)
+    uniform = torch.randint(0, base.vocab_size, (n,), generator=generator, device=device)
+    return torch.where(torch.rand(n, generator=generator, device=device) < 0.5, from_base, uniform)
+
+
+def previous_tokens(tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """The last token of each row's prefix ``tokens[b, :lengths[b]]``, ``NO_TOKEN`` for empty ones: ``(n,)``."""
+    last = tokens.gather(1, (lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+    return torch.where(lengths > 0, last, torch.full_like(last, NO_TOKEN))
+
+
+def greedy_responses(policy: LinearPolicy, contexts: torch.Tensor, length: int) -> torch.Tensor:
+    """The policy's mode token by token (its prediction in online learning): ``(n, length)`` int64."""
+    tokens = torch.empty(contexts.shape[0], length, dtype=torch.int64, device=contexts.device)
+    with torch.no_grad():
+        cache = policy.begin(contexts)
+        previous: torch.Tensor | None = None
+        for i in range(length):
+            tokens[:, i] = policy.next_probs(cache, previous).argmax(dim=-1)
+            previous = tokens[:, i]
+    return tokens
+
+
+# ----- the adaptive step ------------------------------------------------------------------------------
+def adaptive_update(
+    policy: LinearPolicy,
+    contexts: torch.Tensor,
+    tokens: torch.Tensor,
+    weights: torch.Tensor,
+    scale: torch.Tensor | None = None,
+    probs: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The theory's step for each row b, summed over rows: w <- w + sum_b s_b g_b / (4 + 2 ||g_b||^2).
+
+    g_b = sum_i weights[b, i] grad log p_w(tokens[b, i] | x_b, tokens[b, <i]) at the current w (for
+    weights A_i = r_i in {0, 1}, the score of the rewarded response or verified prefix), and s_b =
+    ``scale[b]`` (1 when absent; an importance ratio for off-policy PG). With one row this is exactly
+    ``training.adaptive_step``; with B rows it is B per-sample steps taken from the same iterate.
+
+    Args:
+        contexts: ``(B, d)``; tokens: ``(B, N)`` int64; weights: ``(B, N)``; scale: ``(B,)`` or None;
+        probs: p_w's teacher-forced next-token probabilities ``(B, N, k)`` if already at hand (a rollout
+            of p_w keeps them), else computed here.
+
+    Returns:
+        the step sizes 1 / (4 + 2 ||g_b||^2): ``(B,)``.
+    """
+    weights = weights.to(policy.w1.dtype)
+    with torch.no_grad():
+        if probs is None:
+            probs = policy.token_probs(contexts, tokens)
+        step_sizes = 1.0 / (4.0 + 2.0 * policy.score_sq_norms(contexts, tokens, probs, weights))
+        factor = step_sizes if scale is None else step_sizes * scale.to(step_sizes.dtype)
+        grad_w1, grad_w2 = policy.score(contexts, tokens, probs, weights * factor.unsqueeze(1))
+        policy.w1.add_(grad_w1.to(policy.w1.dtype))
+        policy.w2.add_(grad_w2.to(policy.w2.dtype))
+    return step_sizes
+
+
+# ----- the paper's m ----------------------------------------------------------------------------------
+def best_of_m_tries(base_likelihoods: np.ndarray, eps: float, delta: float, vocab_size: int, seq_len: int) -> int:
+    """Algorithm 1's m from the base model's likelihood quantile alpha = LQ(eps) of p0(y*|x).
+
+    A draw from 1/2 q0 + 1/2 uniform is right with probability 1/2 q0(y*|x) + 1/2 k^-N, at least
+    (alpha + k^-N) / 2 on the contexts above the quantile, so m draws all miss with probability
+    <= exp(-m (alpha + k^-N) / 2) <= delta when
+
+        m = ceil(2 ln(1/delta) / (alpha + k^-N)),
+
+    which is at most 2 ln(1/delta) k^N: the uniform half caps m at order k^N.
+    """
+    alpha = likelihood_quantile(base_likelihoods, eps)
+    return _tries(math.log(1.0 / delta), alpha + float(vocab_size) ** -seq_len)
+
+
+def process_repair_tries(base_token_minima: np.ndarray, eps: float, delta: float, vocab_size: int, seq_len: int) -> int:
+    """Algorithm 2's m from the base model's token-level LQ alpha = LQ(eps) of min_i p0(y*_i | x, y*_<i).
+
+    At each position a draw from 1/2 q0 + 1/2 uniform is right with probability at least
+    (alpha + 1/k) / 2 on the contexts above the quantile; asking for failure probability delta / N per
+    position (a union bound over the N positions gives delta per context):
+
+        m = ceil(2 ln(N/delta) / (alpha + 1/k)),
+
+    at most 2 k ln(N/delta): the uniform half caps m at order k.
+    """
+    alpha = likelihood_quantile(base_token_minima, eps)
+    return _tries(math.log(seq_len / delta), alpha + 1.0 / vocab_size)
+
+
+def _tries(log_term: float, success: float) -> int:
+    return max(1, math.ceil(2.0 * log_term / success))
+
+
+def base_model_likelihoods(
+    task: SequenceTask, base: LinearPolicy, contexts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """p0(y*|x) and min_i p0(y*_i | x, y*_<i) of the base model on ``(n, d)`` contexts: two ``(n,)`` arrays."""
+    w1, w2 = base.as_numpy()
+    token_log_probs = linear_token_log_probs(w1, w2, contexts, task.targets(contexts))
+    return np.exp(token_log_probs.sum(axis=1)), np.exp(token_log_probs.min(axis=1))
+
+
+def paper_tries(
+    algorithm: str, task: SequenceTask, base: LinearPolicy, contexts: np.ndarray, eps: float, delta: float
+) -> int:
+    """The paper's m for ``algorithm`` ("best_of_m" or "process_repair") from a sample of contexts."""
+    likelihoods, token_minima = base_model_likelihoods(task, base, contexts)
+    if algorithm == "best_of_m":
+        return best_of_m_tries(likelihoods, eps, delta, task.vocab_size, task.seq_len)
+    if algorithm == "process_repair":
+        return process_repair_tries(token_minima, eps, delta, task.vocab_size, task.seq_len)
+    raise ValueError(f"algorithm must be 'best_of_m' or 'process_repair', got {algorithm!r}")
+
+
+def check_probability(name: str, value: float, *, open_low: bool = True) -> float:
+    """``value`` in (0, 1) (or [0, 1) when ``open_low`` is False), else a clear error."""
+    low_ok = value > 0 if open_low else value >= 0
+    if not (low_ok and value < 1):
+        raise ValueError(f"{name} must lie in {'(' if open_low else '['}0, 1), got {value!r}")
+    return float(value)
