@@ -384,11 +384,11 @@ def draw(path: Path, config: MistakesConfig, series: dict[str, Any], jobs: list[
         if not same_series or job.task["margin"] != config.margin or n not in lengths:
             continue
         records = [r for r in read_metrics(job.run_dir) if "train/mistakes" in r and r["step"] > 0]
-        colour = colour_map(lengths.index(n) / max(1, len(lengths) - 1))
+        shade = colour_map(lengths.index(n) / max(1, len(lengths) - 1))
         over_rounds.plot(
             [r["step"] for r in records],
             [r["train/mistakes"] for r in records],
-            color=colour,
+            color=shade,
             alpha=0.7,
             label=f"N={n}" if job.seed == 0 else None,
         )
