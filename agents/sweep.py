@@ -62,6 +62,8 @@ def run_sweep(
                 for result in pool.imap(function, jobs):
                     results.append(result)
                     progress.update(1)
+                pool.close()  # let workers exit on their own (leaving the block would kill them mid-cleanup)
+                pool.join()
         finally:
             for name, value in saved.items():
                 if value is None:

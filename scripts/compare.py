@@ -36,6 +36,7 @@ from agents.policy import LinearPolicy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.runs import Run, read_metrics, train
 from agents.sweep import run_sweep
+from agents.training import limit_threads
 from seqreward_env import SequenceTask
 
 ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> Path:
     add_config_arguments(parser, CompareConfig)
     args = parser.parse_args(argv)
     config = config_from_args(CompareConfig, args, QUICK if args.quick else CompareConfig())
+    limit_threads(1)  # the task's products are tiny: more BLAS threads only contend with the workers
     check_config(config)
     run_dir = args.run_dir or Path("runs") / "compare" / ("quick" if args.quick else "full")
     if args.fresh:

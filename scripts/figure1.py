@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import multiprocessing
 import shutil
 import sys
 import time
@@ -29,6 +28,8 @@ from agents.paper_pg import PaperPGConfig, PaperPGJob, run_paper_pg
 from agents.policy import LinearPolicy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.runs import Run, read_metrics, train
+from agents.sweep import run_sweep
+from agents.training import limit_threads
 from seqreward_env import SequenceTask
 
 REWARDS = {"orm": ("seqreward/PaperOutcome-v0", "outcome"), "prm": ("seqreward/PaperProcess-v0", "process")}
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> Path:
     add_config_arguments(parser, Figure1Config)
     args = parser.parse_args(argv)
     config = config_from_args(Figure1Config, args, QUICK if args.quick else Figure1Config())
+    limit_threads(1)  # the task's products are tiny: more BLAS threads only contend with the workers
     run_dir = args.run_dir or Path("runs") / "figure1" / f"{'quick' if args.quick else 'paper'}-seed{config.seed}"
     started = time.perf_counter()
     print(f"Figure 1 run folder: {run_dir}", flush=True)
@@ -163,12 +165,7 @@ def run_figure1(
     if fresh:
         for job in jobs:
             shutil.rmtree(job.run_dir, ignore_errors=True)
-    if config.workers > 1:
-        with multiprocessing.get_context("spawn").Pool(min(config.workers, len(jobs))) as pool:
-            pool.map(run_paper_pg, jobs)
-    else:
-        for job in jobs:
-            run_paper_pg(job)
+    run_sweep(run_paper_pg, jobs, workers=config.workers, show_progress=False)
     return write_figure(run_dir, config, base_likelihoods, off_support, threshold, evaluator(base)["eval/test_error"])
 
 
