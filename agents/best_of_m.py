@@ -1,0 +1,165 @@
+"""Algorithm 1 of the paper, best-of-m exploration with the outcome reward (SPEC section 3, item 4).
+
+For a context x: draw y from the current policy p_w and query the outcome reward; while the response is
+wrong and fewer than m extra tries were spent, draw a whole response from the behaviour mixture
+1/2 q0 + 1/2 uniform (q0 the frozen base model) for the same context and query again; update with the
+adaptive step w <- w + g / (4 + 2 ||g||^2) on the first correct response (g the score of log p_w(y|x)),
+and not at all if none was found. m defaults to the paper's choice from the base model's likelihood
+quantile (``exploration.best_of_m_tries``).
+
+Every query is one env episode: ``reset(options={"context": x, "prefix": y[:N-1]})`` and one step
+writing y_N, which the outcome reward answers for the whole response. The env's ``num_envs`` rows each
+hold one context's search: every train step asks one query per row, applies the updates of the searches
+that ended (from the current iterate) and gives those rows fresh contexts, whose first response is
+drawn from the updated policy. With one row this is the paper's sequential algorithm; with R rows, R
+searches run side by side and no query is spent on a row with nothing to ask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.evaluation import LinearEvaluator
+from agents.exploration import (
+    adaptive_update,
+    check_probability,
+    paper_tries,
+    sample_responses,
+    sample_sequence_mixture,
+)
+from agents.policy import LinearPolicy
+from agents.theory_agent import TheoryAgent
+
+
+@dataclass(frozen=True)
+class BestOfMConfig:
+    """Settings of Algorithm 1."""
+
+    tries: int | None = None
+    """m, the most extra responses drawn from 1/2 q0 + 1/2 uniform per context; None: the paper's choice
+    m = ceil(2 ln(1/delta) / (LQ(lq_eps) + k^-N)) from the base model."""
+    lq_eps: float = 0.1
+    """eps of the base model's likelihood quantile LQ(eps) behind the paper's m."""
+    delta: float = 0.1
+    """Probability that a context above the quantile finds no correct response, behind the paper's m."""
+    lq_contexts: int = 4096
+    """Contexts drawn to estimate the base model's LQ."""
+
+    def __post_init__(self) -> None:
+        if self.tries is not None and int(self.tries) < 1:
+            raise ValueError(f"tries must be None (the paper's m) or an integer >= 1, got {self.tries!r}")
+        check_probability("lq_eps", self.lq_eps, open_low=False)
+        check_probability("delta", self.delta)
+        if int(self.lq_contexts) < 1:
+            raise ValueError(f"lq_contexts must be >= 1, got {self.lq_contexts!r}")
+
+
+class BestOfM(TheoryAgent):
+    """Algorithm 1 over the rows of a native vector env with the outcome reward.
+
+    Args:
+        envs: ``SequenceVectorEnv`` with ``reward="outcome"``; ``num_envs`` searches run side by side.
+        policy: p_w, trained in place (start it from the base model).
+        base: q0, the base model of the behaviour mixture (copied and frozen).
+        config: Algorithm 1's settings.
+        seed: seeds contexts, sampling and the LQ estimate.
+        evaluator: exact metrics for ``evaluate``.
+    """
+
+    def __init__(
+        self,
+        envs: Any,
+        policy: LinearPolicy,
+        base: LinearPolicy,
+        config: BestOfMConfig,
+        seed: int,
+        evaluator: LinearEvaluator,
+    ) -> None:
+        super().__init__(envs, policy, seed, evaluator, reward="outcome")
+        self.config, self.base = config, base.copy()
+        task = self.task
+        if config.tries is None:
+            lq_sample = task.sample_contexts(np.random.default_rng(self.setup_seed), config.lq_contexts)
+            self.tries = paper_tries("best_of_m", task, self.base, lq_sample, config.lq_eps, config.delta)
+        else:
+            self.tries = int(config.tries)
+        rows, length = self.rows, task.seq_len
+        self.contexts = np.zeros((rows, task.context_dim), dtype=np.float32)
+        self.first_response = torch.zeros(rows, length, dtype=torch.int64, device=policy.device)
+        self.searching = torch.zeros(rows, dtype=torch.bool, device=policy.device)  # past the on-policy try
+        self.extra_tries = torch.zeros(rows, dtype=torch.int64, device=policy.device)
+        self.searches_failed = 0
+        self.on_policy_correct = 0
+        self.on_policy_asked = 0
+        self.max_context_queries = 0
+        self._start(torch.arange(rows, device=policy.device))
+
+    def _start(self, rows: torch.Tensor) -> None:
+        """Fresh contexts on ``rows``, each with its first response drawn from the current policy."""
+        if rows.numel() == 0:
+            return
+        index = rows.cpu().numpy()
+        self.contexts[index] = self.fresh_contexts(len(index))
+        contexts = self.tensor(self.contexts[index])
+        self.first_response[rows] = sample_responses(self.policy, contexts, self.task.seq_len, self.generator)
+        self.searching[rows] = False
+        self.extra_tries[rows] = 0
+
+    def train_step(self, step: int) -> dict[str, Any]:
+        contexts = self.tensor(self.contexts)
+        candidates = sample_sequence_mixture(self.base, contexts, self.task.seq_len, self.generator)
+        responses = torch.where(self.searching.unsqueeze(1), candidates, self.first_response)
+        tokens = responses.cpu().numpy()
+        correct = self.tensor(self.query(self.contexts, tokens[:, :-1], tokens[:, -1]))
+        self.on_policy_correct += int((correct & ~self.searching).sum())
+        self.on_policy_asked += int((~self.searching).sum())
+        self.extra_tries += self.searching.long()
+        exhausted = ~correct & (self.extra_tries >= self.tries)
+        done = correct | exhausted
+        metrics: dict[str, Any] = {}
+        found = torch.nonzero(correct).squeeze(1)
+        if found.numel():
+            weights = torch.ones(found.numel(), self.task.seq_len, device=contexts.device)
+            step_sizes = adaptive_update(self.policy, contexts[found], responses[found], weights)
+            self.updates += found.numel()
+            metrics["train/step_size"] = float(step_sizes.mean())
+        finished = torch.nonzero(done).squeeze(1)
+        if finished.numel():
+            self.max_context_queries = max(self.max_context_queries, 1 + int(self.extra_tries[finished].max()))
+        self.searches_failed += int(exhausted.sum())
+        self.searching |= ~done
+        self._start(finished)
+        return {
+            **metrics,
+            "train/reward_queries": self.reward_queries,
+            "train/updates": self.updates,
+            "train/searches_failed": self.searches_failed,
+            "train/on_policy_success_rate": self.on_policy_correct / max(1, self.on_policy_asked),
+            "train/max_context_queries": self.max_context_queries,
+            "train/tries": self.tries,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **super().state_dict(),
+            "contexts": self.contexts.copy(),
+            "first_response": self.first_response.cpu().clone(),
+            "searching": self.searching.cpu().clone(),
+            "extra_tries": self.extra_tries.cpu().clone(),
+            "counters": (self.searches_failed, self.on_policy_correct, self.on_policy_asked, self.max_context_queries),
+            "tries": self.tries,
+            "config": asdict(self.config),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.contexts[:] = state["contexts"]
+        self.first_response.copy_(state["first_response"])
+        self.searching.copy_(state["searching"])
+        self.extra_tries.copy_(state["extra_tries"])
+        self.searches_failed, self.on_policy_correct, self.on_policy_asked, self.max_context_queries = state["counters"]
+        self.tries = int(state["tries"])

@@ -1,0 +1,174 @@
+"""Algorithm 2 of the paper, process repair with the process reward (SPEC section 3, item 5).
+
+For a context x: draw y from the current policy p_w; the process reward finds its first wrong position;
+from there the verified prefix is extended token by token, trying at each position up to m candidate
+tokens from the behaviour mixture 1/2 q0 + 1/2 uniform (mixed token by token, q0 the frozen base model)
+and keeping the first one the process reward accepts. The update is the adaptive step on the repaired
+(verified) sequence with advantages A_i = r_i: w <- w + g / (4 + 2 ||g||^2), g the score of the verified
+prefix. m defaults to the paper's choice from the base model's token-level likelihood quantile
+(``exploration.process_repair_tries``).
+
+Every query is one env episode: ``reset(options={"context": x, "prefix": verified prefix})`` and one step
+writing the candidate, which the process reward answers. The tokens of the policy's own response are
+the first candidates: they are asked position by position until one is rejected (its first wrong
+position), so no query is spent past it. A position never gets more than m queries, the rejected token
+of the policy's response included. As in ``best_of_m``, each env row holds one context's repair, every
+train step asks one query per row, and the rows whose repair ended are updated (from the current
+iterate) and given fresh contexts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.evaluation import LinearEvaluator
+from agents.exploration import (
+    adaptive_update,
+    check_probability,
+    paper_tries,
+    previous_tokens,
+    sample_responses,
+    sample_token_mixture,
+)
+from agents.policy import LinearPolicy
+from agents.theory_agent import TheoryAgent
+
+
+@dataclass(frozen=True)
+class ProcessRepairConfig:
+    """Settings of Algorithm 2."""
+
+    tries: int | None = None
+    """m, the most process queries per position; None: the paper's choice
+    m = ceil(2 ln(N/delta) / (token-LQ(lq_eps) + 1/k)) from the base model."""
+    lq_eps: float = 0.1
+    """eps of the base model's token-level likelihood quantile behind the paper's m."""
+    delta: float = 0.1
+    """Probability that a context above the quantile is not fully repaired, behind the paper's m."""
+    lq_contexts: int = 4096
+    """Contexts drawn to estimate the base model's token-level LQ."""
+
+    def __post_init__(self) -> None:
+        if self.tries is not None and int(self.tries) < 1:
+            raise ValueError(f"tries must be None (the paper's m) or an integer >= 1, got {self.tries!r}")
+        check_probability("lq_eps", self.lq_eps, open_low=False)
+        check_probability("delta", self.delta)
+        if int(self.lq_contexts) < 1:
+            raise ValueError(f"lq_contexts must be >= 1, got {self.lq_contexts!r}")
+
+
+class ProcessRepair(TheoryAgent):
+    """Algorithm 2 over the rows of a native vector env with the process reward.
+
+    Args:
+        envs: ``SequenceVectorEnv`` with ``reward="process"``; ``num_envs`` repairs run side by side.
+        policy: p_w, trained in place (start it from the base model).
+        base: q0, the base model of the behaviour mixture (copied and frozen).
+        config: Algorithm 2's settings.
+        seed: seeds contexts, sampling and the LQ estimate.
+        evaluator: exact metrics for ``evaluate``.
+    """
+
+    def __init__(
+        self,
+        envs: Any,
+        policy: LinearPolicy,
+        base: LinearPolicy,
+        config: ProcessRepairConfig,
+        seed: int,
+        evaluator: LinearEvaluator,
+    ) -> None:
+        super().__init__(envs, policy, seed, evaluator, reward="process")
+        self.config, self.base = config, base.copy()
+        task = self.task
+        if config.tries is None:
+            lq_sample = task.sample_contexts(np.random.default_rng(self.setup_seed), config.lq_contexts)
+            self.tries = paper_tries("process_repair", task, self.base, lq_sample, config.lq_eps, config.delta)
+        else:
+            self.tries = int(config.tries)
+        rows, length, device = self.rows, task.seq_len, policy.device
+        self.contexts = np.zeros((rows, task.context_dim), dtype=np.float32)
+        self.response = torch.zeros(rows, length, dtype=torch.int64, device=device)  # the policy's own
+        self.on_response = torch.zeros(rows, dtype=torch.bool, device=device)  # no token of it rejected yet
+        self.verified = torch.zeros(rows, length, dtype=torch.int64, device=device)
+        self.lengths = torch.zeros(rows, dtype=torch.int64, device=device)  # verified prefix lengths
+        self.position_queries = torch.zeros(rows, dtype=torch.int64, device=device)
+        self.repairs_failed = 0
+        self.repair_queries = 0
+        self.max_position_queries = 0
+        self._start(torch.arange(rows, device=device))
+
+    def _start(self, rows: torch.Tensor) -> None:
+        """Fresh contexts on ``rows``, each with a response drawn from the current policy."""
+        if rows.numel() == 0:
+            return
+        index = rows.cpu().numpy()
+        self.contexts[index] = self.fresh_contexts(len(index))
+        contexts = self.tensor(self.contexts[index])
+        self.response[rows] = sample_responses(self.policy, contexts, self.task.seq_len, self.generator)
+        self.on_response[rows] = True
+        self.lengths[rows] = 0
+        self.position_queries[rows] = 0
+
+    def train_step(self, step: int) -> dict[str, Any]:
+        length = self.task.seq_len
+        contexts = self.tensor(self.contexts)
+        position = self.lengths.clamp(max=length - 1)
+        own = self.response.gather(1, position.unsqueeze(1)).squeeze(1)
+        mixed = sample_token_mixture(self.base, contexts, previous_tokens(self.verified, self.lengths), self.generator)
+        candidates = torch.where(self.on_response, own, mixed)
+        self.repair_queries += int((~self.on_response).sum())
+        verified = self.verified.cpu().numpy()
+        lengths = self.lengths.cpu().numpy()
+        prefixes = np.split(verified[np.arange(length) < lengths[:, None]], np.cumsum(lengths)[:-1])
+        accepted = self.tensor(self.query(self.contexts, prefixes, candidates.cpu().numpy()))
+        self.position_queries += 1
+        self.max_position_queries = max(self.max_position_queries, int(self.position_queries.max()))
+        rows = torch.nonzero(accepted).squeeze(1)
+        self.verified[rows, self.lengths[rows]] = candidates[rows]
+        self.lengths += accepted.long()
+        self.position_queries[accepted] = 0
+        self.on_response &= accepted
+        exhausted = ~accepted & (self.position_queries >= self.tries)
+        done = (self.lengths == length) | exhausted
+        metrics: dict[str, Any] = {}
+        learn = torch.nonzero(done & (self.lengths > 0)).squeeze(1)
+        if learn.numel():
+            weights = (torch.arange(length, device=contexts.device) < self.lengths[learn].unsqueeze(1)).float()
+            step_sizes = adaptive_update(self.policy, contexts[learn], self.verified[learn], weights)
+            self.updates += learn.numel()
+            metrics["train/step_size"] = float(step_sizes.mean())
+        self.repairs_failed += int(exhausted.sum())
+        self._start(torch.nonzero(done).squeeze(1))
+        return {
+            **metrics,
+            "train/reward_queries": self.reward_queries,
+            "train/updates": self.updates,
+            "train/repairs_failed": self.repairs_failed,
+            "train/repair_queries": self.repair_queries,
+            "train/max_position_queries": self.max_position_queries,
+            "train/tries": self.tries,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        tensors = ("response", "on_response", "verified", "lengths", "position_queries")
+        return {
+            **super().state_dict(),
+            **{name: getattr(self, name).cpu().clone() for name in tensors},
+            "contexts": self.contexts.copy(),
+            "counters": (self.repairs_failed, self.repair_queries, self.max_position_queries),
+            "tries": self.tries,
+            "config": asdict(self.config),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        for name in ("response", "on_response", "verified", "lengths", "position_queries"):
+            getattr(self, name).copy_(state[name])
+        self.contexts[:] = state["contexts"]
+        self.repairs_failed, self.repair_queries, self.max_position_queries = state["counters"]
+        self.tries = int(state["tries"])
