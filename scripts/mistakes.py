@@ -58,19 +58,19 @@ class MistakesConfig:
     """Comma-separated lengths N of the sweep in N (at gamma = --margin)."""
     margin: float = 0.1
     """gamma of the sweep in N."""
-    margins: str = "0.05,0.1,0.2,0.3"
+    margins: str = "0.05,0.1,0.15,0.2,0.3"
     """Comma-separated margins gamma of the sweep in gamma (at N = --margin-seq-len)."""
-    margin_seq_len: int = 4
+    margin_seq_len: int = 5
     """N of the sweep in gamma."""
-    rewards: str = "outcome"
+    rewards: str = "outcome,process"
     """Comma-separated rewards ('outcome', 'process')."""
     zetas: str = "1"
     """Comma-separated clips zeta of the importance ratio (1: plain uniform-behaviour PG)."""
-    seeds: int = 5
+    seeds: int = 10
     """Seeds per setting (0, 1, ...)."""
     max_rounds: int = 200_000
     """Rounds (contexts) at most per run."""
-    eval_every: int = 100
+    eval_every: int = 25
     """Rounds between convergence checks (greedy answers on the test set) and checkpoints."""
     log_every: int = 10
     """Rounds between logged records (the cumulative-mistake curves)."""
@@ -85,7 +85,13 @@ class MistakesConfig:
 
 
 QUICK = replace(
-    MistakesConfig(), seq_lens="1,2,3,4,5", margins="0.1,0.2,0.3", margin_seq_len=3, seeds=3, max_rounds=20_000
+    MistakesConfig(),
+    seq_lens="1,2,3,4,5,6",
+    margins="0.05,0.1,0.2,0.3",
+    margin_seq_len=4,
+    rewards="outcome",
+    seeds=3,
+    max_rounds=20_000,
 )
 
 
