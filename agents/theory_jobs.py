@@ -228,3 +228,61 @@ def summarize_run(path: str | Path, target_error: float | None) -> dict[str, Any
                 )
                 break
     return summary
+
+
+# ----- analysis shared by the barrier and margin experiments -------------------------------------------
+def query_statistics(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Queries to the target over the runs of one setting: the median and geometric mean of the runs that
+    reached it, how many did, and the most queries any run spent (a lower bound where one did not)."""
+    reached = [float(s["queries_to_target"]) for s in summaries if s["reached"]]
+    return {
+        "runs": len(summaries),
+        "reached": len(reached),
+        "median": float(np.median(reached)) if reached else None,
+        "geometric_mean": float(np.exp(np.mean(np.log(reached)))) if reached else None,
+        "min": min(reached) if reached else None,
+        "max": max(reached) if reached else None,
+        "max_spent": max(float(s["final_reward_queries"]) for s in summaries) if summaries else None,
+    }
+
+
+def log_slope(xs: list[float], ys: list[float | None]) -> float | None:
+    """Least-squares slope of log y against x over the points with a positive y (None with fewer than 2)."""
+    points = [(x, math.log(y)) for x, y in zip(xs, ys, strict=True) if y is not None and y > 0]
+    if len(points) < 2:
+        return None
+    x, y = np.array(points).T
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def write_table(path: Path, rows: list[dict[str, Any]]) -> None:
+    """A CSV with one row per dict (columns: the keys of the first row)."""
+    import csv
+
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]) if rows else [])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_series_events(path: Path, series: dict[str, dict[str, list[Any]]], x_key: str, tag: str) -> None:
+    """TensorBoard events, one folder per curve under ``path``: each curve's median queries (and its
+    reference rates) with ``x_key`` as the step (scaled to an integer where it is a real number)."""
+    import shutil
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    shutil.rmtree(path, ignore_errors=True)  # redrawn from the runs on every call
+    for name, curve in series.items():
+        events = SummaryWriter(str(path / name))
+        for index, x in enumerate(curve[x_key]):
+            step = int(x) if float(x).is_integer() else int(round(1000 * float(x)))
+            for key, values in curve.items():
+                if key != x_key and isinstance(values, list) and values[index] is not None:
+                    events.add_scalar(f"{tag}/{key}", float(values[index]), step)
+        events.close()
+
+
+def split_list(text: str, kind: type = str) -> list[Any]:
+    """The comma-separated items of a command-line value, each converted by ``kind``."""
+    return [kind(item.strip()) for item in text.split(",") if item.strip()]
