@@ -78,14 +78,14 @@ class CompareSB3Config:
     """Comma-separated rewards to compare on."""
     methods: str = "paper_pg,ppo,a2c"
     """Comma-separated methods: paper_pg, ppo, a2c."""
-    query_budget: int = 122_880
+    query_budget: int = 61_440
     """Q, reward queries of every run (process runs: Q environment steps; outcome runs: N Q); rounded up so
     that every method evaluates on the same grid."""
     evaluations: int = 10
     """Evaluations per Q environment steps (outcome runs evaluate N times as many, on the same grid)."""
     pg_batch_size: int = 256
     """Contexts per step of the paper's PG."""
-    pg_learning_rates: str = "0.1,0.3,1"
+    pg_learning_rates: str = "0.1,0.3,1,3"
     """Adagrad learning-rate grid of the paper's PG (the paper's is 0.1)."""
     num_envs: int = 64
     """Rows of the SB3 vector env (the adapter)."""
@@ -93,11 +93,11 @@ class CompareSB3Config:
     """PPO rollout length per row."""
     ppo_batch_size: int = 512
     """PPO minibatch size."""
-    ppo_learning_rates: str = "0.0003,0.001,0.003"
+    ppo_learning_rates: str = "0.001,0.003,0.01"
     """Adam learning-rate grid of PPO."""
     a2c_n_steps: int = 8
     """A2C rollout length per row."""
-    a2c_learning_rates: str = "0.0003,0.001,0.003"
+    a2c_learning_rates: str = "0.001,0.003,0.01"
     """RMSprop learning-rate grid of A2C."""
     tuning_seeds: int = 1
     """Seeds per grid point for tuning (1000, 1001, ...); no tuning runs for a grid of one rate."""
@@ -530,7 +530,7 @@ def draw(path: Path, config: CompareSB3Config, summary: dict[str, Any], curves: 
                 label=LABELS[method] if index == 0 else None,
             )
     names = {"equal_env_steps": f"{summary['equal_env_steps']} env steps", "equal_reward_queries": "all queries"}
-    bars.set_xticks(range(len(clusters)), [f"{reward}\nat {names[budget]}" for budget, reward in clusters])
+    bars.set_xticks(range(len(clusters)), [f"{reward}\nat {names[budget]}" for budget, reward in clusters], fontsize=8)
     bars.set_ylabel("1 - E p(y*|x)")
     bars.legend(fontsize=7)
     bars.set_title(f"test error at {summary['equal_env_steps']} env steps and at {summary['query_budget']} queries")

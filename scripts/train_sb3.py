@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -65,23 +66,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def job_from_args(args: argparse.Namespace) -> SB3Job:
-    return SB3Job(
-        run_dir=str(args.run_dir),
-        algo=args.algo,
-        env_id=args.env_id,
-        env_kwargs=args.env_kwargs,
-        algo_kwargs=args.algo_kwargs,
-        num_envs=args.num_envs,
-        total_timesteps=args.total_timesteps,
-        seed=args.seed,
-        eval_every=args.eval_every,
-        num_test_contexts=args.num_test_contexts,
-        vec=args.vec,
-        device=args.device,
-        threads=args.threads,
-        verbose=args.verbose,
-        show_progress=not args.no_progress,
-    )
+    """The job of a parsed command line (every flag named like a field of ``SB3Job`` sets it)."""
+    settings = {field.name: getattr(args, field.name) for field in fields(SB3Job) if hasattr(args, field.name)}
+    return SB3Job(**{**settings, "run_dir": str(args.run_dir), "show_progress": not args.no_progress})
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
