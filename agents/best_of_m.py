@@ -25,9 +25,8 @@ import torch
 
 from agents.evaluation import LinearEvaluator
 from agents.exploration import (
+    ExplorationConfig,
     adaptive_update,
-    check_probability,
-    paper_tries,
     sample_responses,
     sample_sequence_mixture,
 )
@@ -36,26 +35,9 @@ from agents.theory_agent import TheoryAgent
 
 
 @dataclass(frozen=True)
-class BestOfMConfig:
-    """Settings of Algorithm 1."""
-
-    tries: int | None = None
-    """m, the most extra responses drawn from 1/2 q0 + 1/2 uniform per context; None: the paper's choice
-    m = ceil(2 ln(1/delta) / (LQ(lq_eps) + k^-N)) from the base model."""
-    lq_eps: float = 0.1
-    """eps of the base model's likelihood quantile LQ(eps) behind the paper's m."""
-    delta: float = 0.1
-    """Probability that a context above the quantile finds no correct response, behind the paper's m."""
-    lq_contexts: int = 4096
-    """Contexts drawn to estimate the base model's LQ."""
-
-    def __post_init__(self) -> None:
-        if self.tries is not None and int(self.tries) < 1:
-            raise ValueError(f"tries must be None (the paper's m) or an integer >= 1, got {self.tries!r}")
-        check_probability("lq_eps", self.lq_eps, open_low=False)
-        check_probability("delta", self.delta)
-        if int(self.lq_contexts) < 1:
-            raise ValueError(f"lq_contexts must be >= 1, got {self.lq_contexts!r}")
+class BestOfMConfig(ExplorationConfig):
+    """Settings of Algorithm 1: m extra whole responses per context at most; the paper's m is
+    ceil(2 ln(1/delta) / (LQ(lq_eps) + k^-N)), at most 2 ln(1/delta) k^N."""
 
 
 class BestOfM(TheoryAgent):
@@ -82,11 +64,7 @@ class BestOfM(TheoryAgent):
         super().__init__(envs, policy, seed, evaluator, reward="outcome")
         self.config, self.base = config, base.copy()
         task = self.task
-        if config.tries is None:
-            lq_sample = task.sample_contexts(np.random.default_rng(self.setup_seed), config.lq_contexts)
-            self.tries = paper_tries("best_of_m", task, self.base, lq_sample, config.lq_eps, config.delta)
-        else:
-            self.tries = int(config.tries)
+        self.tries = self.number_of_tries("best_of_m", self.base, config)
         rows, length = self.rows, task.seq_len
         self.contexts = np.zeros((rows, task.context_dim), dtype=np.float32)
         self.first_response = torch.zeros(rows, length, dtype=torch.int64, device=policy.device)

@@ -4,6 +4,7 @@ behaviour mixture 1/2 q0 + 1/2 uniform, the paper's number of tries m, and the b
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -159,6 +160,33 @@ def adaptive_update(
     return step_sizes
 
 
+def token_adaptive_update(
+    policy: LinearPolicy, contexts: torch.Tensor, tokens: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """The adaptive step taken per token: w <- w + sum_(b,i) g_bi / (4 + 2 ||g_bi||^2), with
+    g_bi = weights[b, i] grad log p_w(tokens[b, i] | x_b, tokens[b, <i]) at the current w.
+
+    Under the process reward every position of a verified prefix is a labelled example of its own (the
+    token-level view behind the token-level LQ): each gets its own step, so each token's log-probability
+    rises by up to about 1/2 per update, where one step on the whole prefix shares that 1/2 among its
+    positions. ||g_bi||^2 = w_bi^2 ||e_y - p||^2 (||x||^2 + 1), without the 1 at the first position.
+
+    Args and shapes as in ``adaptive_update``. Returns the step sizes ``(B, N)``.
+    """
+    weights = weights.to(policy.w1.dtype)
+    with torch.no_grad():
+        probs = policy.token_probs(contexts, tokens)
+        residual = probs.pow(2).sum(-1) - 2 * probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1) + 1  # ||e_y - p||^2
+        feature = contexts.to(probs.dtype).pow(2).sum(1, keepdim=True) + (torch.arange(tokens.shape[1]) > 0).to(
+            probs.dtype
+        )
+        step_sizes = 1.0 / (4.0 + 2.0 * weights.pow(2) * residual * feature)
+        grad_w1, grad_w2 = policy.score(contexts, tokens, probs, weights * step_sizes)
+        policy.w1.add_(grad_w1.to(policy.w1.dtype))
+        policy.w2.add_(grad_w2.to(policy.w2.dtype))
+    return step_sizes
+
+
 # ----- the paper's m ----------------------------------------------------------------------------------
 def best_of_m_tries(base_likelihoods: np.ndarray, eps: float, delta: float, vocab_size: int, seq_len: int) -> int:
     """Algorithm 1's m from the base model's likelihood quantile alpha = LQ(eps) of p0(y*|x).
@@ -213,6 +241,29 @@ def paper_tries(
     if algorithm == "process_repair":
         return process_repair_tries(token_minima, eps, delta, task.vocab_size, task.seq_len)
     raise ValueError(f"algorithm must be 'best_of_m' or 'process_repair', got {algorithm!r}")
+
+
+@dataclass(frozen=True)
+class ExplorationConfig:
+    """Settings of the exploration of Algorithms 1 and 2: m and the paper's choice of it."""
+
+    tries: int | None = None
+    """m, the most tries per context (Algorithm 1) or per position (Algorithm 2); None: the paper's choice
+    from the base model's likelihood quantile (``best_of_m_tries``, ``process_repair_tries``)."""
+    lq_eps: float = 0.1
+    """eps of the base model's likelihood quantile behind the paper's m."""
+    delta: float = 0.1
+    """Failure probability behind the paper's m."""
+    lq_contexts: int = 4096
+    """Contexts drawn to estimate the base model's likelihood quantile."""
+
+    def __post_init__(self) -> None:
+        if self.tries is not None and int(self.tries) < 1:
+            raise ValueError(f"tries must be None (the paper's m) or an integer >= 1, got {self.tries!r}")
+        check_probability("lq_eps", self.lq_eps, open_low=False)
+        check_probability("delta", self.delta)
+        if int(self.lq_contexts) < 1:
+            raise ValueError(f"lq_contexts must be >= 1, got {self.lq_contexts!r}")
 
 
 def check_probability(name: str, value: float, *, open_low: bool = True) -> float:

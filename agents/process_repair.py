@@ -27,38 +27,25 @@ import torch
 
 from agents.evaluation import LinearEvaluator
 from agents.exploration import (
+    ExplorationConfig,
     adaptive_update,
-    check_probability,
-    paper_tries,
     previous_tokens,
     sample_responses,
     sample_token_mixture,
+    token_adaptive_update,
 )
 from agents.policy import LinearPolicy
 from agents.theory_agent import TheoryAgent
 
 
 @dataclass(frozen=True)
-class ProcessRepairConfig:
-    """Settings of Algorithm 2."""
+class ProcessRepairConfig(ExplorationConfig):
+    """Settings of Algorithm 2: m queries per position at most; the paper's m is
+    ceil(2 ln(N/delta) / (token-level LQ(lq_eps) + 1/k)), at most 2 k ln(N/delta)."""
 
-    tries: int | None = None
-    """m, the most process queries per position; None: the paper's choice
-    m = ceil(2 ln(N/delta) / (token-LQ(lq_eps) + 1/k)) from the base model."""
-    lq_eps: float = 0.1
-    """eps of the base model's token-level likelihood quantile behind the paper's m."""
-    delta: float = 0.1
-    """Probability that a context above the quantile is not fully repaired, behind the paper's m."""
-    lq_contexts: int = 4096
-    """Contexts drawn to estimate the base model's token-level LQ."""
-
-    def __post_init__(self) -> None:
-        if self.tries is not None and int(self.tries) < 1:
-            raise ValueError(f"tries must be None (the paper's m) or an integer >= 1, got {self.tries!r}")
-        check_probability("lq_eps", self.lq_eps, open_low=False)
-        check_probability("delta", self.delta)
-        if int(self.lq_contexts) < 1:
-            raise ValueError(f"lq_contexts must be >= 1, got {self.lq_contexts!r}")
+    step_per_token: bool = False
+    """Take the adaptive step per verified token (``exploration.token_adaptive_update``) instead of one step
+    on the whole verified prefix (``exploration.adaptive_update``)."""
 
 
 class ProcessRepair(TheoryAgent):
@@ -85,11 +72,7 @@ class ProcessRepair(TheoryAgent):
         super().__init__(envs, policy, seed, evaluator, reward="process")
         self.config, self.base = config, base.copy()
         task = self.task
-        if config.tries is None:
-            lq_sample = task.sample_contexts(np.random.default_rng(self.setup_seed), config.lq_contexts)
-            self.tries = paper_tries("process_repair", task, self.base, lq_sample, config.lq_eps, config.delta)
-        else:
-            self.tries = int(config.tries)
+        self.tries = self.number_of_tries("process_repair", self.base, config)
         rows, length, device = self.rows, task.seq_len, policy.device
         self.contexts = np.zeros((rows, task.context_dim), dtype=np.float32)
         self.response = torch.zeros(rows, length, dtype=torch.int64, device=device)  # the policy's own
@@ -139,9 +122,12 @@ class ProcessRepair(TheoryAgent):
         learn = torch.nonzero(done & (self.lengths > 0)).squeeze(1)
         if learn.numel():
             weights = (torch.arange(length, device=contexts.device) < self.lengths[learn].unsqueeze(1)).float()
-            step_sizes = adaptive_update(self.policy, contexts[learn], self.verified[learn], weights)
+            update = token_adaptive_update if self.config.step_per_token else adaptive_update
+            step_sizes = update(self.policy, contexts[learn], self.verified[learn], weights)
             self.updates += learn.numel()
-            metrics["train/step_size"] = float(step_sizes.mean())
+            metrics["train/step_size"] = float(
+                step_sizes[weights > 0].mean() if step_sizes.ndim == 2 else step_sizes.mean()
+            )
         self.repairs_failed += int(exhausted.sum())
         self._start(torch.nonzero(done).squeeze(1))
         return {

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from agents.evaluation import LinearEvaluator
-from agents.exploration import is_high, native_vector_env, query_rewards
+from agents.exploration import ExplorationConfig, is_high, native_vector_env, paper_tries, query_rewards
 from agents.policy import LinearPolicy
 from seqreward_env import SequenceVectorEnv
 
@@ -53,6 +53,14 @@ class TheoryAgent:
     def rows(self) -> int:
         """Contexts the agent works on at once (the env's ``num_envs``)."""
         return self.envs.num_envs
+
+    def number_of_tries(self, algorithm: str, base: LinearPolicy, config: ExplorationConfig) -> int:
+        """m for ``algorithm`` ("best_of_m" or "process_repair"): ``config.tries``, or the paper's choice from
+        the likelihood quantile of the base model on ``config.lq_contexts`` contexts drawn once."""
+        if config.tries is not None:
+            return int(config.tries)
+        sample = self.task.sample_contexts(np.random.default_rng(self.setup_seed), config.lq_contexts)
+        return paper_tries(algorithm, self.task, base, sample, config.lq_eps, config.delta)
 
     def fresh_contexts(self, n: int) -> np.ndarray:
         """``n`` fresh contexts from the task's distribution: ``(n, d)`` float32."""

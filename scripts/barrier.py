@@ -80,6 +80,9 @@ class BarrierConfig:
     """Comma-separated algorithms ('best_of_m', 'process_repair')."""
     tries: int | None = None
     """m for both algorithms; unset: the paper's choice from the base model's LQ and token-level LQ."""
+    step_per_token: bool = True
+    """Algorithm 2 takes the adaptive step per verified token (--no-step-per-token: one step on the verified
+    prefix, whose gain of at most 1/2 in log-likelihood per update is shared by N tokens)."""
     lq_eps: float = 0.1
     """eps of the likelihood quantiles behind the paper's m."""
     delta: float = 0.1
@@ -200,7 +203,9 @@ def theory_jobs(
             seed=seed,
             max_steps=config.query_budget // config.rows,
             rows=config.rows,
-            agent_config=agent_config,
+            agent_config=agent_config
+            if algorithm == "best_of_m"
+            else {**agent_config, "step_per_token": config.step_per_token},
             base_model=base_models[seq_len, seed],
             target_error=config.target_error,
             eval_every=max(1000, config.query_budget // config.rows // 100),

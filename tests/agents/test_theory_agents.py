@@ -27,7 +27,9 @@ TINY = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4, "m
 ALGORITHMS = ("best_of_m", "process_repair", "adaptive_pg_outcome", "adaptive_pg_process")
 
 
-def make_agent(algorithm: str, rows: int = 4, seed: int = 0, tries: int | None = None, base_scale: float = 0.0) -> Any:
+def make_agent(
+    algorithm: str, rows: int = 4, seed: int = 0, tries: int | None = None, base_scale: float = 0.0, **settings: Any
+) -> Any:
     reward = "outcome" if algorithm in ("best_of_m", "adaptive_pg_outcome") else "process"
     task = SequenceTask(**TINY, reward=reward)
     envs = SequenceVectorEnv(num_envs=rows, task=task, copy=False, autoreset_mode="disabled")
@@ -40,7 +42,7 @@ def make_agent(algorithm: str, rows: int = 4, seed: int = 0, tries: int | None =
     if algorithm == "best_of_m":
         return BestOfM(envs, base.copy(), base, BestOfMConfig(tries=tries), seed, evaluator)
     if algorithm == "process_repair":
-        return ProcessRepair(envs, base.copy(), base, ProcessRepairConfig(tries=tries), seed, evaluator)
+        return ProcessRepair(envs, base.copy(), base, ProcessRepairConfig(tries=tries, **settings), seed, evaluator)
     return AdaptivePG(envs, base.copy(), AdaptivePGConfig(), seed, evaluator)
 
 
@@ -181,9 +183,14 @@ def test_uniformly_drawn_iterate_is_uniform_over_the_iterates() -> None:
 # Measured with rows = 4 from the uniform model (seeds 0 to 2): test error 0.1 after 500 to 900 queries for
 # Algorithm 1, 300 for Algorithm 2 and 300 to 400 for adaptive PG (both rewards).
 @pytest.mark.slow
-@pytest.mark.parametrize(("algorithm", "budget"), [("best_of_m", 2000), ("process_repair", 1200)])
-def test_algorithm_learns_the_tiny_task_within_the_budget(algorithm: str, budget: int) -> None:
-    agent = make_agent(algorithm, seed=3)
+@pytest.mark.parametrize(
+    ("algorithm", "settings", "budget"),
+    [("best_of_m", {}, 2000), ("process_repair", {}, 1200), ("process_repair", {"step_per_token": True}, 600)],
+)
+def test_algorithm_learns_the_tiny_task_within_the_budget(
+    algorithm: str, settings: dict[str, Any], budget: int
+) -> None:
+    agent = make_agent(algorithm, seed=3, **settings)
     assert agent.evaluate()["eval/test_error"] > 0.9  # uniform model: p(y*|x) = 1/27
     while agent.reward_queries < budget:
         agent.train_step(0)

@@ -23,6 +23,7 @@ from agents.exploration import (
     query_rewards,
     sample_sequence_mixture,
     sample_token_mixture,
+    token_adaptive_update,
 )
 from agents.policy import NO_TOKEN, LinearPolicy
 from agents.process_repair import ProcessRepair, ProcessRepairConfig
@@ -69,6 +70,30 @@ def test_adaptive_step_is_w_plus_s_g_over_4_plus_2_g_squared_by_hand() -> None:
     after = torch.cat([policy.w1.reshape(-1), policy.w2.reshape(-1)])
     torch.testing.assert_close(sizes, torch.tensor(expected_sizes), rtol=1e-5, atol=0)
     torch.testing.assert_close(after, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_per_token_adaptive_step_is_a_step_per_position_by_hand() -> None:
+    d, k, n = 3, 3, 4
+    policy = random_policy(d, k, seed=8)
+    before = torch.cat([policy.w1.reshape(-1), policy.w2.reshape(-1)]).clone()
+    generator = torch.Generator().manual_seed(9)
+    contexts = torch.randn(2, d, generator=generator)
+    tokens = torch.randint(0, k, (2, n), generator=generator)
+    weights = torch.tensor([[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])  # verified prefixes of lengths 2 and 4
+    expected = before.clone()
+    expected_sizes = torch.zeros(2, n)
+    for b in range(2):
+        for i in range(n):
+            only_i = torch.zeros(n)
+            only_i[i] = weights[b, i]
+            g = autograd_score(policy, contexts[b], tokens[b], only_i)
+            expected_sizes[b, i] = 1.0 / (4.0 + 2.0 * float(g @ g))
+            expected += float(expected_sizes[b, i]) * g
+    sizes = token_adaptive_update(policy, contexts, tokens, weights)
+    torch.testing.assert_close(sizes, expected_sizes, rtol=1e-5, atol=0)
+    torch.testing.assert_close(
+        torch.cat([policy.w1.reshape(-1), policy.w2.reshape(-1)]), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_zero_weights_leave_the_policy_unchanged() -> None:
