@@ -268,11 +268,14 @@ def draw(
     styles = {"orm": ("ORM (outcome reward)", "tab:red"), "prm": ("PRM (process reward)", "tab:blue")}
     for name, curve in curves.items():
         label, colour = styles[name]
-        left.plot(curve["step"], curve["off_support_likelihood"], label=label, color=colour)
+        left.plot(curve["step"], curve["off_support_likelihood"], label=label + ", mean", color=colour, lw=2)
+        if len(off_support) > 1:  # a mean of a few centres can hide that each one went to 0 or to 1
+            each = np.asarray(curve["centre_likelihood"])[:, off_support]
+            left.plot(curve["step"], each, color=colour, lw=0.8, ls="--", alpha=0.6)
         centre.plot(curve["step"], curve["test_error"], label=label, color=colour)
     left.set_title(f"off-support centres ({len(off_support)} with base likelihood < {threshold:.2g})")
     left.set_xlabel("PG step")
-    left.set_ylabel("mean likelihood p(y*|x)")
+    left.set_ylabel("likelihood p(y*|x) (dashed: each centre)")
     left.set_ylim(-0.02, 1.02)
     centre.set_title("test error")
     centre.set_xlabel("PG step")
