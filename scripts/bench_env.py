@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 
 import seqreward_env  # noqa: F401  (registers the ids)
+from agents.training import limit_threads
 
 
 def run(envs: gym.vector.VectorEnv, actions: np.ndarray, seed: int) -> tuple[float, float]:
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--episodes", type=int, default=3, help="episodes per row, timed back to back")
     parser.add_argument("--seed", type=int, default=0, help="seed of the contexts and of the random actions")
     args = parser.parse_args(argv)
+    limit_threads(1)  # both sides single-threaded: BLAS threads only contend on the task's tiny products
     if args.num_envs < 1 or args.episodes < 1:
         parser.error("--num-envs and --episodes must be at least 1")
 

@@ -1,4 +1,5 @@
-"""The python examples of docs/usage.md run, in order and in one namespace, from a scratch directory."""
+"""The python examples of docs/usage.md and README.md run, in order and in one namespace per file, from a
+scratch directory."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 import torch
 
 USAGE = Path(__file__).resolve().parents[1] / "docs" / "usage.md"
+README = USAGE.parents[1] / "README.md"
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
@@ -44,6 +46,15 @@ def test_usage_examples_run(scratch_dir: Path) -> None:
     for number, code in enumerate(blocks, start=1):
         exec(compile(code, f"{USAGE.name} python block {number}", "exec"), namespace)
     assert (scratch_dir / "runs" / "docs-example" / "tensorboard").is_dir()
+
+
+def test_readme_examples_run(scratch_dir: Path) -> None:
+    namespace: dict[str, object] = {"__name__": "readme_examples"}
+    blocks = python_blocks(README)
+    assert len(blocks) >= 2
+    for number, code in enumerate(blocks, start=1):
+        exec(compile(code, f"{README.name} python block {number}", "exec"), namespace)
+    assert (scratch_dir / "runs" / "example" / "pg" / "metrics.jsonl").is_file()
 
 
 def script_command_lines(path: Path) -> list[list[str]]:
