@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from agents.adaptive_pg import AdaptivePG, AdaptivePGConfig
 from agents.best_of_m import BestOfM, BestOfMConfig
@@ -20,6 +19,7 @@ from agents.policy import LinearPolicy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.process_repair import ProcessRepair, ProcessRepairConfig
 from agents.runs import Run, read_metrics, train
+from agents.training import limit_threads
 from agents.uniform_pg import UniformPG, UniformPGConfig
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
@@ -62,7 +62,7 @@ class PretrainJob:
 
 def pretrain_base_model(job: PretrainJob) -> str:
     """Pre-train in ``job.run_dir`` (resuming; skipped when the model exists) and return the model's path."""
-    torch.set_num_threads(job.threads)
+    limit_threads(job.threads)
     path = Path(job.run_dir)
     model_file = path / BASE_MODEL
     if model_file.exists() and (path / RESULT).exists():
@@ -160,7 +160,7 @@ def run_theory_job(job: TheoryJob) -> dict[str, Any]:
     path = Path(job.run_dir)
     if (path / RESULT).exists():
         return json.loads((path / RESULT).read_text())
-    torch.set_num_threads(job.threads)
+    limit_threads(job.threads)
     task = job_task(job)
     envs = SequenceVectorEnv(num_envs=job.rows, task=task, copy=False, autoreset_mode="disabled")
     base = (

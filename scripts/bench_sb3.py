@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch as th
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
 from agents.sb3 import make_dummy_vec_env, make_sb3_vec_env, sequence_policy_kwargs
+from agents.training import limit_threads
 
 
 def rollout_timer(env: VecEnv, *, n_steps: int, rollouts: int, seed: int, device: str) -> Callable[[], float]:
@@ -90,7 +90,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     args = parse_args(argv)
-    th.set_num_threads(args.threads)
+    limit_threads(args.threads)
 
     results = []
     for num_envs in args.num_envs:

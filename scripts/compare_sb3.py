@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from agents.cli import add_config_arguments, config_from_args
 from agents.paper_pg import PaperPGConfig, PaperPGJob, run_paper_pg
@@ -49,6 +48,7 @@ from agents.runs import read_metrics
 from agents.sb3.evaluation import greedy_decode
 from agents.sb3.training import SB3Job, read_history, run_sb3
 from agents.sweep import run_sweep
+from agents.training import limit_threads
 from seqreward_env import SequenceTask
 
 ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}
@@ -574,5 +574,5 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(1)
+    limit_threads(1)
     main(sys.argv[1:])

@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from agents.cli import add_config_arguments, config_from_args
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.runs import Run, read_metrics, train
+from agents.training import limit_threads
 from seqreward_env import SequenceTask, likelihood_quantile
 
 LEVELS = ("sequence", "token")
@@ -168,7 +168,7 @@ def checkpoint_steps(config: LQConfig) -> list[int]:
 
 def run_lq(config: LQConfig, run_dir: Path, *, show_progress: bool = True) -> dict[str, Any]:
     """Pre-train with a checkpoint every ``checkpoint_every`` steps (resuming), then write every output."""
-    torch.set_num_threads(config.threads)
+    limit_threads(config.threads)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "likelihoods").mkdir(exist_ok=True)
     (run_dir / "models").mkdir(exist_ok=True)

@@ -28,13 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from agents.cli import add_config_arguments, config_from_args
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
 from agents.runs import Run, read_metrics, train
 from agents.sweep import run_sweep
+from agents.training import limit_threads
 from agents.uniform_pg import UniformPG, UniformPGConfig
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
@@ -189,7 +189,7 @@ def run_mistake_job(job: MistakeJob) -> dict[str, Any]:
     path = Path(job.run_dir)
     if (path / RESULT).exists():
         return json.loads((path / RESULT).read_text())
-    torch.set_num_threads(1)
+    limit_threads(1)
     task = SequenceTask(**job.task)
     envs = SequenceVectorEnv(num_envs=1, task=task, copy=False, autoreset_mode="disabled")
     evaluator = LinearEvaluator(task, job.test_size)

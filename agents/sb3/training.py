@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch as th
 from sb3_contrib import MaskablePPO, RecurrentPPO
 from sb3_contrib.common.wrappers import ActionMasker
 from stable_baselines3 import A2C, PPO
@@ -37,6 +36,7 @@ import seqreward_env
 from agents.sb3.callbacks import ExactMetricsCallback, TqdmProgressCallback
 from agents.sb3.extractors import sequence_policy_kwargs
 from agents.sb3.vec_env import make_dummy_vec_env, make_sb3_vec_env
+from agents.training import limit_threads
 
 ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], str]] = {
     "ppo": (PPO, "MultiInputPolicy"),
@@ -149,7 +149,7 @@ def run_sb3(job: SB3Job) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(run_dir / "tensorboard", ignore_errors=True)  # an interrupted run starts over
     (run_dir / JOB_FILE).write_text(json.dumps(job.identity(), indent=2))
-    th.set_num_threads(job.threads)
+    limit_threads(job.threads)
     env = make_env(job)
     algo_class, policy = ALGORITHMS[job.algo]
     algo_kwargs = {**DEFAULT_KWARGS[job.algo], **job.algo_kwargs}
