@@ -127,12 +127,13 @@ def rollout(
             # One table per episode: each step looks its rows' CDFs up instead of computing softmaxes.
             table = policy.transition_table(cache)  # type: ignore[attr-defined]
             cdf = table.cumsum(dim=-1).reshape(-1, k)
+            cdf[:, -1] = torch.inf  # a uniform past the second-to-last entry picks the last token: no rescale, no clamp
             offsets = torch.arange(batch, device=device) * (k + 1)
             probs = None
         for step in range(remaining):
             if cdf is not None:
                 rows_cdf = cdf.index_select(0, offsets + (k if previous is None else previous))  # type: ignore[operator]
-                action = _invert_cdf(rows_cdf, uniforms[step])
+                action = torch.searchsorted(rows_cdf, uniforms[step], right=True).squeeze(-1)
             else:
                 step_probs = policy.next_probs(cache, previous)
                 action = sample_tokens(step_probs, uniforms[step])
@@ -168,12 +169,9 @@ def rollout(
 
 def sample_tokens(probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
     """One token per row of ``(B, k)`` probabilities by inverting the CDF at ``(B, 1)`` uniforms: ``(B,)``."""
-    return _invert_cdf(probs.cumsum(dim=-1), uniform)
-
-
-def _invert_cdf(cdf: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+    cdf = probs.cumsum(dim=-1)
     chosen = torch.searchsorted(cdf, uniform * cdf[:, -1:], right=True).squeeze(-1)
-    return chosen.clamp(max=cdf.shape[-1] - 1)
+    return chosen.clamp(max=probs.shape[-1] - 1)
 
 
 def _is_markov(policy: AutoregressivePolicy) -> bool:

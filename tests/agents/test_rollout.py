@@ -89,3 +89,23 @@ def test_sample_tokens_follows_the_probabilities() -> None:
     frequencies = torch.bincount(tokens, minlength=4).float() / 20000
     torch.testing.assert_close(frequencies, probs[0], atol=0.015, rtol=0)
     assert frequencies[1] == 0
+
+
+def test_rollout_tokens_follow_the_policy_through_its_transition_table() -> None:
+    """Empirical first-token and token-after-token frequencies of many rows of one context match the
+    policy's probabilities (the table path samples by looking CDF rows up)."""
+    envs = gym.make_vec("seqreward/Outcome-v0", num_envs=8192, seq_len=3)
+    task = envs.unwrapped.task
+    policy = make_policy(task, seed=3)
+    context = task.test_contexts(1)
+    batch = rollout(envs, policy, torch.Generator().manual_seed(1), contexts=np.repeat(context, 8192, axis=0))
+    assert batch.table is not None
+    table = batch.table[0]  # every row shares the context, hence the table
+    k = task.vocab_size
+    first = torch.bincount(batch.tokens[:, 0], minlength=k).float() / 8192
+    torch.testing.assert_close(first, table[k], atol=0.02, rtol=0)
+    for previous in range(k):
+        after = batch.tokens[:, 2][batch.tokens[:, 1] == previous]
+        if len(after) > 500:
+            frequencies = torch.bincount(after, minlength=k).float() / len(after)
+            torch.testing.assert_close(frequencies, table[previous], atol=0.05, rtol=0)
