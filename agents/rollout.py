@@ -120,28 +120,26 @@ def rollout(
     queries = 0
     step_probs_list: list[torch.Tensor] = []
     actions: list[torch.Tensor] = []
-    table = cdf = offsets = None
+    table = None
+    planned: np.ndarray | None = None
     with torch.no_grad():
         cache = policy.begin(context)
         if uniform_start and _is_markov(policy):
-            # One table per episode: each step looks its rows' CDFs up instead of computing softmaxes.
             table = policy.transition_table(cache)  # type: ignore[attr-defined]
-            cdf = table.cumsum(dim=-1).reshape(-1, k)
-            cdf[:, -1] = torch.inf  # a uniform past the second-to-last entry picks the last token: no rescale, no clamp
-            offsets = torch.arange(batch, device=device) * (k + 1)
+            planned = _sample_from_table(table, previous, uniforms)
             probs = None
         for step in range(remaining):
-            if cdf is not None:
-                rows_cdf = cdf.index_select(0, offsets + (k if previous is None else previous))  # type: ignore[operator]
-                action = torch.searchsorted(rows_cdf, uniforms[step], right=True).squeeze(-1)
+            if planned is not None:  # tokens drawn ahead: the policy never looks at what the env returns
+                step_actions = planned[step]
             else:
                 step_probs = policy.next_probs(cache, previous)
                 action = sample_tokens(step_probs, uniforms[step])
-            _, reward, _, _, info = envs.step(action.cpu().numpy())
+                step_actions = action.cpu().numpy()
+            _, reward, _, _, info = envs.step(step_actions)
             if uniform_start:  # one column per step: collected, stacked once at the end
-                if cdf is None:
+                if planned is None:
                     step_probs_list.append(step_probs)
-                actions.append(action)
+                    actions.append(action)
                 rewards[:, first + step] = reward
             else:
                 probs[rows, position] = step_probs  # type: ignore[index]
@@ -151,7 +149,8 @@ def rollout(
             queries += int(np.sum(info.get("reward_queries", 0)))
             if "is_success" in info:
                 success |= torch.as_tensor(info["is_success"] & info["_is_success"], device=device)
-            previous = action
+            if planned is None:
+                previous = action
     if uniform_start:
         columns = slice(first, first + remaining)
         if table is None:
@@ -160,11 +159,32 @@ def rollout(
                 probs = written
             else:
                 probs[:, columns] = written
-        tokens[:, columns] = torch.stack(actions, dim=1)
+        if planned is not None:
+            tokens[:, columns] = torch.as_tensor(planned, device=device).T
+        else:
+            tokens[:, columns] = torch.stack(actions, dim=1)
     span = torch.arange(length, device=device).unsqueeze(0)
     first_written = torch.as_tensor(start, device=device).unsqueeze(1)
     generated = (span >= first_written) & (span < first_written + remaining)
     return Rollout(context, tokens, torch.from_numpy(rewards).to(device), probs, generated, success, queries, table)
+
+
+def _sample_from_table(table: torch.Tensor, previous: torch.Tensor | None, uniforms: torch.Tensor) -> np.ndarray:
+    """Every step's tokens from a ``MarkovPolicy``'s ``(B, k + 1, k)`` table, by inverting the CDF row of
+    each row's previous token at its uniform: ``(steps, B)`` int64, step by step as the env will take them.
+
+    A tight loop of two lookups per step, before the env runs, keeps the table in cache.
+    """
+    batch, rows, k = table.shape
+    cdf = table.cumsum(dim=-1).reshape(-1, k)
+    cdf[:, -1] = torch.inf  # a uniform past the second-to-last entry picks the last token: no rescale, no clamp
+    offsets = torch.arange(batch, device=table.device) * rows
+    row = offsets + (k if previous is None else previous)
+    planned = torch.empty(len(uniforms), batch, dtype=torch.int64, device=table.device)
+    for step, uniform in enumerate(uniforms):
+        torch.searchsorted(cdf.index_select(0, row), uniform, right=True, out=planned[step].unsqueeze(1))
+        row = offsets + planned[step]
+    return planned.cpu().numpy()
 
 
 def sample_tokens(probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:

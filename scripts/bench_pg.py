@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -67,13 +68,18 @@ class ReferencePG:
         self.optimizer.step()
 
 
-def time_steps(step: object, repeats: int) -> list[float]:
-    step()  # type: ignore[operator]  # warm-up
-    times = []
+def time_interleaved(
+    first: Callable[[], object], second: Callable[[], object], repeats: int
+) -> tuple[list[float], list[float]]:
+    """Seconds per call of each, alternating calls so that a drift in the machine's speed hits both alike."""
+    first()  # warm-up
+    second()
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeats):
-        start = time.perf_counter()
-        step()  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
+        for function, record in ((first, times[0]), (second, times[1])):
+            start = time.perf_counter()
+            function()
+            record.append(time.perf_counter() - start)
     return times
 
 
@@ -81,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env-id", default="seqreward/PaperOutcome-v0", help="registered id (its task is used)")
     parser.add_argument("--batch-size", type=int, default=1024, help="contexts per PG step")
-    parser.add_argument("--repeats", type=int, default=5, help="timed steps per implementation")
+    parser.add_argument("--repeats", type=int, default=15, help="timed steps per implementation (alternating)")
     parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -95,8 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     agent = PaperPG(envs, policy, PaperPGConfig(), args.seed, LinearEvaluator(task, test_size=8))
     steps = iter(range(10**9))
 
-    ours = time_steps(lambda: agent.train_step(next(steps)), args.repeats)
-    theirs = time_steps(reference.step, args.repeats)
+    ours, theirs = time_interleaved(lambda: agent.train_step(next(steps)), reference.step, args.repeats)
     ours_median, theirs_median = statistics.median(ours), statistics.median(theirs)
     print(
         f"task {args.env_id}: batch {args.batch_size}, N={task.seq_len}, k={task.vocab_size}, d={task.context_dim}, "

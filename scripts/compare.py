@@ -483,6 +483,7 @@ def draw(path: Path, config: CompareConfig, summary: dict[str, Any], curves: dic
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     rewards = list(curves)
     figure, axes = plt.subplots(len(rewards), 5, figsize=(25, 4.6 * len(rewards)), squeeze=False)
@@ -527,6 +528,7 @@ def draw(path: Path, config: CompareConfig, summary: dict[str, Any], curves: dic
             axis.grid(alpha=0.3)
         for axis in row[[0, 2, 3]]:
             axis.set_xlabel("reward queries")
+            axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:g}k"))  # 614400: 614.4k
         for axis in row[[0, 2, 3]]:
             axis.set_yscale("log")
         row[0].set_ylabel("1 - E p(y*|x)")

@@ -91,7 +91,7 @@ QUICK = Figure1Config(
 
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a small setting that runs in about a minute")
+    parser.add_argument("--quick", action="store_true", help="a small setting that runs in well under a minute")
     parser.add_argument(
         "--run-dir", type=Path, default=None, help="run folder (default runs/figure1/<setting>-seed<seed>)"
     )
