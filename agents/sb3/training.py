@@ -168,6 +168,7 @@ def run_sb3(job: SB3Job) -> dict[str, Any]:
     model.learn(total_timesteps=job.total_timesteps, callback=CallbackList(callbacks), log_interval=1)
     wall_time = time.perf_counter() - start
     model.save(run_dir / "model.zip")
+    model.logger.close()  # flushes and closes progress.csv and the event file
     env.close()
 
     final = {**metrics.history[-1], "train_wall_time_s": wall_time}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,15 +33,6 @@ from agents.sb3 import (
 from scripts import train_sb3
 
 TINY = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4}
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """These MLPs are tiny: one thread is faster and keeps timings steady on a shared machine."""
-    threads = th.get_num_threads()
-    th.set_num_threads(1)
-    yield
-    th.set_num_threads(threads)
 
 
 def assert_same(left: Any, right: Any, where: str) -> None:

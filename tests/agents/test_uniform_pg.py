@@ -4,7 +4,6 @@ reward queries through the env, learning a tiny margin task within a stated quer
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +24,6 @@ from agents.uniform_pg import (
     uniform_importance_ratios,
 )
 from seqreward_env import SequenceTask, SequenceVectorEnv
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread: these steps are tiny, and extra threads only contend for the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 TINY: dict[str, Any] = {"seq_len": 3, "vocab_size": 3, "context_dim": 6, "contexts": "rademacher", "margin": 0.05}
 

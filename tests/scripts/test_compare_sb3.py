@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from scripts import compare_sb3
 
@@ -19,14 +17,6 @@ TINY = [
     "--ppo-learning-rates", "0.003", "--a2c-learning-rates", "0.003", "--seeds", "1", "--test-size", "64",
     "--workers", "1", "--no-progress",
 ]  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_compare_sb3_writes_its_files_at_equal_budgets_and_skips_finished_runs(tmp_path: Path) -> None:
