@@ -6,7 +6,14 @@ import argparse
 import ast
 import dataclasses
 import inspect
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
+
+from agents.training import limit_threads
 
 T = TypeVar("T")
 
@@ -67,3 +74,66 @@ def _parser_for(kind: Any) -> Any:
     if "float" in text:
         return float
     return str
+
+
+def split_list(text: str, kind: type = str) -> list[Any]:
+    """The comma-separated items of a command-line value, each converted by ``kind``."""
+    return [kind(item.strip()) for item in text.split(",") if item.strip()]
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """What an experiment script declares; ``run_experiment`` does the rest of its command line.
+
+    ``run(config, run_dir, show_progress=...)`` runs (resuming what ``run_dir`` holds) and returns a
+    JSON-ready summary; ``describe(summary)`` is the text printed at the end; ``outputs`` the files
+    ``run`` writes besides ``<name>.json``.
+    """
+
+    name: str
+    description: str
+    config_class: type
+    quick: Any
+    check: Callable[[Any], None]
+    run: Callable[..., dict[str, Any]]
+    describe: Callable[[dict[str, Any]], str]
+    outputs: tuple[str, ...]
+    quick_help: str = "a small setting that runs in a few minutes"
+
+
+def parse_experiment_args(experiment: Experiment, argv: list[str] | None = None) -> tuple[Any, argparse.Namespace]:
+    """The checked settings of a command line and its other flags, ``run_dir`` filled in
+    (default ``runs/<name>/quick`` or ``runs/<name>/full``)."""
+    parser = argparse.ArgumentParser(
+        description=experiment.description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help=experiment.quick_help)
+    parser.add_argument(
+        "--run-dir", type=Path, default=None, help=f"run folder (default runs/{experiment.name}/<setting>)"
+    )
+    parser.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_config_arguments(parser, experiment.config_class)
+    args = parser.parse_args(argv)
+    config = config_from_args(experiment.config_class, args, experiment.quick if args.quick else None)
+    experiment.check(config)
+    args.run_dir = args.run_dir or Path("runs") / experiment.name / ("quick" if args.quick else "full")
+    return config, args
+
+
+def run_experiment(experiment: Experiment, argv: list[str] | None = None) -> Path:
+    """Parse, run in the run folder (printed first), write ``<name>.json`` and print the summary."""
+    config, args = parse_experiment_args(experiment, argv)
+    limit_threads(1)  # the task's products are tiny: more BLAS threads only contend with the workers
+    run_dir = args.run_dir
+    if args.fresh:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    print(f"{experiment.name} run folder: {run_dir}", flush=True)
+    started = time.perf_counter()
+    summary = experiment.run(config, run_dir, show_progress=not args.no_progress)
+    summary["wall_seconds"] = time.perf_counter() - started
+    (run_dir / f"{experiment.name}.json").write_text(json.dumps(summary, indent=1))
+    print(experiment.describe(summary))
+    files = ", ".join([str(run_dir / experiment.outputs[0]), *experiment.outputs[1:], f"{experiment.name}.json"])
+    print(f"wrote {files} in {summary['wall_seconds']:.0f} s; TensorBoard: tensorboard --logdir {run_dir}")
+    return run_dir

@@ -281,8 +281,3 @@ def write_series_events(path: Path, series: dict[str, dict[str, list[Any]]], x_k
                 if key != x_key and isinstance(values, list) and values[index] is not None:
                     events.add_scalar(f"{tag}/{key}", float(values[index]), step)
         events.close()
-
-
-def split_list(text: str, kind: type = str) -> list[Any]:
-    """The comma-separated items of a command-line value, each converted by ``kind``."""
-    return [kind(item.strip()) for item in text.split(",") if item.strip()]

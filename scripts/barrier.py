@@ -18,17 +18,14 @@ again skips finished runs and resumes interrupted ones.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import shutil
 import sys
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from agents.cli import add_config_arguments, config_from_args
+from agents.cli import Experiment, run_experiment, split_list
 from agents.pretrain import PretrainConfig
 from agents.sweep import run_sweep
 from agents.theory_jobs import (
@@ -39,7 +36,6 @@ from agents.theory_jobs import (
     pretrain_base_model,
     query_statistics,
     run_theory_job,
-    split_list,
     write_series_events,
     write_table,
 )
@@ -109,29 +105,7 @@ QUICK = replace(BarrierConfig(), seq_lens="2,4,6,8,10", seeds=2, query_budget=40
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a small setting that runs in a few minutes")
-    parser.add_argument("--run-dir", type=Path, default=None, help="run folder (default runs/barrier/<setting>)")
-    parser.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_config_arguments(parser, BarrierConfig)
-    args = parser.parse_args(argv)
-    config = config_from_args(BarrierConfig, args, QUICK if args.quick else BarrierConfig())
-    check_config(config)
-    run_dir = args.run_dir or Path("runs") / "barrier" / ("quick" if args.quick else "full")
-    if args.fresh:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    print(f"barrier run folder: {run_dir}", flush=True)
-    started = time.perf_counter()
-    summary = run_barrier(config, run_dir, show_progress=not args.no_progress)
-    summary["wall_seconds"] = time.perf_counter() - started
-    (run_dir / "barrier.json").write_text(json.dumps(summary, indent=1))
-    print(format_summary(summary))
-    print(
-        f"wrote {run_dir / 'barrier.png'}, barrier.csv, barrier.json in {summary['wall_seconds']:.0f} s; "
-        f"TensorBoard: tensorboard --logdir {run_dir}"
-    )
-    return run_dir
+    return run_experiment(EXPERIMENT, argv)
 
 
 def check_config(config: BarrierConfig) -> None:
@@ -367,6 +341,18 @@ def format_summary(summary: dict[str, Any]) -> str:
         )
     lines.append(f"agent query counts equal the env's: {summary['queries_match_env']}")
     return "\n".join(lines)
+
+
+EXPERIMENT = Experiment(
+    name="barrier",
+    description=__doc__ or "",
+    config_class=BarrierConfig,
+    quick=QUICK,
+    check=check_config,
+    run=run_barrier,
+    describe=format_summary,
+    outputs=("barrier.png", "barrier.csv"),
+)
 
 
 if __name__ == "__main__":

@@ -17,26 +17,22 @@ TensorBoard events under ``tb_compare/`` (one run per method), all drawn from th
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import shutil
 import sys
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from agents.cli import add_config_arguments, config_from_args
+from agents.cli import Experiment, run_experiment, split_list
 from agents.evaluation import LinearEvaluator
 from agents.group_pg import METHODS, GroupPGConfig, GroupPGJob, run_group_pg
 from agents.policy import LinearPolicy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.runs import Run, read_metrics, train
 from agents.sweep import run_sweep
-from agents.training import limit_threads
 from seqreward_env import SequenceTask
 
 ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}
@@ -137,50 +133,23 @@ QUICK = replace(
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a small setting that runs in a few minutes")
-    parser.add_argument("--run-dir", type=Path, default=None, help="run folder (default runs/compare/<setting>)")
-    parser.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_config_arguments(parser, CompareConfig)
-    args = parser.parse_args(argv)
-    config = config_from_args(CompareConfig, args, QUICK if args.quick else CompareConfig())
-    limit_threads(1)  # the task's products are tiny: more BLAS threads only contend with the workers
-    check_config(config)
-    run_dir = args.run_dir or Path("runs") / "compare" / ("quick" if args.quick else "full")
-    if args.fresh:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    print(f"compare run folder: {run_dir}", flush=True)
-    started = time.perf_counter()
-    summary = run_compare(config, run_dir, show_progress=not args.no_progress)
-    summary["wall_seconds"] = time.perf_counter() - started
-    (run_dir / "compare.json").write_text(json.dumps(summary, indent=1))
-    print(format_summary(summary))
-    print(
-        f"wrote {run_dir / 'compare.png'}, compare.csv, compare_curves.csv, compare.json in "
-        f"{summary['wall_seconds']:.0f} s; TensorBoard: tensorboard --logdir {run_dir}"
-    )
-    return run_dir
-
-
-def split(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
+    return run_experiment(EXPERIMENT, argv)
 
 
 def check_config(config: CompareConfig) -> None:
     """Fail early, with what is allowed, on a bad command line."""
-    for reward in split(config.rewards):
+    for reward in split_list(config.rewards):
         if reward not in ENV_IDS:
             raise SystemExit(f"--rewards: {reward!r} is not one of {sorted(ENV_IDS)}")
-    for method in split(config.methods):
+    for method in split_list(config.methods):
         if method not in VARIANTS:
             raise SystemExit(f"--methods: {method!r} is not one of {sorted(VARIANTS)}")
-    rates = [float(rate) for rate in split(config.learning_rates)]
+    rates = [float(rate) for rate in split_list(config.learning_rates)]
     if not rates or min(rates) <= 0:
         raise SystemExit(f"--learning-rates must be positive numbers, got {config.learning_rates!r}")
     if config.seeds < 2 or config.tuning_seeds < 1:
         raise SystemExit("need --seeds >= 2 (confidence intervals) and --tuning-seeds >= 1")
-    for reward in split(config.rewards):
+    for reward in split_list(config.rewards):
         if steps_for(config, reward) < 1:
             raise SystemExit(f"the {reward} query budget buys no step of {queries_per_step(config, reward)} queries")
 
@@ -278,8 +247,8 @@ def run_compare(config: CompareConfig, run_dir: Path, *, show_progress: bool = T
     """Pre-train, tune each method's rate, run the evaluation seeds, then write every output."""
     run_dir.mkdir(parents=True, exist_ok=True)
     base_model, base_error = pretrain_base_model(config, run_dir / "pretrain", show_progress=show_progress)
-    rewards, methods = split(config.rewards), split(config.methods)
-    rates = [float(rate) for rate in split(config.learning_rates)]
+    rewards, methods = split_list(config.rewards), split_list(config.methods)
+    rates = [float(rate) for rate in split_list(config.learning_rates)]
     tuning_seeds = [TUNING_SEED_OFFSET + i for i in range(config.tuning_seeds)]
     tuning = {
         (reward, method, rate, seed): make_job(config, run_dir, base_model, "tune", reward, method, rate, seed)
@@ -555,6 +524,18 @@ def format_summary(summary: dict[str, Any]) -> str:
                 f"SNR {row['snr_mean']:.3g}   trace var {row['trace_variance_mean']:.3g}"
             )
     return "\n".join(lines)
+
+
+EXPERIMENT = Experiment(
+    name="compare",
+    description=__doc__ or "",
+    config_class=CompareConfig,
+    quick=QUICK,
+    check=check_config,
+    run=run_compare,
+    describe=format_summary,
+    outputs=("compare.png", "compare.csv", "compare_curves.csv"),
+)
 
 
 if __name__ == "__main__":

@@ -30,25 +30,22 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import shutil
 import sys
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from agents.cli import add_config_arguments, config_from_args
+from agents.cli import Experiment, parse_experiment_args, run_experiment, split_list
 from agents.paper_pg import PaperPGConfig, PaperPGJob, run_paper_pg
 from agents.policy import LinearPolicy
 from agents.runs import read_metrics
 from agents.sb3.evaluation import greedy_decode
 from agents.sb3.training import SB3Job, read_history, run_sb3
 from agents.sweep import run_sweep
-from agents.training import limit_threads
 from seqreward_env import SequenceTask
 
 ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}
@@ -133,54 +130,28 @@ QUICK = replace(
 
 def parse_args(argv: list[str] | None = None) -> tuple[CompareSB3Config, argparse.Namespace]:
     """The settings of a command line (checked) and its other flags; ``run_dir`` filled in."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a small setting that runs in a few minutes")
-    parser.add_argument("--run-dir", type=Path, default=None, help="run folder (default runs/compare_sb3/<setting>)")
-    parser.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_config_arguments(parser, CompareSB3Config)
-    args = parser.parse_args(argv)
-    config = config_from_args(CompareSB3Config, args, QUICK if args.quick else CompareSB3Config())
-    check_config(config)
-    args.run_dir = args.run_dir or Path("runs") / "compare_sb3" / ("quick" if args.quick else "full")
-    return config, args
+    return parse_experiment_args(EXPERIMENT, argv)  # type: ignore[no-any-return]
 
 
 def main(argv: list[str] | None = None) -> Path:
-    config, args = parse_args(argv)
-    run_dir = args.run_dir
-    if args.fresh:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    print(f"compare_sb3 run folder: {run_dir}", flush=True)
-    started = time.perf_counter()
-    summary = run_compare(config, run_dir, show_progress=not args.no_progress)
-    summary["wall_seconds"] = time.perf_counter() - started
-    (run_dir / "compare_sb3.json").write_text(json.dumps(summary, indent=1))
-    print(format_summary(summary))
-    print(
-        f"wrote {run_dir / 'compare_sb3.png'}, compare_sb3.csv, compare_sb3_curves.csv, compare_sb3.json in "
-        f"{summary['wall_seconds']:.0f} s; TensorBoard: tensorboard --logdir {run_dir}"
-    )
-    return run_dir
+    return run_experiment(EXPERIMENT, argv)
 
 
 # ----- settings -----------------------------------------------------------------------------------------
-def split(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def learning_rates(config: CompareSB3Config, method: str) -> list[float]:
-    return [float(rate) for rate in split(getattr(config, f"{method.removeprefix('paper_')}_learning_rates"))]
+    return [float(rate) for rate in split_list(getattr(config, f"{method.removeprefix('paper_')}_learning_rates"))]
 
 
 def check_config(config: CompareSB3Config) -> None:
     """Fail early, with what is allowed, on a bad command line."""
-    for reward in split(config.rewards):
+    for reward in split_list(config.rewards):
         if reward not in ENV_IDS:
             raise SystemExit(f"--rewards: {reward!r} is not one of {sorted(ENV_IDS)}")
-    if not split(config.methods):
+    if not split_list(config.methods):
         raise SystemExit(f"--methods: name at least one of {list(METHODS)}")
-    for method in split(config.methods):
+    for method in split_list(config.methods):
         if method not in METHODS:
             raise SystemExit(f"--methods: {method!r} is not one of {list(METHODS)}")
         try:
@@ -300,7 +271,7 @@ def run_compare(config: CompareSB3Config, run_dir: Path, *, show_progress: bool 
     run_dir.mkdir(parents=True, exist_ok=True)
     task = SequenceTask(**task_kwargs(config))
     LinearPolicy.for_task(task).save(run_dir / "uniform_policy.pt")  # the paper's PG starts from w = 0
-    rewards, methods = split(config.rewards), split(config.methods)
+    rewards, methods = split_list(config.rewards), split_list(config.methods)
     per_run_progress = show_progress and config.workers == 1 and config.backend == "local"
     tuning_seeds = [TUNING_SEED_OFFSET + i for i in range(config.tuning_seeds)]
     tuning = {
@@ -573,6 +544,17 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+EXPERIMENT = Experiment(
+    name="compare_sb3",
+    description=__doc__ or "",
+    config_class=CompareSB3Config,
+    quick=QUICK,
+    check=check_config,
+    run=run_compare,
+    describe=format_summary,
+    outputs=("compare_sb3.png", "compare_sb3.csv", "compare_sb3_curves.csv"),
+)
+
+
 if __name__ == "__main__":
-    limit_threads(1)
     main(sys.argv[1:])

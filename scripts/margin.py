@@ -16,17 +16,13 @@ interrupted ones.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import shutil
 import sys
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from agents.cli import add_config_arguments, config_from_args
+from agents.cli import Experiment, run_experiment, split_list
 from agents.sweep import run_sweep
 from agents.theory_jobs import (
     ALGORITHMS,
@@ -34,7 +30,6 @@ from agents.theory_jobs import (
     log_slope,
     query_statistics,
     run_theory_job,
-    split_list,
     write_series_events,
     write_table,
 )
@@ -90,29 +85,7 @@ QUICK = replace(MarginConfig(), margins="0.02,0.04,0.08,0.16", seeds=3, query_bu
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a small setting that runs in a few minutes")
-    parser.add_argument("--run-dir", type=Path, default=None, help="run folder (default runs/margin/<setting>)")
-    parser.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_config_arguments(parser, MarginConfig)
-    args = parser.parse_args(argv)
-    config = config_from_args(MarginConfig, args, QUICK if args.quick else MarginConfig())
-    check_config(config)
-    run_dir = args.run_dir or Path("runs") / "margin" / ("quick" if args.quick else "full")
-    if args.fresh:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    print(f"margin run folder: {run_dir}", flush=True)
-    started = time.perf_counter()
-    summary = run_margin(config, run_dir, show_progress=not args.no_progress)
-    summary["wall_seconds"] = time.perf_counter() - started
-    (run_dir / "margin.json").write_text(json.dumps(summary, indent=1))
-    print(format_summary(summary))
-    print(
-        f"wrote {run_dir / 'margin.png'}, margin.csv, margin.json in {summary['wall_seconds']:.0f} s; "
-        f"TensorBoard: tensorboard --logdir {run_dir}"
-    )
-    return run_dir
+    return run_experiment(EXPERIMENT, argv)
 
 
 def check_config(config: MarginConfig) -> None:
@@ -283,6 +256,18 @@ def format_summary(summary: dict[str, Any]) -> str:
             )
     lines.append(f"agent query counts equal the env's: {summary['queries_match_env']}")
     return "\n".join(lines)
+
+
+EXPERIMENT = Experiment(
+    name="margin",
+    description=__doc__ or "",
+    config_class=MarginConfig,
+    quick=QUICK,
+    check=check_config,
+    run=run_margin,
+    describe=format_summary,
+    outputs=("margin.png", "margin.csv"),
+)
 
 
 if __name__ == "__main__":

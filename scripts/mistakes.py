@@ -17,19 +17,17 @@ under ``runs/``. Running the same command again skips finished runs and resumes 
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import shutil
 import sys
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from agents.cli import add_config_arguments, config_from_args
+from agents.cli import Experiment, run_experiment, split_list
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
 from agents.runs import Run, read_metrics, train
@@ -111,33 +109,7 @@ class MistakeJob:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a small setting that runs in a few minutes")
-    parser.add_argument("--run-dir", type=Path, default=None, help="run folder (default runs/mistakes/<setting>)")
-    parser.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_config_arguments(parser, MistakesConfig)
-    args = parser.parse_args(argv)
-    config = config_from_args(MistakesConfig, args, QUICK if args.quick else MistakesConfig())
-    check_config(config)
-    run_dir = args.run_dir or Path("runs") / "mistakes" / ("quick" if args.quick else "full")
-    if args.fresh:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    print(f"mistakes run folder: {run_dir}", flush=True)
-    started = time.perf_counter()
-    summary = run_mistakes(config, run_dir, show_progress=not args.no_progress)
-    summary["wall_seconds"] = time.perf_counter() - started
-    (run_dir / "mistakes.json").write_text(json.dumps(summary, indent=1))
-    print(format_summary(summary))
-    print(
-        f"wrote {run_dir / 'mistakes.png'}, mistakes.csv, mistakes.json in {summary['wall_seconds']:.0f} s; "
-        f"TensorBoard: tensorboard --logdir {run_dir}"
-    )
-    return run_dir
-
-
-def numbers(text: str, kind: type = float) -> list[Any]:
-    return [kind(item) for item in text.split(",") if item.strip()]
+    return run_experiment(EXPERIMENT, argv)
 
 
 def check_config(config: MistakesConfig) -> None:
@@ -148,7 +120,7 @@ def check_config(config: MistakesConfig) -> None:
         ("--zetas", config.zetas, float, 1.0),
     ):
         try:
-            values = numbers(text, kind)
+            values = split_list(text, kind)
         except ValueError:
             raise SystemExit(f"{flag} must be comma-separated numbers, got {text!r}") from None
         if not values or min(values) < low or (flag == "--margins" and min(values) <= 0):
@@ -167,8 +139,8 @@ def check_config(config: MistakesConfig) -> None:
 
 def settings(config: MistakesConfig) -> list[tuple[int, float]]:
     """The (N, gamma) pairs of both sweeps, each once."""
-    pairs = [(n, config.margin) for n in numbers(config.seq_lens, int)]
-    pairs += [(config.margin_seq_len, gamma) for gamma in numbers(config.margins)]
+    pairs = [(n, config.margin) for n in split_list(config.seq_lens, int)]
+    pairs += [(config.margin_seq_len, gamma) for gamma in split_list(config.margins, float)]
     return sorted(set(pairs))
 
 
@@ -244,7 +216,7 @@ def make_jobs(config: MistakesConfig, run_dir: Path, show_progress: bool) -> lis
             show_progress=show_progress,
         )
         for reward in (r.strip() for r in config.rewards.split(","))
-        for zeta in numbers(config.zetas)
+        for zeta in split_list(config.zetas, float)
         for seq_len, gamma in settings(config)
         for seed in range(config.seeds)
     ]
@@ -284,12 +256,12 @@ def group_series(config: MistakesConfig, results: list[dict[str, Any]]) -> dict[
             name = f"{reward}, zeta={zeta:g}"
             runs = [r for r in results if r["reward"] == reward and r["zeta"] == zeta]
             by_n = [point(config, [r for r in runs if r["seq_len"] == n and r["gamma"] == config.margin], "seq_len", n)
-                    for n in numbers(config.seq_lens, int)]  # fmt: skip
+                    for n in split_list(config.seq_lens, int)]  # fmt: skip
             by_gamma = [
                 point(
                     config, [r for r in runs if r["seq_len"] == config.margin_seq_len and r["gamma"] == g], "gamma", g
                 )
-                for g in numbers(config.margins)
+                for g in split_list(config.margins, float)
             ]
             series[name] = {
                 "reward": reward,
@@ -376,12 +348,12 @@ def draw(path: Path, config: MistakesConfig, series: dict[str, Any], jobs: list[
         axis.grid(alpha=0.3, which="both")
         axis.legend(fontsize=8)
     by_n.set_xlabel("N")
-    by_n.set_xticks(numbers(config.seq_lens, int))
+    by_n.set_xticks(split_list(config.seq_lens, int))
     by_n.set_title(f"mistakes against N (k={config.vocab_size}, gamma={config.margin:g})")
     by_gamma.set_xscale("log")
     by_gamma.set_xlabel("gamma")
     by_gamma.set_title(f"mistakes against gamma (k={config.vocab_size}, N={config.margin_seq_len})")
-    lengths = numbers(config.seq_lens, int)
+    lengths = split_list(config.seq_lens, int)
     colour_map = matplotlib.colormaps["viridis"]
     first = jobs[0]
     for job in jobs:  # the first series' sweep in N, every seed
@@ -430,6 +402,18 @@ def format_summary(summary: dict[str, Any]) -> str:
                 f"ratio {p['mistakes_over_rate']:.3f}  rounds {p['rounds_mean']:.0f}  converged {p['converged']}/{p['seeds']}"
             )
     return "\n".join(lines)
+
+
+EXPERIMENT = Experiment(
+    name="mistakes",
+    description=__doc__ or "",
+    config_class=MistakesConfig,
+    quick=QUICK,
+    check=check_config,
+    run=run_mistakes,
+    describe=format_summary,
+    outputs=("mistakes.png", "mistakes.csv"),
+)
 
 
 if __name__ == "__main__":
