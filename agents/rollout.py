@@ -107,7 +107,9 @@ def rollout(
     uniform_start = int(start.min()) == int(start.max())
     first = int(start.max())
     rewards = np.zeros((batch, length), dtype=np.float32)
-    probs = torch.zeros(batch, length, k, device=device) if not uniform_start or remaining < length else None
+    use_table = uniform_start and _is_markov(policy)  # one table per episode serves every step
+    partial = not uniform_start or remaining < length
+    probs = torch.zeros(batch, length, k, device=device) if partial and not use_table else None
     success = torch.zeros(batch, dtype=torch.bool, device=device)
     rows = torch.arange(batch, device=device)
     position = torch.as_tensor(start, device=device).long()
@@ -124,10 +126,9 @@ def rollout(
     planned: np.ndarray | None = None
     with torch.no_grad():
         cache = policy.begin(context)
-        if uniform_start and _is_markov(policy):
+        if use_table:
             table = policy.transition_table(cache)  # type: ignore[attr-defined]
             planned = _sample_from_table(table, previous, uniforms)
-            probs = None
         for step in range(remaining):
             if planned is not None:  # tokens drawn ahead: the policy never looks at what the env returns
                 step_actions = planned[step]
