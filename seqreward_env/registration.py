@@ -14,7 +14,8 @@ SMALL_TASK: dict[str, Any] = {
     "contexts": "mixture",
     "num_components": 8,
 }
-# The paper's Figure-1 task (SPEC section 4).
+# The paper's Figure-1 task: N = 128, d = k = 32, mixture of 32, sigma 0.05, rewards -1/+1, with the
+# teacher and test set the official code draws for seed 0 (shipped as arrays, see seqreward_env.paper).
 PAPER_TASK: dict[str, Any] = {
     "seq_len": 128,
     "vocab_size": 32,
@@ -23,13 +24,18 @@ PAPER_TASK: dict[str, Any] = {
     "num_components": 32,
     "sigma": 0.05,
     "reward_values": (-1.0, 1.0),
+    "teacher": "paper",
 }
+# Version 0 of the paper's ids: the same shapes with a teacher and test set drawn by numpy from task_seed.
+PAPER_SHAPED_TASK: dict[str, Any] = {**PAPER_TASK, "teacher": None}
 
 ENV_IDS: dict[str, dict[str, Any]] = {
     "seqreward/Outcome-v0": {**SMALL_TASK, "reward": "outcome"},
     "seqreward/Process-v0": {**SMALL_TASK, "reward": "process"},
-    "seqreward/PaperOutcome-v0": {**PAPER_TASK, "reward": "outcome"},
-    "seqreward/PaperProcess-v0": {**PAPER_TASK, "reward": "process"},
+    "seqreward/PaperOutcome-v1": {**PAPER_TASK, "reward": "outcome"},
+    "seqreward/PaperProcess-v1": {**PAPER_TASK, "reward": "process"},
+    "seqreward/PaperOutcome-v0": {**PAPER_SHAPED_TASK, "reward": "outcome"},
+    "seqreward/PaperProcess-v0": {**PAPER_SHAPED_TASK, "reward": "process"},
 }
 
 

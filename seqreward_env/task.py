@@ -15,6 +15,7 @@ import numpy as np
 from seqreward_env import evaluation
 from seqreward_env._checks import check_array, check_int, check_real
 from seqreward_env.contexts import ContextDistribution, MixtureContexts, PoolContexts, make_distribution
+from seqreward_env.paper import paper_task_arrays
 
 REWARDS = ("outcome", "process")
 
@@ -38,8 +39,11 @@ class SequenceTask:
         num_components: M, the mixture's number of components.
         sigma: the mixture's noise scale.
         teacher: optional ``(W1*, W2*)`` with shapes ``(k, d)`` and ``(k, k)``; drawn i.i.d. N(0, 1)
-            from ``task_seed`` when absent.
+            from ``task_seed`` when absent; ``"paper"`` for the official code's seed-0 teacher of the
+            paper's Figure 1 (needs k = d = 32), whose test set then becomes the task's test set.
         task_seed: seed of everything fixed about the task (teacher, test sets, the margin probe).
+        test_set: optional ``(n, d)`` contexts that ``test_contexts`` returns (its first rows) instead of
+            drawing them from ``task_seed``.
         margin: optional gamma > 0: every context the task emits then has margin >= gamma.
         reward: "outcome" or "process".
         reward_values: ``(low, high)`` with low < high; the paper's experiments use (-1, 1).
@@ -58,6 +62,7 @@ class SequenceTask:
         margin: float | None = None,
         reward: str = "outcome",
         reward_values: tuple[float, float] = (0.0, 1.0),
+        test_set: Any = None,
     ) -> None:
         self.seq_len = check_int("seq_len", seq_len, 1)
         self.vocab_size = check_int("vocab_size", vocab_size, 2)
@@ -71,6 +76,16 @@ class SequenceTask:
         seeds = np.random.SeedSequence(self.task_seed).spawn(3)
         self._test_seed, probe_seed = seeds[1], seeds[2]
         k, d = self.vocab_size, self.context_dim
+        if isinstance(teacher, str):
+            if teacher != "paper" or (k, d) != (32, 32):
+                raise ValueError(
+                    f"teacher must be None, a pair (W1*, W2*) or 'paper' (with vocab_size=32 and context_dim=32), "
+                    f"got {teacher!r} with vocab_size={k}, context_dim={d}"
+                )
+            arrays = paper_task_arrays()
+            teacher = (arrays.teacher_w1, arrays.teacher_w2)
+            if test_set is None:
+                test_set = arrays.test_contexts
         if teacher is None:
             rng = np.random.default_rng(seeds[0])
             self.teacher_w1 = rng.standard_normal((k, d))
@@ -85,6 +100,9 @@ class SequenceTask:
         self.margin_condition: float | None = None
         if margin is not None:
             self._impose_margin(check_real("margin", margin, 0.0, strict=True), probe_seed)
+        self.test_set: np.ndarray | None = None
+        if test_set is not None:
+            self.test_set = self.check_context("test_set", test_set).reshape(-1, d)
 
     # ----- contexts -------------------------------------------------------------------------------
     @property
@@ -110,8 +128,13 @@ class SequenceTask:
         )
 
     def test_contexts(self, n: int = 1024) -> np.ndarray:
-        """A fixed test set of ``n`` contexts derived from ``task_seed``: ``(n, d)`` float32."""
+        """A fixed test set of ``n`` contexts: the first ``n`` of the given ``test_set``, else drawn from
+        ``task_seed``: ``(n, d)`` float32."""
         n = check_int("n", n, 1)
+        if self.test_set is not None:
+            if n > len(self.test_set):
+                raise ValueError(f"n must be at most {len(self.test_set)}, the size of this task's test_set, got {n}")
+            return self.test_set[:n].copy()
         return self.sample_contexts(np.random.default_rng(self._test_seed), n)
 
     def check_context(self, name: str, value: Any) -> np.ndarray:
