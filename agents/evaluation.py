@@ -14,12 +14,13 @@ class LinearEvaluator:
     """Computes the task's exact metrics of a ``LinearPolicy``, with the test set's targets computed once.
 
     Args:
-        task: the task (its fixed test set comes from its seed).
-        test_size: number of test contexts.
+        task: the task (its fixed test set: the given one, else drawn from its seed).
+        test_size: number of test contexts taken from the task's test set (ignored with ``test_contexts``).
         tracked: optional ``(M, d)`` contexts whose likelihoods are logged one by one (e.g. the centres).
         off_support: optional indices into ``tracked`` whose mean likelihood is logged as
             ``eval/off_support_likelihood``.
         lq_eps: eps of the logged likelihood quantiles.
+        test_contexts: optional ``(n, d)`` test set to use instead of the task's.
     """
 
     def __init__(
@@ -29,9 +30,13 @@ class LinearEvaluator:
         tracked: np.ndarray | None = None,
         off_support: np.ndarray | None = None,
         lq_eps: float = 0.1,
+        test_contexts: np.ndarray | None = None,
     ) -> None:
         self.task = task
-        self.test_contexts = task.test_contexts(test_size)
+        if test_contexts is None:
+            self.test_contexts = task.test_contexts(test_size)
+        else:
+            self.test_contexts = task.check_context("test_contexts", test_contexts).reshape(-1, task.context_dim)
         self.test_targets = task.targets(self.test_contexts)
         self.tracked = tracked
         self.tracked_targets = None if tracked is None else task.targets(tracked)

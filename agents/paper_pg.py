@@ -16,6 +16,7 @@ import torch
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
 from agents.rollout import Rollout, rollout
+from agents.seeding import derive_seed, row_seeds
 from agents.training import (
     OPTIMIZERS,
     env_random_state,
@@ -69,7 +70,8 @@ class PaperPG:
         envs: a vector env over the task (its ``num_envs`` is the batch size; its reward kind decides ORM/PRM).
         policy: the policy, trained in place (start it from the base model).
         config: learning settings.
-        seed: seeds the env's context streams and the sampling generator.
+        seed: the run's seed; the env rows' context streams and the sampling generator are derived from it
+            (``agents.seeding``), so runs with different seeds share no contexts.
         evaluator: exact metrics for ``evaluate``.
     """
 
@@ -79,8 +81,8 @@ class PaperPG:
         self.envs, self.policy, self.config, self.evaluator = envs, policy, config, evaluator
         self.task = envs.unwrapped.task
         self.optimizer = make_optimizer(config.optimizer, policy.parameters(), config.learning_rate)
-        self.generator = torch.Generator(device=policy.device).manual_seed(seed)
-        self._env_seed: int | None = seed
+        self.generator = torch.Generator(device=policy.device).manual_seed(derive_seed(seed, "sampling"))
+        self._env_seed: list[int] | None = row_seeds(seed, envs.num_envs, "env")
         self.reward_queries = 0
 
     def train_step(self, step: int) -> dict[str, Any]:

@@ -4,7 +4,7 @@ with its score (gradient of log-likelihoods) in closed form, and the behaviour p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -60,6 +60,26 @@ class LinearPolicy:
     def for_task(cls, task: object, device: str | torch.device = "cpu") -> LinearPolicy:
         """A uniform (w = 0) policy shaped for a ``SequenceTask``."""
         return cls(task.context_dim, task.vocab_size, device)  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_weights(cls, w1: Any, w2: Any, device: str | torch.device = "cpu") -> LinearPolicy:
+        """A policy starting from given weights: W1 ``(d, k)`` and W2 ``(k, k)`` (arrays or tensors)."""
+        w1_t, w2_t = (
+            torch.as_tensor(np.asarray(w1, dtype=np.float32)),
+            torch.as_tensor(np.asarray(w2, dtype=np.float32)),
+        )
+        if (
+            w1_t.ndim != 2
+            or w2_t.shape != (w1_t.shape[1], w1_t.shape[1])
+            or not (w1_t.isfinite().all() and w2_t.isfinite().all())
+        ):
+            raise ValueError(
+                f"w1 and w2 must be finite arrays of shapes (d, k) and (k, k), got shapes {tuple(w1_t.shape)} and {tuple(w2_t.shape)}"
+            )
+        policy = cls(w1_t.shape[0], w1_t.shape[1], device)
+        policy.w1.data.copy_(w1_t)
+        policy.w2.data.copy_(w2_t)
+        return policy
 
     def parameters(self) -> list[torch.nn.Parameter]:
         return [self.w1, self.w2]

@@ -65,7 +65,7 @@ def rollout(
     policy: AutoregressivePolicy,
     generator: torch.Generator,
     *,
-    seed: int | None = None,
+    seed: int | list[int] | None = None,
     contexts: np.ndarray | None = None,
     prefixes: np.ndarray | list[np.ndarray] | None = None,
     max_steps: int | None = None,
@@ -77,7 +77,8 @@ def rollout(
             sync/async one; per-row ``contexts``/``prefixes`` need the native env).
         policy: samples every token; its probabilities are kept in the batch.
         generator: torch generator for sampling (one seed makes the run reproducible).
-        seed: passed to ``envs.reset`` (None continues the rows' random streams: fresh contexts).
+        seed: passed to ``envs.reset``: an int, one seed per row (see ``agents.seeding.row_seeds``), or
+            None to continue the rows' random streams (fresh contexts).
         contexts: ``(B, d)`` contexts to ask instead of fresh ones.
         prefixes: per-row starting prefixes (not queried). Rows must share one length unless
             ``max_steps`` keeps every row inside its episode.

@@ -12,7 +12,7 @@ from seqreward_env.contexts import MixtureContexts, PoolContexts, RademacherCont
 from seqreward_env.env import SequenceEnv
 from seqreward_env.evaluation import likelihood_quantile, linear_token_log_probs
 from seqreward_env.paper import PaperTaskArrays, paper_task_arrays
-from seqreward_env.registration import ENV_IDS, PAPER_SHAPED_TASK, PAPER_TASK, SMALL_TASK, register_envs
+from seqreward_env.registration import ENV_IDS, LATEST_ENV_IDS, PAPER_SHAPED_TASK, PAPER_TASK, SMALL_TASK, register_envs
 from seqreward_env.task import SequenceTask
 from seqreward_env.vector_env import SequenceVectorEnv
 
@@ -20,6 +20,7 @@ register_envs()
 
 __all__ = [
     "ENV_IDS",
+    "LATEST_ENV_IDS",
     "PAPER_SHAPED_TASK",
     "PAPER_TASK",
     "PaperTaskArrays",

@@ -38,6 +38,13 @@ ENV_IDS: dict[str, dict[str, Any]] = {
     "seqreward/PaperProcess-v0": {**PAPER_SHAPED_TASK, "reward": "process"},
 }
 
+# The newest version of each environment name (Gymnasium warns that the older ones are out of date).
+LATEST_ENV_IDS: tuple[str, ...] = tuple(
+    env_id
+    for env_id in ENV_IDS
+    if not any(other.rsplit("-v", 1)[0] == env_id.rsplit("-v", 1)[0] and other > env_id for other in ENV_IDS)
+)
+
 
 def register_envs() -> None:
     """Register every id with a single entry point and the native vector entry point."""

@@ -54,7 +54,7 @@ def assert_same(left: Any, right: Any, where: str) -> None:
 
 
 # ----- conformance ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("env_id", sorted(seqreward_env.ENV_IDS))
+@pytest.mark.parametrize("env_id", sorted(seqreward_env.LATEST_ENV_IDS))
 def test_sb3_check_env_passes_without_warnings_and_the_adapter_has_the_same_spaces(env_id: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -48,6 +48,12 @@ def test_v1_ids_use_the_paper_task_and_v0_the_numpy_draw() -> None:
     old = gym.make("seqreward/PaperOutcome-v0").unwrapped.task
     assert not np.array_equal(old.teacher_w1, shipped.teacher_w1)
     assert seqreward_env.PAPER_TASK["teacher"] == "paper"
+    assert set(seqreward_env.LATEST_ENV_IDS) == {
+        "seqreward/Outcome-v0",
+        "seqreward/Process-v0",
+        "seqreward/PaperOutcome-v1",
+        "seqreward/PaperProcess-v1",
+    }
 
 
 def test_given_test_set_is_returned_and_bounded() -> None:
