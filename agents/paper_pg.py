@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from agents.evaluation import LinearEvaluator
+from agents.paper_task import load_task_arrays
 from agents.policy import LinearPolicy
 from agents.rollout import Rollout, rollout
 from agents.seeding import derive_seed, row_seeds
@@ -130,7 +131,12 @@ class PaperPG:
 
 @dataclass(frozen=True)
 class PaperPGJob:
-    """Everything one PG run needs, picklable so runs can go to separate processes."""
+    """Everything one PG run needs, picklable so runs can go to separate processes.
+
+    ``base_model`` is the file of the ``LinearPolicy`` PG starts from; ``task_file``, when given, an
+    ``.npz`` with the teacher and test set (``agents.paper_task.load_task_arrays``) that replace the
+    env's own.
+    """
 
     run_dir: str
     env_id: str
@@ -148,6 +154,8 @@ class PaperPGJob:
     threads: int = 1
     show_progress: bool = True
     progress_position: int = 0
+    task_file: str | None = None
+    resume: bool = True
 
 
 def run_paper_pg(job: PaperPGJob) -> str:
@@ -157,7 +165,11 @@ def run_paper_pg(job: PaperPGJob) -> str:
     from agents.runs import Run, train
 
     limit_threads(job.threads)
-    envs = gym.make_vec(job.env_id, num_envs=job.batch_size, copy=False, **job.env_kwargs)
+    env_kwargs = dict(job.env_kwargs)
+    if job.task_file is not None:
+        arrays = load_task_arrays(job.task_file)
+        env_kwargs.update(teacher=(arrays.teacher_w1, arrays.teacher_w2), test_set=arrays.test_contexts)
+    envs = gym.make_vec(job.env_id, num_envs=job.batch_size, copy=False, **env_kwargs)
     task = envs.unwrapped.task  # type: ignore[attr-defined]
     policy = LinearPolicy.load(job.base_model, device=job.device)
     evaluator = LinearEvaluator(task, job.test_size, tracked=job.tracked, off_support=job.off_support)
@@ -168,8 +180,9 @@ def run_paper_pg(job: PaperPGJob) -> str:
         "tracked": None,
         "show_progress": None,
         "progress_position": None,
+        "resume": None,
     }
-    run = Run(job.run_dir, config)
+    run = Run(job.run_dir, config, resume=job.resume)
     description = f"PG {task.reward}"
     train(
         run,

@@ -15,6 +15,9 @@ needed there); ``scripts/paper_task.py`` writes that file and a test regenerates
 from __future__ import annotations
 
 import math
+import os
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -48,3 +51,42 @@ def draw_paper_task(
     x = x + noise
     x = x / x.norm(dim=1, keepdim=True) * math.sqrt(d)
     return PaperTaskArrays(w1.numpy(), w2.numpy(), x.numpy())
+
+
+def save_task_arrays(path: str | Path, arrays: PaperTaskArrays) -> Path:
+    """Write a task's teacher and test set to an ``.npz`` file (the format ``load_task_arrays`` reads)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp.npz")
+    np.savez(temporary, **{name: np.asarray(value, dtype=np.float32) for name, value in arrays._asdict().items()})
+    os.replace(temporary, path)
+    return path
+
+
+def load_task_arrays(path: str | Path) -> PaperTaskArrays:
+    """Read a task file: an ``.npz`` with ``teacher_w1`` ``(k, d)``, ``teacher_w2`` ``(k, k)`` and
+    ``test_contexts`` ``(n, d)`` (no pickled objects are ever loaded)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"task file {str(path)!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [name for name in PaperTaskArrays._fields if name not in data.files]
+            if missing:
+                raise ValueError(
+                    f"task file {str(path)!r} lacks {missing}; it must hold {list(PaperTaskArrays._fields)}"
+                )
+            arrays = PaperTaskArrays(*(np.asarray(data[name], dtype=np.float32) for name in PaperTaskArrays._fields))
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"task file {str(path)!r} is not a readable .npz file: {error}") from error
+    k, d = arrays.teacher_w1.shape if arrays.teacher_w1.ndim == 2 else (0, 0)
+    if (
+        not k
+        or arrays.teacher_w2.shape != (k, k)
+        or arrays.test_contexts.ndim != 2
+        or arrays.test_contexts.shape[1] != d
+    ):
+        raise ValueError(
+            f"task file {str(path)!r} has shapes {[a.shape for a in arrays]}; need (k, d), (k, k) and (n, d)"
+        )
+    return arrays

@@ -1,10 +1,18 @@
-"""The paper's Figure 1: pre-train a base model, then PG with the outcome and with the process reward from it.
+"""The paper's Figure 1 on the paper's own task: pre-train a base model, then PG with the outcome reward (ORM)
+and with the process reward (PRM) from it, over several PG seeds.
 
-Panels: (left) mean likelihood of the off-support centres (base likelihood < 1e-12) against PG step,
-ORM vs PRM; (centre) test error against PG step; (right) each tracked centre's likelihood under ORM,
-coloured by its base likelihood. Writes ``figure1.png``, ``figure1.json`` and ``figure1.csv`` (the
-numbers behind the panels), and each stage's run folder (config, metrics, TensorBoard events,
-checkpoints) under the run directory, whose path it prints. Running the same command again resumes.
+"Post-Training with Policy Gradients: Optimality and the Base Model Barrier" (arXiv 2603.06957), section 6:
+d = k = 32, N = 128, a mixture of 32 (sigma 0.05); Adagrad lr 0.1; pre-training with batch 256 for 1000
+steps; PG with batch 1024 for 4000 steps; test set of 1024 contexts. The task is the teacher and test set
+that the official code draws for ``--task-seed`` (``torch.manual_seed``), or a given one.
+
+A single run cannot tell the outcomes apart (under ORM an off-support context's samples essentially
+always fail, so its fate follows the noise of the first steps), so the job runs ``--seeds`` PG seeds
+and says, per reward, in how many of them each off-support context (a centre or test context whose base
+likelihood is below the threshold) ended above 1/2. ``--seeds 1`` gives the paper's single run.
+
+Writes ``figure1.png``, ``figure1.json`` (curves and summary) and ``figure1.csv`` in the run folder, with
+each stage's run folder (config, metrics, TensorBoard events, checkpoints); the same command resumes.
 """
 
 from __future__ import annotations
@@ -12,27 +20,33 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
+
+if __package__ in (None, ""):  # run as ``python scripts/figure1.py``: make ``scripts`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.cli import add_config_arguments, config_from_args
 from agents.evaluation import LinearEvaluator
 from agents.paper_pg import PaperPGConfig, PaperPGJob, run_paper_pg
+from agents.paper_task import PaperTaskArrays, draw_paper_task, load_task_arrays, save_task_arrays
 from agents.policy import LinearPolicy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.runs import Run, read_metrics, train
+from agents.seeding import check_seed, derive_seed
 from agents.sweep import run_sweep
-from agents.training import limit_threads
+from agents.training import OPTIMIZERS, limit_threads
+from scripts import figure1_analysis as analysis
+from scripts.figure1_plots import draw
 from seqreward_env import SequenceTask
 
-REWARDS = {"orm": ("seqreward/PaperOutcome-v0", "outcome"), "prm": ("seqreward/PaperProcess-v0", "process")}
+REWARDS = {"orm": ("seqreward/PaperOutcome-v1", "outcome"), "prm": ("seqreward/PaperProcess-v1", "process")}
+TEACHERS = ("paper", "numpy")
 
 
 @dataclass(frozen=True)
@@ -49,8 +63,15 @@ class Figure1Config:
     """M, the mixture's components (its centres are tracked)."""
     sigma: float = 0.05
     """Noise scale of the mixture."""
+    teacher: str = "paper"
+    """'paper': the teacher and test set the official code draws for task_seed (torch.manual_seed);
+    'numpy': the task's own numpy draw from task_seed."""
     task_seed: int = 0
-    """Seed of the teacher and the test set."""
+    """Which draw of the task (teacher and test set)."""
+    task_file: str | None = None
+    """An .npz with teacher_w1 (k, d), teacher_w2 (k, k) and test_contexts (n, d) to use instead."""
+    base_model: str | None = None
+    """A LinearPolicy file (.pt) to start PG from instead of pre-training one."""
     pretrain_steps: int = 1000
     """Supervised pre-training steps (Adagrad)."""
     pretrain_batch_size: int = 256
@@ -60,19 +81,60 @@ class Figure1Config:
     batch_size: int = 1024
     """Fresh contexts per PG step."""
     learning_rate: float = 0.1
-    """Adagrad learning rate of pre-training and PG."""
+    """Learning rate of pre-training (Adagrad) and of PG."""
+    optimizer: str = "adagrad"
+    """PG's optimiser: 'adagrad' (the paper's), 'sgd' or 'adam'."""
     test_size: int = 1024
     """Contexts in the test set."""
     eval_every: int = 50
-    """PG steps between evaluations (test error, centres' likelihoods) and checkpoints."""
+    """PG steps between evaluations (test error, tracked likelihoods) and checkpoints."""
     off_support_threshold: float = 1e-12
-    """A centre is off-support when its base likelihood is below this."""
+    """A centre or test context is off-support when its base likelihood is below this."""
+    lift_level: float = 0.5
+    """An off-support context counts as lifted when its final likelihood exceeds this."""
     seed: int = 0
-    """Seed of pre-training data, PG contexts and sampling."""
+    """Root seed: pre-training data and every PG seed's contexts and sampling derive from it."""
+    seeds: int = 3
+    """PG seeds per reward (ORM and PRM of one seed share their contexts: common random numbers)."""
     workers: int = 2
-    """Processes for the two PG runs (2 runs them side by side)."""
+    """Processes for the PG runs."""
     device: str = "cpu"
     """Torch device ('cpu' or 'cuda')."""
+
+    def __post_init__(self) -> None:
+        for name, minimum in (
+            ("seq_len", 1),
+            ("vocab_size", 2),
+            ("context_dim", 1),
+            ("num_components", 1),
+            ("pretrain_steps", 1),
+            ("pretrain_batch_size", 1),
+            ("pg_steps", 1),
+            ("batch_size", 1),
+            ("test_size", 1),
+            ("eval_every", 1),
+            ("seeds", 1),
+            ("workers", 1),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        check_seed("seed", self.seed)
+        check_seed("task_seed", self.task_seed)
+        for name in ("sigma", "learning_rate", "off_support_threshold"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        if not 0 < self.lift_level < 1:
+            raise ValueError(f"lift_level must lie in (0, 1), got {self.lift_level!r}")
+        if self.teacher not in TEACHERS:
+            raise ValueError(f"teacher must be one of {TEACHERS}, got {self.teacher!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        for name in ("task_file", "base_model"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).is_file():
+                raise ValueError(f"{name} must be an existing file, got {path!r}")
 
 
 QUICK = Figure1Config(
@@ -99,18 +161,19 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_config_arguments(parser, Figure1Config)
     args = parser.parse_args(argv)
-    config = config_from_args(Figure1Config, args, QUICK if args.quick else Figure1Config())
+    try:
+        config = config_from_args(Figure1Config, args, QUICK if args.quick else Figure1Config())
+    except ValueError as error:
+        parser.error(flag_message(str(error), Figure1Config))
     limit_threads(1)  # the task's products are tiny: more BLAS threads only contend with the workers
-    run_dir = args.run_dir or Path("runs") / "figure1" / f"{'quick' if args.quick else 'paper'}-seed{config.seed}"
+    setting = "quick" if args.quick else "paper"
+    run_dir = args.run_dir or Path("runs") / "figure1" / f"{setting}-task{config.task_seed}-seed{config.seed}"
     started = time.perf_counter()
     print(f"Figure 1 run folder: {run_dir}", flush=True)
     summary = run_figure1(config, run_dir, fresh=args.fresh, show_progress=not args.no_progress)
     print(f"pre-trained base model: test error {summary['base_test_error']:.4f}")
-    for name in REWARDS:
-        print(
-            f"PG with {name.upper()}: test error {summary[name]['final_test_error']:.4f} after {config.pg_steps} steps; "
-            f"off-support likelihood {summary[name]['final_off_support_likelihood']:.4f}"
-        )
+    for line in analysis.summary_lines(summary["summary"]):
+        print(line)
     print(
         f"wrote {run_dir / 'figure1.png'}, {run_dir / 'figure1.json'}, {run_dir / 'figure1.csv'} "
         f"in {time.perf_counter() - started:.0f} s; TensorBoard: tensorboard --logdir {run_dir}"
@@ -118,7 +181,16 @@ def main(argv: list[str] | None = None) -> Path:
     return run_dir
 
 
+def flag_message(message: str, cls: type) -> str:
+    """A config's error message with its leading field name spelled as the command line's flag."""
+    name, _, rest = message.partition(" ")
+    if name in {field.name for field in fields(cls)}:
+        return f"--{name.replace('_', '-')} {rest}"
+    return message
+
+
 def task_kwargs(config: Figure1Config) -> dict[str, Any]:
+    """The env keyword arguments of the task's shape (the teacher and test set come from the task file)."""
     return {
         "seq_len": config.seq_len,
         "vocab_size": config.vocab_size,
@@ -126,47 +198,69 @@ def task_kwargs(config: Figure1Config) -> dict[str, Any]:
         "num_components": config.num_components,
         "sigma": config.sigma,
         "task_seed": config.task_seed,
+        "teacher": None,
     }
+
+
+def task_arrays(config: Figure1Config) -> PaperTaskArrays:
+    """The teacher and test set of the run: a given task file, the official code's draw, or numpy's."""
+    if config.task_file is not None:
+        arrays = load_task_arrays(config.task_file)
+    elif config.teacher == "paper":
+        arrays = draw_paper_task(
+            config.task_seed,
+            vocab_size=config.vocab_size,
+            context_dim=config.context_dim,
+            num_components=config.num_components,
+            sigma=config.sigma,
+            test_size=config.test_size,
+        )
+    else:
+        task = SequenceTask(**task_kwargs(config))
+        arrays = PaperTaskArrays(
+            task.teacher_w1.astype(np.float32), task.teacher_w2.astype(np.float32), task.test_contexts(config.test_size)
+        )
+    if arrays.teacher_w1.shape != (config.vocab_size, config.context_dim):
+        raise ValueError(
+            f"the task file's teacher has shape {arrays.teacher_w1.shape}; "
+            f"vocab_size={config.vocab_size} and context_dim={config.context_dim} need ({config.vocab_size}, {config.context_dim})"
+        )
+    if len(arrays.test_contexts) < config.test_size:
+        raise ValueError(
+            f"test_size={config.test_size} exceeds the {len(arrays.test_contexts)} contexts of the task's test set"
+        )
+    return arrays
+
+
+def build_task(config: Figure1Config, arrays: PaperTaskArrays) -> SequenceTask:
+    return SequenceTask(
+        **{**task_kwargs(config), "teacher": (arrays.teacher_w1, arrays.teacher_w2)},
+        test_set=arrays.test_contexts[: config.test_size],
+        reward_values=(-1.0, 1.0),
+    )
 
 
 def run_figure1(
     config: Figure1Config, run_dir: Path, *, fresh: bool = False, show_progress: bool = True
 ) -> dict[str, Any]:
-    """Pre-train, run both PG variants, then draw the figure from what the runs wrote."""
+    """Pre-train (or load the given base model), run PG with both rewards over the seeds, then draw the
+    figure from what the runs wrote."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    task = SequenceTask(**task_kwargs(config), reward_values=(-1.0, 1.0))
-    base_model = pretrain_base_model(config, task, run_dir / "pretrain", fresh=fresh, show_progress=show_progress)
+    task_file = save_task_arrays(run_dir / "task.npz", task_arrays(config))
+    task = build_task(config, load_task_arrays(task_file))
+    if config.base_model is not None:
+        base_model = Path(config.base_model)
+    else:
+        base_model = pretrain_base_model(config, task, run_dir / "pretrain", fresh=fresh, show_progress=show_progress)
     base = LinearPolicy.load(base_model)
-    centres = task.centres
-    evaluator = LinearEvaluator(task, config.test_size, tracked=centres)
-    base_likelihoods = evaluator.tracked_likelihoods(base)
-    off_support, threshold = off_support_centres(base_likelihoods, config.off_support_threshold)
+    evaluator = LinearEvaluator(task, config.test_size)
+    support = off_support_contexts(config, task, evaluator, base)
     jobs = [
-        PaperPGJob(
-            run_dir=str(run_dir / name),
-            env_id=env_id,
-            env_kwargs=task_kwargs(config),
-            base_model=str(base_model),
-            steps=config.pg_steps,
-            batch_size=config.batch_size,
-            config=PaperPGConfig(learning_rate=config.learning_rate),
-            seed=config.seed + 1 + index,
-            test_size=config.test_size,
-            eval_every=config.eval_every,
-            tracked=centres,
-            off_support=off_support.tolist(),
-            device=config.device,
-            threads=max(1, torch.get_num_threads() // max(1, config.workers)),
-            show_progress=show_progress,
-            progress_position=index,
-        )
-        for index, (name, (env_id, _)) in enumerate(REWARDS.items())
+        replace(job, resume=not fresh)
+        for job in pg_jobs(config, run_dir, task_file, base_model, support, show_progress)
     ]
-    if fresh:
-        for job in jobs:
-            shutil.rmtree(job.run_dir, ignore_errors=True)
     run_sweep(run_paper_pg, jobs, workers=config.workers, show_progress=False)
-    return write_figure(run_dir, config, base_likelihoods, off_support, threshold, evaluator(base)["eval/test_error"])
+    return write_figure(run_dir, config, support, evaluator(base)["eval/test_error"])
 
 
 def pretrain_base_model(
@@ -177,13 +271,14 @@ def pretrain_base_model(
         steps=config.pretrain_steps, batch_size=config.pretrain_batch_size, learning_rate=config.learning_rate
     )
     model_file = path / "base_model.pt"
-    run = Run(path, {"task": task_kwargs(config), "pretrain": asdict(settings), "seed": config.seed}, resume=not fresh)
+    seed = derive_seed(config.seed, "pretrain")
+    identity = {"task": task_kwargs(config), "teacher": config.teacher, "task_file": config.task_file}
+    run = Run(path, {**identity, "pretrain": asdict(settings), "seed": seed}, resume=not fresh)
     if run.start_step >= settings.steps and model_file.exists():
         run.close()
         return model_file
     policy = LinearPolicy.for_task(task, device=config.device)
-    evaluator = LinearEvaluator(task, config.test_size)
-    trainer = Pretrainer(task, policy, settings, config.seed, evaluator)
+    trainer = Pretrainer(task, policy, settings, seed, LinearEvaluator(task, config.test_size))
     train(
         run,
         trainer,
@@ -197,109 +292,130 @@ def pretrain_base_model(
     return model_file
 
 
-def off_support_centres(base_likelihoods: np.ndarray, threshold: float) -> tuple[np.ndarray, float]:
-    """Centres whose base likelihood is below ``threshold``; if none is, the lowest quarter (at least one),
-    with the threshold that selects them."""
-    below = np.flatnonzero(base_likelihoods < threshold)
-    if below.size:
-        return below, threshold
-    count = max(1, len(base_likelihoods) // 4)
-    lowest = np.argsort(base_likelihoods)[:count]
-    return np.sort(lowest), float(np.nextafter(base_likelihoods[lowest].max(), np.inf))
+def off_support_contexts(
+    config: Figure1Config, task: SequenceTask, evaluator: LinearEvaluator, base: LinearPolicy
+) -> dict[str, Any]:
+    """Which contexts to track and which of them are off-support.
+
+    Tracked: the centres, then the off-support test contexts. Off-support: a centre or test context whose
+    base likelihood is below ``off_support_threshold``; if none is, the lowest quarter of the centres
+    stands in (the summary and the figure's title say so). Returns ``tracked`` ``(T, d)``, ``indices``
+    (positions in ``tracked`` of the off-support contexts), their ``labels`` and ``base_likelihoods``, the
+    centres' base likelihoods, the ``threshold`` used and whether the ``fallback`` was taken.
+    """
+    centres = task.centres
+    centre_likelihoods = LinearEvaluator(task, 1, tracked=centres).tracked_likelihoods(base)
+    test_likelihoods = np.exp(evaluator.token_log_probs(base).sum(axis=1))
+    threshold = config.off_support_threshold
+    low_centres = analysis.off_support(centre_likelihoods, threshold)
+    low_tests = analysis.off_support(test_likelihoods, threshold)
+    fallback = not low_centres.size and not low_tests.size
+    if fallback:
+        low_centres = analysis.lowest_fallback(centre_likelihoods, max(1, len(centres) // 4))
+        threshold = float(np.nextafter(centre_likelihoods[low_centres].max(), np.inf))
+    return {
+        "tracked": np.concatenate([centres, evaluator.test_contexts[low_tests]]),
+        "indices": [*low_centres.tolist(), *range(len(centres), len(centres) + len(low_tests))],
+        "labels": [f"centre {j}" for j in low_centres] + [f"test {j}" for j in low_tests],
+        "base_likelihoods": np.concatenate([centre_likelihoods[low_centres], test_likelihoods[low_tests]]),
+        "centre_likelihoods": centre_likelihoods,
+        "threshold": threshold,
+        "fallback": fallback,
+    }
+
+
+def pg_jobs(
+    config: Figure1Config,
+    run_dir: Path,
+    task_file: Path,
+    base_model: Path,
+    support: dict[str, Any],
+    show_progress: bool,
+) -> list[PaperPGJob]:
+    """One PaperPG job per (PG seed, reward). Each PG seed's streams derive from (root seed, "pg", index);
+    ORM and PRM of one PG seed share them, so they see the same contexts (common random numbers)."""
+    jobs = []
+    for index in range(config.seeds):
+        for name, (env_id, _) in REWARDS.items():
+            jobs.append(
+                PaperPGJob(
+                    run_dir=str(run_dir / "pg" / f"seed{index}" / name),
+                    env_id=env_id,
+                    env_kwargs=task_kwargs(config),
+                    base_model=str(base_model),
+                    steps=config.pg_steps,
+                    batch_size=config.batch_size,
+                    config=PaperPGConfig(learning_rate=config.learning_rate, optimizer=config.optimizer),
+                    seed=derive_seed(config.seed, "pg", index),
+                    test_size=config.test_size,
+                    eval_every=config.eval_every,
+                    tracked=support["tracked"],
+                    off_support=support["indices"],
+                    device=config.device,
+                    threads=1,
+                    show_progress=show_progress,
+                    progress_position=len(jobs) % config.workers,
+                    task_file=str(task_file),
+                )
+            )
+    return jobs
+
+
+def read_curves(run_dir: Path, config: Figure1Config) -> dict[str, list[dict[str, Any]]]:
+    """Per reward, per PG seed: the evaluation steps, test errors and tracked likelihoods the run logged."""
+    curves: dict[str, list[dict[str, Any]]] = {name: [] for name in REWARDS}
+    for index in range(config.seeds):
+        for name in REWARDS:
+            records = [r for r in read_metrics(run_dir / "pg" / f"seed{index}" / name) if "eval/test_error" in r]
+            curves[name].append(
+                {
+                    "step": [r["step"] for r in records],
+                    "test_error": [r["eval/test_error"] for r in records],
+                    "tracked_likelihood": [r["eval/tracked_likelihood"] for r in records],
+                }
+            )
+    return curves
 
 
 def write_figure(
-    run_dir: Path,
-    config: Figure1Config,
-    base_likelihoods: np.ndarray,
-    off_support: np.ndarray,
-    threshold: float,
-    base_test_error: float,
+    run_dir: Path, config: Figure1Config, support: dict[str, Any], base_test_error: float
 ) -> dict[str, Any]:
-    """Read both PG runs' metrics and write figure1.png, figure1.json and figure1.csv."""
-    curves: dict[str, dict[str, Any]] = {}
-    for name in REWARDS:
-        records = [r for r in read_metrics(run_dir / name) if "eval/test_error" in r]
-        curves[name] = {
-            "step": [r["step"] for r in records],
-            "test_error": [r["eval/test_error"] for r in records],
-            "off_support_likelihood": [r.get("eval/off_support_likelihood", float("nan")) for r in records],
-            "centre_likelihood": [r["eval/tracked_likelihood"] for r in records],
+    """Read every PG run's metrics and write figure1.png, figure1.json and figure1.csv."""
+    curves = read_curves(run_dir, config)
+    indices = support["indices"]
+    finals = {
+        name: {
+            "test_error": [seed["test_error"][-1] for seed in runs],
+            "off_support_likelihood": [[seed["tracked_likelihood"][-1][j] for j in indices] for seed in runs],
         }
-    summary: dict[str, Any] = {
+        for name, runs in curves.items()
+    }
+    summary = analysis.summarise_seeds(finals, support["base_likelihoods"], support["labels"], config.lift_level)
+    summary["fallback"] = support["fallback"]
+    result: dict[str, Any] = {
         "config": asdict(config),
         "base_test_error": base_test_error,
-        "base_centre_likelihood": base_likelihoods.tolist(),
-        "off_support_centres": off_support.tolist(),
-        "off_support_threshold": threshold,
+        "base_centre_likelihood": support["centre_likelihoods"].tolist(),
+        "off_support_threshold": support["threshold"],
+        "off_support_labels": support["labels"],
+        "off_support_tracked_indices": indices,
+        "summary": summary,
+        "curves": curves,
     }
-    for name, curve in curves.items():
-        summary[name] = {
-            **curve,
-            "final_test_error": curve["test_error"][-1],
-            "final_off_support_likelihood": curve["off_support_likelihood"][-1],
-        }
-    (run_dir / "figure1.json").write_text(json.dumps(summary, indent=1))
+    (run_dir / "figure1.json").write_text(json.dumps(result, indent=1))
     with open(run_dir / "figure1.csv", "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["reward", "step", "test_error", "off_support_likelihood"])
-        for name, curve in curves.items():
-            for row in zip(curve["step"], curve["test_error"], curve["off_support_likelihood"], strict=True):
-                writer.writerow([name, *row])
-    draw(run_dir / "figure1.png", curves, base_likelihoods, off_support, threshold, config)
-    return summary
-
-
-def draw(
-    path: Path,
-    curves: dict[str, dict[str, Any]],
-    base_likelihoods: np.ndarray,
-    off_support: np.ndarray,
-    threshold: float,
-    config: Figure1Config,
-) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib import cm, colors
-
-    figure, (left, centre, right) = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
-    styles = {"orm": ("ORM (outcome reward)", "tab:red"), "prm": ("PRM (process reward)", "tab:blue")}
-    for name, curve in curves.items():
-        label, colour = styles[name]
-        left.plot(curve["step"], curve["off_support_likelihood"], label=label + ", mean", color=colour, lw=2)
-        if len(off_support) > 1:  # a mean of a few centres can hide that each one went to 0 or to 1
-            each = np.asarray(curve["centre_likelihood"])[:, off_support]
-            left.plot(curve["step"], each, color=colour, lw=0.8, ls="--", alpha=0.6)
-        centre.plot(curve["step"], curve["test_error"], label=label, color=colour)
-    left.set_title(f"off-support centres ({len(off_support)} with base likelihood < {threshold:.2g})")
-    left.set_xlabel("PG step")
-    left.set_ylabel("likelihood p(y*|x) (dashed: each centre)")
-    left.set_ylim(-0.02, 1.02)
-    centre.set_title("test error")
-    centre.set_xlabel("PG step")
-    centre.set_ylabel("1 - E p(y*|x)")
-    for axis in (left, centre):
-        axis.legend()
-        axis.grid(alpha=0.3)
-    log_base = np.log10(np.maximum(base_likelihoods, 1e-300))
-    norm = colors.Normalize(vmin=float(log_base.min()), vmax=float(max(log_base.max(), log_base.min() + 1e-9)))
-    colour_map = matplotlib.colormaps["viridis"]
-    per_centre = np.asarray(curves["orm"]["centre_likelihood"])
-    for j in range(per_centre.shape[1]):
-        right.plot(curves["orm"]["step"], per_centre[:, j], color=colour_map(norm(log_base[j])), alpha=0.8, linewidth=1)
-    right.set_title(f"each centre under ORM ({per_centre.shape[1]} centres)")
-    right.set_xlabel("PG step")
-    right.set_ylabel("likelihood p(y*|x)")
-    right.set_ylim(-0.02, 1.02)
-    figure.colorbar(cm.ScalarMappable(norm=norm, cmap=colour_map), ax=right, label="log10 base likelihood")
-    figure.suptitle(
-        f"N={config.seq_len}, k={config.vocab_size}, d={config.context_dim}, mixture of {config.num_components}, "
-        f"batch {config.batch_size}, Adagrad lr {config.learning_rate}"
-    )
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+        writer.writerow(
+            ["reward", "pg_seed", "step", "test_error", *[f"likelihood {label}" for label in support["labels"]]]
+        )
+        for name, runs in curves.items():
+            for index, seed in enumerate(runs):
+                for step, error, tracked in zip(
+                    seed["step"], seed["test_error"], seed["tracked_likelihood"], strict=True
+                ):
+                    writer.writerow([name, index, step, error, *[tracked[j] for j in indices]])
+    draw(run_dir / "figure1.png", curves, support, summary, config)
+    return result
 
 
 if __name__ == "__main__":

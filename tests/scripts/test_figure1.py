@@ -1,4 +1,5 @@
-"""The Figure-1 script end to end on a tiny setting: every file it promises, numbers that make sense, resume."""
+"""The Figure-1 script end to end on a tiny setting (every file it promises, numbers that make sense,
+resume, bad flags), and its analysis on hand-made inputs."""
 
 from __future__ import annotations
 
@@ -6,41 +7,138 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
+
+from agents.paper_task import draw_paper_task, save_task_arrays
+from agents.policy import LinearPolicy
 from scripts import figure1
+from scripts import figure1_analysis as analysis
 
 TINY = [
     "--seq-len", "5", "--vocab-size", "4", "--context-dim", "4", "--num-components", "4",
     "--pretrain-steps", "20", "--pretrain-batch-size", "32", "--pg-steps", "12", "--batch-size", "32",
-    "--test-size", "64", "--eval-every", "4", "--no-progress",
+    "--test-size", "64", "--eval-every", "4", "--no-progress", "--seeds", "2",
 ]  # fmt: skip
 
 
-def test_figure1_writes_its_files_and_resumes(tmp_path: Path) -> None:
+def test_figure1_writes_its_files_and_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_dir = figure1.main([*TINY, "--run-dir", str(tmp_path), "--workers", "1"])
     assert (run_dir / "figure1.png").stat().st_size > 10_000
-    summary = json.loads((run_dir / "figure1.json").read_text())
+    result = json.loads((run_dir / "figure1.json").read_text())
     for name in ("orm", "prm"):
-        curve = summary[name]
-        assert curve["step"] == [0, 4, 8, 12]
-        assert all(0.0 <= error <= 1.0 for error in curve["test_error"])
-        assert len(curve["centre_likelihood"][0]) == 4
-        assert list((run_dir / name / "tb").glob("events.out.tfevents.*"))
-        assert (run_dir / name / "final_model.pt").exists()
-    # both runs start from the same base model
-    assert summary["orm"]["test_error"][0] == summary["prm"]["test_error"][0]
-    assert summary["off_support_centres"]
+        runs = result["curves"][name]
+        assert len(runs) == 2
+        for seed in runs:
+            assert seed["step"] == [0, 4, 8, 12]
+            assert all(0.0 <= error <= 1.0 for error in seed["test_error"])
+            assert len(seed["tracked_likelihood"][0]) >= 4  # the centres, then off-support test contexts
+        for index in range(2):
+            assert list((run_dir / "pg" / f"seed{index}" / name / "tb").glob("events.out.tfevents.*"))
+            assert (run_dir / "pg" / f"seed{index}" / name / "final_model.pt").exists()
+        summary = result["summary"][name]
+        assert summary["seeds"] == 2
+        assert len(summary["lifted_seeds"]) == len(result["off_support_labels"]) >= 1
+        assert all(0 <= count <= 2 for count in summary["lifted_seeds"])
+    # every run starts from the same base model; different PG seeds see different contexts
+    starts = {seed["test_error"][0] for runs in result["curves"].values() for seed in runs}
+    assert len(starts) == 1
+    assert result["curves"]["orm"][0]["test_error"][1:] != result["curves"]["orm"][1]["test_error"][1:]
     with open(run_dir / "figure1.csv") as file:
         rows = list(csv.DictReader(file))
-    assert len(rows) == 8 and {row["reward"] for row in rows} == {"orm", "prm"}
+    assert len(rows) == 2 * 2 * 4 and {row["reward"] for row in rows} == {"orm", "prm"}
+    printed = capsys.readouterr().out
+    assert "lifted above 0.5" in printed and "ORM: final test error" in printed
     # a second call finds every run complete and redraws from the same metrics
     again = figure1.main([*TINY, "--run-dir", str(tmp_path), "--workers", "1"])
-    assert json.loads((again / "figure1.json").read_text())["orm"] == summary["orm"]
+    assert json.loads((again / "figure1.json").read_text())["curves"] == result["curves"]
 
 
-def test_off_support_falls_back_to_the_lowest_centres() -> None:
-    import numpy as np
+def test_figure1_takes_a_given_task_and_base_model(tmp_path: Path) -> None:
+    arrays = draw_paper_task(7, vocab_size=4, context_dim=4, num_components=4, test_size=64)
+    task_file = save_task_arrays(tmp_path / "mine.npz", arrays)
+    base = LinearPolicy(4, 4)
+    base.w1.data.normal_()
+    base_file = tmp_path / "base.pt"
+    base.save(base_file)
+    run_dir = figure1.main(
+        [
+            *TINY,
+            "--seeds",
+            "1",
+            "--task-file",
+            str(task_file),
+            "--base-model",
+            str(base_file),
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--workers",
+            "1",
+        ]
+    )
+    assert not (run_dir / "pretrain").exists()  # the given base model replaced pre-training
+    np.testing.assert_array_equal(np.load(run_dir / "task.npz")["teacher_w1"], arrays.teacher_w1)
+    result = json.loads((run_dir / "figure1.json").read_text())
+    assert result["curves"]["orm"][0]["test_error"][0] == pytest.approx(result["base_test_error"])
 
-    chosen, threshold = figure1.off_support_centres(np.array([0.5, 1e-3, 0.2, 0.9]), 1e-12)
-    assert chosen.tolist() == [1] and threshold > 1e-3
-    chosen, threshold = figure1.off_support_centres(np.array([1e-20, 0.5, 1e-13, 0.9]), 1e-12)
-    assert chosen.tolist() == [0, 2] and threshold == 1e-12
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--pg-steps", "-5"], "--pg-steps must be an integer >= 1"),
+        (["--eval-every", "0"], "--eval-every must be an integer >= 1"),
+        (["--seeds", "0"], "--seeds must be an integer >= 1"),
+        (["--learning-rate", "inf"], "--learning-rate must be a finite number > 0"),
+        (["--seed", "-1"], "--seed must be an integer in"),
+        (["--teacher", "mine"], "--teacher must be one of"),
+        (["--base-model", "/nonexistent/base.pt"], "--base-model must be an existing file"),
+    ],
+)
+def test_bad_flags_fail_before_any_work(
+    tmp_path: Path, flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        figure1.main([*TINY, *flags, "--run-dir", str(tmp_path / "run")])
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_off_support_and_fallback() -> None:
+    assert analysis.off_support(np.array([0.5, 1e-13, 0.2, 1e-20]), 1e-12).tolist() == [1, 3]
+    assert analysis.lowest_fallback(np.array([0.5, 1e-3, 0.2, 0.9]), 2).tolist() == [1, 2]
+
+
+def test_lift_counts_and_seed_summary() -> None:
+    final = np.array([[0.9, 0.1, 0.6], [0.4, 0.0, 0.51], [0.99, 0.7, 0.2]])  # 3 seeds x 3 contexts
+    assert analysis.lift_counts(final).tolist() == [2, 1, 2]
+    summary = analysis.summarise_seeds(
+        {
+            "orm": {"test_error": [0.1, 0.2, 0.3], "off_support_likelihood": final},
+            "prm": {"test_error": [0.05, 0.05, 0.05], "off_support_likelihood": np.ones((3, 3))},
+        },
+        np.array([1e-13, 1e-20, 1e-15]),
+        ["centre 8", "test 1", "test 2"],
+    )
+    assert summary["orm"]["lifted_seeds"] == [2, 1, 2] and summary["orm"]["lifted_fraction"] == pytest.approx(5 / 9)
+    assert summary["orm"]["test_error"] == pytest.approx({"mean": 0.2, "min": 0.1, "max": 0.3})
+    assert summary["prm"]["lifted_fraction"] == 1.0
+    lines = analysis.summary_lines(summary)
+    assert any("centre 8" in line and "2/3" in line and "3/3" in line for line in lines)
+
+
+def test_bootstrap_interval_and_pooling() -> None:
+    low, high = analysis.bootstrap_interval(np.array([0.2, 0.2, 0.2]))
+    assert low == high == pytest.approx(0.2)
+    low, high = analysis.bootstrap_interval(np.array([0.0, 1.0] * 10))
+    assert 0.25 < low < 0.5 < high < 0.75
+    # weights: a draw with more off-support contexts counts more
+    low, high = analysis.bootstrap_interval(np.array([0.0, 1.0]), np.array([1.0, 0.0]))
+    assert low == high == 0.0
+    draw = {"off_support": [{}, {}], "orm": {"seeds": 2, "lifted_seeds": [2, 0], "test_error": {"mean": 0.1}}}
+    other = {"off_support": [{}], "orm": {"seeds": 2, "lifted_seeds": [1], "test_error": {"mean": 0.3}}}
+    pooled = analysis.pool_draws([draw, other])
+    assert pooled["off_support_contexts"] == 3
+    assert pooled["orm"]["lifted_pairs"] == [3, 6] and pooled["orm"]["lifted_fraction"] == 0.5
+    assert pooled["orm"]["test_error"] == pytest.approx(0.2)
+    low, high = pooled["orm"]["lifted_interval"]
+    assert 0.0 <= low <= 0.5 <= high <= 1.0
