@@ -30,7 +30,7 @@ def run(envs: gym.vector.VectorEnv, actions: np.ndarray, seed: int) -> tuple[flo
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--env-id", default="seqreward/PaperOutcome-v0", help="registered id to benchmark")
+    parser.add_argument("--env-id", default="seqreward/PaperOutcome-v1", help="registered id to benchmark")
     parser.add_argument("--num-envs", type=int, default=1024, help="contexts stepped in lockstep")
     parser.add_argument("--episodes", type=int, default=3, help="episodes per row, timed back to back")
     parser.add_argument("--seed", type=int, default=0, help="seed of the contexts and of the random actions")

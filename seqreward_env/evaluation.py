@@ -12,6 +12,10 @@ from seqreward_env._checks import check_array, check_real
 def linear_token_log_probs(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """log p_w(y_i | x, y_<i) of the linear autoregressive policy, teacher-forced on ``y``.
 
+    The next-token distribution depends on the prefix only through its last token, so each context's
+    k + 1 possible log-normalisers (after each token, and at position 1) are computed once and looked
+    up per position: ``(n, k + 1, k)`` work instead of ``(n, N, k)``.
+
     Args:
         w1: ``(d, k)``; w2: ``(k, k)`` with ``w2[j, prev]`` the weight of token j after token prev.
         x: ``(n, d)`` contexts; y: ``(n, N)`` int tokens in [0, k).
@@ -21,12 +25,17 @@ def linear_token_log_probs(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.
     """
     w1 = np.asarray(w1, dtype=np.float64)
     w2 = np.asarray(w2, dtype=np.float64)
-    base = np.asarray(x, dtype=np.float64) @ w1
-    logits = np.repeat(base[:, None, :], y.shape[1], axis=1)
-    logits[:, 1:, :] += np.moveaxis(w2[:, y[:, :-1]], 0, -1)
-    log_norm = _logsumexp(logits)
-    chosen = np.take_along_axis(logits, y[..., None], axis=-1)[..., 0]
-    return chosen - log_norm
+    y = np.asarray(y, dtype=np.int64)
+    n, length = y.shape
+    k = w2.shape[0]
+    base = np.asarray(x, dtype=np.float64) @ w1  # (n, k)
+    transitions = np.concatenate([w2.T, np.zeros((1, k))])  # row p: the logit shift after token p; row k: none
+    log_norm = _logsumexp(base[:, None, :] + transitions[None, :, :])  # (n, k + 1)
+    previous = np.empty_like(y)
+    previous[:, 0] = k
+    previous[:, 1:] = y[:, :-1]
+    rows = np.arange(n)[:, None]
+    return base[rows, y] + transitions[previous, y] - log_norm[rows, previous]
 
 
 def teacher_forced_observation(x: np.ndarray, y: np.ndarray, position: int, vocab_size: int) -> dict[str, np.ndarray]:
