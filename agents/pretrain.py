@@ -54,10 +54,15 @@ class Pretrainer:
         x_np = self.task.sample_contexts(self.rng, batch)
         contexts = torch.as_tensor(x_np, device=self.policy.device)
         targets = torch.as_tensor(self.task.targets(x_np), device=self.policy.device)
-        probs = self.policy.token_probs(contexts, targets)
         ones = torch.ones(targets.shape, device=self.policy.device)
-        grads = self.policy.score(contexts, targets, probs, ones)
-        loss = -torch.log(probs.gather(-1, targets.unsqueeze(-1)).clamp_min(1e-30)).mean()
+        # Teacher forcing on y*: position i's distribution depends on (x, y*_(i-1)) only, so one
+        # (B, k + 1, k) transition table serves every position (N / (k + 1) times less than (B, N, k)).
+        table = self.policy.transition_table(self.policy.begin(contexts))
+        grads = self.policy.score_from_table(contexts, targets, table, ones, ones.bool())
+        batch, length = targets.shape
+        previous = torch.cat([torch.full_like(targets[:, :1], self.task.vocab_size), targets[:, :-1]], dim=1)
+        chosen = table[torch.arange(batch, device=targets.device).unsqueeze(1), previous, targets]
+        loss = -torch.log(chosen.clamp_min(1e-30)).mean()
         if self.config.method == "adaptive_sgd":
             rate = adaptive_step(self.policy, grads, scale=1.0)
         else:
