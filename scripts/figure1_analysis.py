@@ -124,16 +124,22 @@ def pool_draws(draws: Sequence[dict[str, Any]], level: float = 0.95) -> dict[str
     """Pool the per-draw summaries of several task draws: per reward, the fraction of (off-support context,
     seed) pairs lifted, with a bootstrap interval over draws, and the final test error with one.
 
-    Each entry of ``draws`` is a ``summarise_seeds`` result.
+    Each entry of ``draws`` is a ``summarise_seeds`` result. A draw whose base model left no context below
+    the threshold (``fallback``) adds its test error but no off-support contexts.
     """
-    pooled: dict[str, Any] = {"draws": len(draws), "off_support_contexts": 0}
-    pooled["off_support_contexts"] = int(sum(len(draw["off_support"]) for draw in draws))
+    with_support = [draw for draw in draws if not draw.get("fallback")]
+    pooled: dict[str, Any] = {
+        "draws": len(draws),
+        "draws_with_off_support": len(with_support),
+        "off_support_contexts": int(sum(len(draw["off_support"]) for draw in with_support)),
+    }
     for name in REWARD_NAMES:
         present = [draw[name] for draw in draws if name in draw]
         if not present:
             continue
-        lifted = np.array([sum(entry["lifted_seeds"]) for entry in present], dtype=np.float64)
-        pairs = np.array([len(entry["lifted_seeds"]) * entry["seeds"] for entry in present], dtype=np.float64)
+        supported = [draw[name] for draw in with_support if name in draw]
+        lifted = np.array([sum(entry["lifted_seeds"]) for entry in supported], dtype=np.float64)
+        pairs = np.array([len(entry["lifted_seeds"]) * entry["seeds"] for entry in supported], dtype=np.float64)
         fractions = np.divide(lifted, pairs, out=np.zeros_like(lifted), where=pairs > 0)
         errors = np.array([entry["test_error"]["mean"] for entry in present])
         pooled[name] = {

@@ -136,9 +136,14 @@ def test_bootstrap_interval_and_pooling() -> None:
     assert low == high == 0.0
     draw = {"off_support": [{}, {}], "orm": {"seeds": 2, "lifted_seeds": [2, 0], "test_error": {"mean": 0.1}}}
     other = {"off_support": [{}], "orm": {"seeds": 2, "lifted_seeds": [1], "test_error": {"mean": 0.3}}}
-    pooled = analysis.pool_draws([draw, other])
-    assert pooled["off_support_contexts"] == 3
+    without = {
+        "off_support": [{}],
+        "fallback": True,
+        "orm": {"seeds": 2, "lifted_seeds": [2], "test_error": {"mean": 0.5}},
+    }
+    pooled = analysis.pool_draws([draw, other, without])
+    assert pooled["off_support_contexts"] == 3 and pooled["draws"] == 3 and pooled["draws_with_off_support"] == 2
     assert pooled["orm"]["lifted_pairs"] == [3, 6] and pooled["orm"]["lifted_fraction"] == 0.5
-    assert pooled["orm"]["test_error"] == pytest.approx(0.2)
+    assert pooled["orm"]["test_error"] == pytest.approx(0.3)  # every draw's test error counts
     low, high = pooled["orm"]["lifted_interval"]
     assert 0.0 <= low <= 0.5 <= high <= 1.0
