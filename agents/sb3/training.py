@@ -36,6 +36,7 @@ import seqreward_env
 from agents.sb3.callbacks import ExactMetricsCallback, TqdmProgressCallback
 from agents.sb3.extractors import sequence_policy_kwargs
 from agents.sb3.vec_env import make_dummy_vec_env, make_sb3_vec_env
+from agents.seeding import derive_seed
 from agents.training import limit_threads
 
 ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], str]] = {
@@ -75,7 +76,8 @@ class SB3Job:
     total_timesteps: int = 200_000
     """Environment steps, summed over rows."""
     seed: int = 0
-    """Seeds SB3 (torch, action space) and the env rows with seed + i."""
+    """The run's seed: SB3 (torch, action space) and the env rows (base + i, SB3's convention) are seeded
+    from a base derived from it with ``agents.seeding``, so runs with seeds s and s + 1 share no rows."""
     eval_every: int = 20_000
     """Environment steps between exact evaluations."""
     num_test_contexts: int = 1024
@@ -155,7 +157,9 @@ def run_sb3(job: SB3Job) -> dict[str, Any]:
     algo_kwargs = {**DEFAULT_KWARGS[job.algo], **job.algo_kwargs}
     # An int features_dim lets RecurrentPPO's LSTM build (see agents/sb3/extractors.py); same features for all.
     algo_kwargs["policy_kwargs"] = sequence_policy_kwargs(**algo_kwargs.get("policy_kwargs", {}))
-    model = algo_class(policy, env, seed=job.seed, device=job.device, verbose=job.verbose, **algo_kwargs)
+    # SB3 seeds numpy's legacy global generator, which takes seeds below 2**32.
+    sb3_seed = derive_seed(job.seed, "sb3") % 2**32
+    model = algo_class(policy, env, seed=sb3_seed, device=job.device, verbose=job.verbose, **algo_kwargs)
     formats = ["tensorboard", "csv"] + (["stdout"] if job.verbose else [])
     model.set_logger(configure(str(run_dir / "tensorboard"), formats))
     task = env.get_attr("task", indices=[0])[0]
