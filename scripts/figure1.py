@@ -11,7 +11,8 @@ always fail, so its fate follows the noise of the first steps), so the job runs 
 and says, per reward, in how many of them each off-support context (a centre or test context whose base
 likelihood is below the threshold) ended above 1/2. ``--seeds 1`` gives the paper's single run.
 
-Writes ``figure1.png``, ``figure1.json`` (curves and summary) and ``figure1.csv`` in the run folder, with
+Writes ``figure1.png``, ``figure1.json`` (curves and summary), ``figure1_summary.json`` (the summary
+alone) and ``figure1.csv`` in the run folder, with
 each stage's run folder (config, metrics, TensorBoard events, checkpoints); the same command resumes.
 """
 
@@ -403,6 +404,8 @@ def write_figure(
         "curves": curves,
     }
     (run_dir / "figure1.json").write_text(json.dumps(result, indent=1))
+    brief = {key: value for key, value in result.items() if key != "curves"}
+    (run_dir / "figure1_summary.json").write_text(json.dumps(brief, indent=1))
     with open(run_dir / "figure1.csv", "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(
