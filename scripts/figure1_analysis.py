@@ -84,10 +84,19 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         f"off-support contexts ({which}): {len(contexts)}; "
         f"lifted above {summary['lift_level']:g} at the end in how many PG seeds:"
     ]
-    lines.append(f"  {'context':<12} {'base':>9} " + " ".join(f"{name.upper():>6}" for name in seeds))
-    for index, context in enumerate(contexts):
-        counts = " ".join(f"{summary[name]['lifted_seeds'][index]:>3}/{seeds[name]:<2}" for name in seeds)
-        lines.append(f"  {context['context']:<12} {context['base_likelihood']:>9.2g} {counts}")
+    # Contexts with the same counts under every reward are listed together (there can be dozens).
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for index in range(len(contexts)):
+        groups.setdefault(tuple(summary[name]["lifted_seeds"][index] for name in seeds), []).append(index)
+    for counts, members in sorted(
+        groups.items(), key=lambda item: -max(contexts[i]["base_likelihood"] for i in item[1])
+    ):
+        bases = [contexts[i]["base_likelihood"] for i in members]
+        names = ", ".join(contexts[i]["context"] for i in members[:6]) + (", ..." if len(members) > 6 else "")
+        lifted = ", ".join(f"{name.upper()} {count}/{seeds[name]}" for name, count in zip(seeds, counts, strict=True))
+        lines.append(
+            f"  {len(members)} context(s), base likelihood {min(bases):.2g} to {max(bases):.2g} ({names}): {lifted}"
+        )
     for name in seeds:
         error = summary[name]["test_error"]
         lines.append(

@@ -34,6 +34,7 @@ def draw(
                 color=colour,
                 lw=1.4,
                 alpha=0.85,
+                ls="--" if name == "orm" else "-",  # dashed, so that ORM lines over PRM ones stay visible
                 label=f"{label}: lifted {lifted:.0%} of (context, seed)" if index == 0 else None,
             )
         steps = runs[0]["step"]

@@ -123,7 +123,8 @@ def test_lift_counts_and_seed_summary() -> None:
     assert summary["orm"]["test_error"] == pytest.approx({"mean": 0.2, "min": 0.1, "max": 0.3})
     assert summary["prm"]["lifted_fraction"] == 1.0
     lines = analysis.summary_lines(summary)
-    assert any("centre 8" in line and "2/3" in line and "3/3" in line for line in lines)
+    assert any("centre 8" in line and "ORM 2/3, PRM 3/3" in line for line in lines)
+    assert any("2 context(s)" in line and "test 1, test 2" not in line for line in lines)
 
 
 def test_bootstrap_interval_and_pooling() -> None:
