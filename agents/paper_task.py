@@ -58,7 +58,8 @@ def save_task_arrays(path: str | Path, arrays: PaperTaskArrays) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp.npz")
-    np.savez(temporary, **{name: np.asarray(value, dtype=np.float32) for name, value in arrays._asdict().items()})
+    w1, w2, test = (np.asarray(value, dtype=np.float32) for value in arrays)
+    np.savez(temporary, teacher_w1=w1, teacher_w2=w2, test_contexts=test)
     os.replace(temporary, path)
     return path
 

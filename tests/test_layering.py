@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ ALLOWED = {
     "agents": None,  # anything but scripts
 }
 FORBIDDEN = {"seqreward_env": {"agents", "scripts", "torch"}, "agents": {"scripts"}}
-STANDARD_LIBRARY = {"__future__", "collections", "numbers", "typing", "dataclasses", "math", "itertools", "functools"}
+STANDARD_LIBRARY = set(sys.stdlib_module_names)
 
 
 def imported_roots(path: Path) -> set[str]:
