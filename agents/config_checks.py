@@ -1,0 +1,136 @@
+"""Checks that config dataclasses run in ``__post_init__``, so a bad value fails where it enters with its
+field's name, the value and what is allowed.
+
+``check_types(config)`` checks every field against its annotation (an ``int`` field takes an ``int``, not a
+bool, float or string; a ``float`` field a finite real number; ``X | None`` also ``None``; ``Literal``
+one of its values; ``tuple[T, ...]`` a tuple of ``T``); the other functions add ranges and choices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import types
+import typing
+from collections.abc import Collection
+from typing import Any, Literal, Union, get_args, get_origin
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {field.name: hints[field.name] for field in dataclasses.fields(cls)}
+
+
+def check_types(config: Any) -> None:
+    """Every field of the dataclass instance ``config`` has a value of its annotated type."""
+    for name, kind in _field_types(type(config)).items():
+        value = getattr(config, name)
+        if not _matches(value, kind):
+            raise ValueError(
+                f"{name} must be {_describe(kind)}, got {value!r} ({type(value).__name__})"
+                f" [{type(config).__name__}]"
+            )
+
+
+def _matches(value: Any, kind: Any) -> bool:
+    if kind is Any or kind is object:
+        return True
+    origin = get_origin(kind)
+    if origin in (Union, types.UnionType):
+        return any(_matches(value, option) for option in get_args(kind))
+    if origin is Literal:
+        return any(value == option and type(value) is type(option) for option in get_args(kind))
+    if kind is type(None):
+        return value is None
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if kind is str:
+        return isinstance(value, str)
+    if origin is tuple:
+        arguments = get_args(kind)
+        if not isinstance(value, tuple):
+            return False
+        if len(arguments) == 2 and arguments[1] is Ellipsis:
+            return all(_matches(entry, arguments[0]) for entry in value)
+        return len(arguments) == len(value) and all(map(_matches, value, arguments))
+    if origin is dict or kind is dict:
+        return isinstance(value, dict)
+    if isinstance(kind, type):
+        return isinstance(value, kind)
+    return True
+
+
+def _describe(kind: Any) -> str:
+    origin = get_origin(kind)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(option) for option in get_args(kind))
+    if origin is Literal:
+        return "one of " + ", ".join(repr(option) for option in get_args(kind))
+    if kind is type(None):
+        return "None"
+    if kind is float:
+        return "a finite number"
+    if kind is int:
+        return "an integer"
+    if kind is bool:
+        return "true or false"
+    if kind is str:
+        return "a string"
+    if origin is tuple:
+        arguments = get_args(kind)
+        if len(arguments) == 2 and arguments[1] is Ellipsis:
+            return f"a tuple of {_describe(arguments[0])}"
+    return getattr(kind, "__name__", str(kind))
+
+
+def check_at_least(config: Any, minimum: float, *names: str) -> None:
+    """Each named field (skipped where None) is >= ``minimum``."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and not value >= minimum:
+            raise ValueError(f"{name} must be >= {minimum}, got {value!r} [{type(config).__name__}]")
+
+
+def check_positive(config: Any, *names: str) -> None:
+    """Each named field (skipped where None) is > 0."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"{name} must be > 0, got {value!r} [{type(config).__name__}]")
+
+
+def check_interval(
+    config: Any, name: str, low: float, high: float, *, low_open: bool = False, high_open: bool = False
+) -> None:
+    """The named field (skipped where None) lies in the interval from ``low`` to ``high``."""
+    value = getattr(config, name)
+    if value is None:
+        return
+    above = value > low if low_open else value >= low
+    below = value < high if high_open else value <= high
+    if not (above and below):
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must lie in {interval}, got {value!r} [{type(config).__name__}]")
+
+
+def check_choice(config: Any, name: str, choices: Collection[Any]) -> None:
+    """The named field is one of ``choices``."""
+    value = getattr(config, name)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r} [{type(config).__name__}]")
+
+
+def check_choices(config: Any, name: str, choices: Collection[Any], *, at_least_one: bool = True) -> None:
+    """The named tuple field holds only ``choices`` (and, with ``at_least_one``, one or more of them)."""
+    values = getattr(config, name)
+    if at_least_one and not values:
+        raise ValueError(f"{name} must name at least one of {sorted(choices)} [{type(config).__name__}]")
+    for value in values:
+        if value not in choices:
+            raise ValueError(f"{name}: {value!r} is not one of {sorted(choices)} [{type(config).__name__}]")
