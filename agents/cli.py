@@ -7,12 +7,12 @@ import ast
 import dataclasses
 import inspect
 import json
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
+from agents.run_files import RunFolderError, atomic_write_json, atomic_write_text, clear_run_folder, only_names
 from agents.training import limit_threads
 
 T = TypeVar("T")
@@ -87,7 +87,8 @@ class Experiment:
 
     ``run(config, run_dir, show_progress=...)`` runs (resuming what ``run_dir`` holds) and returns a
     JSON-ready summary; ``describe(summary)`` is the text printed at the end; ``outputs`` the files
-    ``run`` writes besides ``<name>.json``.
+    ``run`` writes besides ``<name>.json``; ``folders`` the other entries it writes in ``run_dir`` (what
+    ``--fresh`` removes, with the outputs and the marker ``experiment.json``).
     """
 
     name: str
@@ -99,6 +100,39 @@ class Experiment:
     describe: Callable[[dict[str, Any]], str]
     outputs: tuple[str, ...]
     quick_help: str = "a small setting that runs in a few minutes"
+    folders: tuple[str, ...] = ("runs",)
+
+    def written(self) -> tuple[str, ...]:
+        """Every entry the experiment writes directly in its run folder (the marker aside)."""
+        return only_names((*self.outputs, f"{self.name}.json", *self.folders))
+
+
+EXPERIMENT_MARKER = "experiment.json"
+
+
+def mark_experiment_folder(run_dir: Path, name: str) -> None:
+    """Write the marker that makes ``run_dir`` a run folder of experiment ``name``, refusing a folder that
+    another experiment's marker claims."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    marker = run_dir / EXPERIMENT_MARKER
+    if marker.exists():
+        owner = json.loads(marker.read_text()).get("experiment")
+        if owner != name:
+            raise SystemExit(f"--run-dir {run_dir} is the run folder of the {owner!r} experiment, not of {name!r}")
+        return
+    atomic_write_json(marker, {"experiment": name})
+
+
+def start_fresh(run_dir: Path, name: str, written: tuple[str, ...]) -> None:
+    """``--fresh``: remove what the experiment ``name`` wrote in ``run_dir``; a folder that is not its run
+    folder (no marker, or another experiment's) is refused with ``SystemExit`` and left intact."""
+    marker = run_dir / EXPERIMENT_MARKER
+    if marker.is_file() and json.loads(marker.read_text()).get("experiment") != name:
+        raise SystemExit(f"--fresh: {run_dir} is the run folder of another experiment; nothing was removed")
+    try:
+        clear_run_folder(run_dir, EXPERIMENT_MARKER, written)
+    except RunFolderError as error:
+        raise SystemExit(str(error)) from None
 
 
 def parse_experiment_args(experiment: Experiment, argv: list[str] | None = None) -> tuple[Any, argparse.Namespace]:
@@ -127,12 +161,16 @@ def run_experiment(experiment: Experiment, argv: list[str] | None = None) -> Pat
     limit_threads(1)  # the task's products are tiny: more BLAS threads only contend with the workers
     run_dir = args.run_dir
     if args.fresh:
-        shutil.rmtree(run_dir, ignore_errors=True)
+        start_fresh(run_dir, experiment.name, experiment.written())
+    mark_experiment_folder(run_dir, experiment.name)
     print(f"{experiment.name} run folder: {run_dir}", flush=True)
     started = time.perf_counter()
-    summary = experiment.run(config, run_dir, show_progress=not args.no_progress)
+    try:
+        summary = experiment.run(config, run_dir, show_progress=not args.no_progress)
+    except RunFolderError as error:  # a run folder that holds another run, is in use, or holds a damaged file
+        raise SystemExit(f"{experiment.name}: {error}") from None
     summary["wall_seconds"] = time.perf_counter() - started
-    (run_dir / f"{experiment.name}.json").write_text(json.dumps(summary, indent=1))
+    atomic_write_text(run_dir / f"{experiment.name}.json", json.dumps(summary, indent=1))
     print(experiment.describe(summary))
     files = ", ".join([str(run_dir / experiment.outputs[0]), *experiment.outputs[1:], f"{experiment.name}.json"])
     print(f"wrote {files} in {summary['wall_seconds']:.0f} s; TensorBoard: tensorboard --logdir {run_dir}")

@@ -344,7 +344,7 @@ class GroupPGJob:
     progress_position: int = 0
 
 
-COMPLETE = "complete.json"
+COMPLETE = "done.json"  # the finished marker of agents.runs
 
 
 def job_record(job: GroupPGJob) -> dict[str, Any]:
@@ -355,18 +355,16 @@ def job_record(job: GroupPGJob) -> dict[str, Any]:
 def run_group_pg(job: GroupPGJob) -> str:
     """Train one group method from a saved base model in ``job.run_dir``; a finished run (same config) is
     skipped, an interrupted one resumes from its checkpoint."""
-    import json
     from pathlib import Path
 
     import gymnasium as gym
 
-    from agents.runs import CONFIG, Run, train
+    from agents.runs import Run, finished_run, train
 
     folder = Path(job.run_dir)
-    record = json.loads(json.dumps(job_record(job), default=str))
-    if (folder / COMPLETE).exists() and (folder / CONFIG).exists():
-        if json.loads((folder / CONFIG).read_text()) == record:
-            return job.run_dir
+    record = job_record(job)
+    if finished_run(folder, record) is not None:
+        return job.run_dir
     limit_threads(job.threads)
     batch = job.config.num_contexts * job.config.group_size
     envs = gym.make_vec(job.env_id, num_envs=batch, copy=False, **job.env_kwargs)
@@ -385,6 +383,6 @@ def run_group_pg(job: GroupPGJob) -> str:
         progress_position=job.progress_position,
     )
     policy.save(folder / "final_model.pt")
+    run.finish({"steps": job.steps, "reward_queries": agent.reward_queries})
     run.close()
-    (folder / COMPLETE).write_text(json.dumps({"steps": job.steps, "reward_queries": agent.reward_queries}))
     return job.run_dir

@@ -21,6 +21,10 @@ PATH_KEYS = ("run_dir", "base_model")
 PATH_SUFFIXES = ("_dir", "_path", "_file", "_model")
 
 
+class RunFolderError(ValueError):
+    """A run folder that cannot be used as asked: it holds another run, is in use, or a file is damaged."""
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Replace ``path`` by ``data`` atomically: a crash leaves either the old file or the new one, whole."""
     path = Path(path)
@@ -81,18 +85,18 @@ def load_checkpoint(path: str | Path) -> Any:
     would run code on loading is refused). An empty, truncated or foreign file is a ``ValueError`` naming it."""
     path = Path(path)
     if path.stat().st_size == 0:
-        raise ValueError(f"checkpoint {path} is empty (an interrupted write?); delete it to start the run over")
+        raise RunFolderError(f"checkpoint {path} is empty (an interrupted write?); delete it to start the run over")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         lines = [line.strip() for line in str(error).splitlines() if "Unsupported" in line or "GLOBAL" in line]
         reason = lines[0] if lines else str(error).splitlines()[0]
-        raise ValueError(
+        raise RunFolderError(
             f"checkpoint {path} holds objects other than tensors and plain containers and is not loaded "
             f"(loading it could run code): {reason}"
         ) from None
     except (RuntimeError, EOFError, OSError) as error:
-        raise ValueError(f"checkpoint {path} is damaged and cannot be read: {error}") from None
+        raise RunFolderError(f"checkpoint {path} is damaged and cannot be read: {error}") from None
 
 
 def read_json_lines(path: str | Path, *, drop_partial_last: bool = False) -> list[dict[str, Any]]:
@@ -110,9 +114,9 @@ def read_json_lines(path: str | Path, *, drop_partial_last: bool = False) -> lis
         except json.JSONDecodeError as error:
             if drop_partial_last and number == len(lines) and not text.endswith("\n"):
                 break
-            raise ValueError(f"{path} line {number} is damaged ({error.msg}): {line[:80]!r}") from None
+            raise RunFolderError(f"{path} line {number} is damaged ({error.msg}): {line[:80]!r}") from None
         if not isinstance(record, dict) or not isinstance(record.get("step"), int):
-            raise ValueError(f"{path} line {number} is not a record with an integer 'step': {line[:80]!r}")
+            raise RunFolderError(f"{path} line {number} is not a record with an integer 'step': {line[:80]!r}")
         records.append(record)
     return records
 
@@ -183,10 +187,10 @@ def clear_run_folder(folder: str | Path, marker: str, written: Iterable[str]) ->
     if not folder.exists():
         return
     if not folder.is_dir():
-        raise ValueError(f"--fresh: {folder} is not a folder; nothing was removed")
+        raise RunFolderError(f"--fresh: {folder} is not a folder; nothing was removed")
     if not (folder / marker).is_file():
         if any(folder.iterdir()):
-            raise ValueError(
+            raise RunFolderError(
                 f"--fresh: {folder} is not a run folder (it has no {marker}); nothing was removed. "
                 "Give --run-dir a folder this program wrote, or a new one"
             )

@@ -22,6 +22,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 from agents.run_files import (
+    RunFolderError,
     atomic_torch_save,
     atomic_write_json,
     atomic_write_text,
@@ -41,7 +42,7 @@ EVENTS = "tb"
 RUN_FILES = (CHECKPOINT, METRICS, CONFIG, DONE, EVENTS)
 
 
-class RunFolderBusy(RuntimeError):
+class RunFolderBusy(RunFolderError):
     """Another process holds the run folder."""
 
 
@@ -93,7 +94,7 @@ class Run:
         if self._has_checkpoint:
             saved_state = load_checkpoint(checkpoint)
             if not isinstance(saved_state, dict) or "step" not in saved_state or "state" not in saved_state:
-                raise ValueError(f"checkpoint {checkpoint} is not a run checkpoint (no 'step' and 'state')")
+                raise RunFolderError(f"checkpoint {checkpoint} is not a run checkpoint (no 'step' and 'state')")
             self.start_step = int(saved_state["step"])
             self.resumed_state = saved_state["state"]
             self.resumed_stopped = bool(saved_state.get("stopped", False))
@@ -193,7 +194,7 @@ def check_same_config(path: str | Path, config: Mapping[str, Any]) -> None:
     ``config`` (already made portable by ``portable_config``)."""
     saved = json.loads((Path(path) / CONFIG).read_text())
     if saved != dict(config):
-        raise ValueError(
+        raise RunFolderError(
             f"run folder {path} holds a run with a different config ({describe_differences(saved, config)}); "
             "use another folder, or the same settings to resume or reuse it"
         )
@@ -207,7 +208,7 @@ def finished_run(path: str | Path, config: Mapping[str, Any]) -> dict[str, Any] 
     if not (folder / DONE).is_file():
         return None
     if not (folder / CONFIG).is_file():
-        raise ValueError(f"{folder / DONE} marks a finished run but {folder / CONFIG} is missing")
+        raise RunFolderError(f"{folder / DONE} marks a finished run but {folder / CONFIG} is missing")
     check_same_config(folder, portable_config(config, folder))
     summary: dict[str, Any] = json.loads((folder / DONE).read_text())
     return summary

@@ -352,6 +352,7 @@ EXPERIMENT = Experiment(
     run=run_barrier,
     describe=format_summary,
     outputs=("barrier.png", "barrier.csv"),
+    folders=("runs", "tb_barrier"),
 )
 
 

@@ -535,6 +535,7 @@ EXPERIMENT = Experiment(
     run=run_compare,
     describe=format_summary,
     outputs=("compare.png", "compare.csv", "compare_curves.csv"),
+    folders=("runs", "pretrain", "tb_compare"),
 )
 
 

@@ -553,6 +553,7 @@ EXPERIMENT = Experiment(
     run=run_compare,
     describe=format_summary,
     outputs=("compare_sb3.png", "compare_sb3.csv", "compare_sb3_curves.csv"),
+    folders=("runs", "tb_compare", "uniform_policy.pt"),
 )
 
 

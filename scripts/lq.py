@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -28,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.cli import add_config_arguments, config_from_args
+from agents.cli import add_config_arguments, config_from_args, mark_experiment_folder, start_fresh
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
 from agents.pretrain import PretrainConfig, Pretrainer
@@ -37,6 +36,8 @@ from agents.training import limit_threads
 from seqreward_env import SequenceTask, likelihood_quantile
 
 LEVELS = ("sequence", "token")
+# What the experiment writes in its run folder (what --fresh removes).
+LQ_WRITES = ("lq.png", "lq.csv", "lq.json", "pretrain", "models", "likelihoods")
 LOG10 = float(np.log(10.0))
 
 
@@ -91,7 +92,8 @@ def main(argv: list[str] | None = None) -> Path:
     check_config(config)
     run_dir = args.run_dir or Path("runs") / "lq" / f"{'quick' if args.quick else 'paper'}-seed{config.seed}"
     if args.fresh:
-        shutil.rmtree(run_dir, ignore_errors=True)
+        start_fresh(run_dir, "lq", LQ_WRITES)
+    mark_experiment_folder(run_dir, "lq")
     print(f"LQ run folder: {run_dir}", flush=True)
     started = time.perf_counter()
     summary = run_lq(config, run_dir, show_progress=not args.no_progress)

@@ -267,6 +267,7 @@ EXPERIMENT = Experiment(
     run=run_margin,
     describe=format_summary,
     outputs=("margin.png", "margin.csv"),
+    folders=("runs", "tb_margin"),
 )
 
 

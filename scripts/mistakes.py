@@ -18,7 +18,6 @@ under ``runs/``. Running the same command again skips finished runs and resumes 
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 import sys
 from dataclasses import asdict, dataclass, replace
@@ -30,13 +29,12 @@ import numpy as np
 from agents.cli import Experiment, run_experiment, split_list
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
-from agents.runs import Run, read_metrics, train
+from agents.runs import Run, finished_run, read_metrics, train
 from agents.sweep import run_sweep
 from agents.training import limit_threads
 from agents.uniform_pg import UniformPG, UniformPGConfig
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
-RESULT = "result.json"
 REWARDS = ("outcome", "process")
 
 
@@ -159,14 +157,16 @@ def task_kwargs(config: MistakesConfig, seq_len: int, gamma: float, reward: str 
 def run_mistake_job(job: MistakeJob) -> dict[str, Any]:
     """Run ``job`` in its folder (resuming; a finished run is not run again) and return its summary."""
     path = Path(job.run_dir)
-    if (path / RESULT).exists():
-        return json.loads((path / RESULT).read_text())
+    record = {**asdict(job), "show_progress": None}
+    done = finished_run(path, record)
+    if done is not None:
+        return done
     limit_threads(1)
     task = SequenceTask(**job.task)
     envs = SequenceVectorEnv(num_envs=1, task=task, copy=False, autoreset_mode="disabled")
     evaluator = LinearEvaluator(task, job.test_size)
     agent = UniformPG(envs, LinearPolicy.for_task(task), UniformPGConfig(zeta=job.zeta), job.seed, evaluator)
-    run = Run(path, {**asdict(job), "show_progress": None})
+    run = Run(path, record)
     train(
         run,
         agent,
@@ -177,8 +177,7 @@ def run_mistake_job(job: MistakeJob) -> dict[str, Any]:
         show_progress=job.show_progress,
         stop_when=lambda metrics: metrics["eval/greedy_test_error"] == 0.0,
     )
-    run.close()
-    last = [record for record in read_metrics(path) if "eval/greedy_test_error" in record][-1]
+    last = [entry for entry in read_metrics(path) if "eval/greedy_test_error" in entry][-1]
     gamma = float(task.margin_condition or 0.0)
     result = {
         "seq_len": task.seq_len,
@@ -198,7 +197,8 @@ def run_mistake_job(job: MistakeJob) -> dict[str, Any]:
         "test_error": last["eval/test_error"],
         "rate": task.vocab_size**task.seq_len / gamma**2,
     }
-    (path / RESULT).write_text(json.dumps(result, indent=1))
+    run.finish(result)
+    run.close()
     return result
 
 
@@ -413,6 +413,7 @@ EXPERIMENT = Experiment(
     run=run_mistakes,
     describe=format_summary,
     outputs=("mistakes.png", "mistakes.csv"),
+    folders=("runs", "tb_mistakes"),
 )
 
 
