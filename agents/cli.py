@@ -47,7 +47,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, defaults: A
         flag = "--" + field.name.replace("_", "-")
         kind = hints[field.name]
         help_text = f"{docs.get(field.name, '')} (default: {default})"
-        if kind is bool:
+        if kind is bool or kind == (bool | None):
             parser.add_argument(
                 flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None, help=help_text
             )
@@ -55,12 +55,26 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, defaults: A
             parser.add_argument(flag, dest=field.name, type=_parser_for(kind), default=None, help=help_text)
 
 
-def config_from_args(cls: type[T], args: argparse.Namespace, base: T | None = None) -> T:
-    """Build ``cls`` from parsed arguments: flags given on the command line override ``base`` (or the defaults)."""
+def config_from_args(
+    cls: type[T], args: argparse.Namespace, base: T | None = None, parser: argparse.ArgumentParser | None = None
+) -> T:
+    """Build ``cls`` from parsed arguments: flags given on the command line override ``base`` (or the defaults).
+    A value the config refuses ends the program through ``parser.error`` (if given) naming the flag."""
     start = base if base is not None else cls()
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     changes = {f.name: getattr(args, f.name) for f in fields if getattr(args, f.name, None) is not None}
-    return dataclasses.replace(start, **changes)  # type: ignore[type-var]
+    try:
+        return dataclasses.replace(start, **changes)  # type: ignore[type-var]
+    except ValueError as error:
+        if parser is None:
+            raise
+        raise SystemExit(f"{parser.prog}: error: {flag_message(error)}") from None
+
+
+def flag_message(error: ValueError) -> str:
+    """A config error as the command line reads it: the field's flag, then the message."""
+    field = getattr(error, "field", None)
+    return f"--{field.replace('_', '-')}: {error}" if field else str(error)
 
 
 def _parser_for(kind: Any) -> Any:
@@ -149,8 +163,11 @@ def parse_experiment_args(experiment: Experiment, argv: list[str] | None = None)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_config_arguments(parser, experiment.config_class)
     args = parser.parse_args(argv)
-    config = config_from_args(experiment.config_class, args, experiment.quick if args.quick else None)
-    experiment.check(config)
+    config = config_from_args(experiment.config_class, args, experiment.quick if args.quick else None, parser)
+    try:
+        experiment.check(config)
+    except ValueError as error:
+        raise SystemExit(f"{parser.prog}: error: {flag_message(error)}") from None
     args.run_dir = args.run_dir or Path("runs") / experiment.name / ("quick" if args.quick else "full")
     return config, args
 

@@ -17,8 +17,19 @@ from collections.abc import Collection
 from typing import Any, Literal, Union, get_args, get_origin
 
 
+class ConfigError(ValueError):
+    """A config field with a value it does not allow; ``field`` names it (None: several fields together)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ConfigError, (str(self), self.field))
+
+
 @functools.cache
-def _field_types(cls: type) -> dict[str, Any]:
+def _field_types(cls: Any) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     return {field.name: hints[field.name] for field in dataclasses.fields(cls)}
 
@@ -28,9 +39,9 @@ def check_types(config: Any) -> None:
     for name, kind in _field_types(type(config)).items():
         value = getattr(config, name)
         if not _matches(value, kind):
-            raise ValueError(
-                f"{name} must be {_describe(kind)}, got {value!r} ({type(value).__name__})"
-                f" [{type(config).__name__}]"
+            raise ConfigError(
+                f"{name} must be {_describe(kind)}, got {value!r} ({type(value).__name__}) [{type(config).__name__}]",
+                name,
             )
 
 
@@ -94,7 +105,7 @@ def check_at_least(config: Any, minimum: float, *names: str) -> None:
     for name in names:
         value = getattr(config, name)
         if value is not None and not value >= minimum:
-            raise ValueError(f"{name} must be >= {minimum}, got {value!r} [{type(config).__name__}]")
+            raise ConfigError(f"{name} must be >= {minimum}, got {value!r} [{type(config).__name__}]", name)
 
 
 def check_positive(config: Any, *names: str) -> None:
@@ -102,7 +113,7 @@ def check_positive(config: Any, *names: str) -> None:
     for name in names:
         value = getattr(config, name)
         if value is not None and not value > 0:
-            raise ValueError(f"{name} must be > 0, got {value!r} [{type(config).__name__}]")
+            raise ConfigError(f"{name} must be > 0, got {value!r} [{type(config).__name__}]", name)
 
 
 def check_interval(
@@ -116,21 +127,44 @@ def check_interval(
     below = value < high if high_open else value <= high
     if not (above and below):
         interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must lie in {interval}, got {value!r} [{type(config).__name__}]")
+        raise ConfigError(f"{name} must lie in {interval}, got {value!r} [{type(config).__name__}]", name)
 
 
 def check_choice(config: Any, name: str, choices: Collection[Any]) -> None:
     """The named field is one of ``choices``."""
     value = getattr(config, name)
     if value not in choices:
-        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r} [{type(config).__name__}]")
+        raise ConfigError(f"{name} must be one of {sorted(choices)}, got {value!r} [{type(config).__name__}]", name)
 
 
 def check_choices(config: Any, name: str, choices: Collection[Any], *, at_least_one: bool = True) -> None:
     """The named tuple field holds only ``choices`` (and, with ``at_least_one``, one or more of them)."""
     values = getattr(config, name)
     if at_least_one and not values:
-        raise ValueError(f"{name} must name at least one of {sorted(choices)} [{type(config).__name__}]")
+        raise ConfigError(f"{name} must name at least one of {sorted(choices)} [{type(config).__name__}]", name)
     for value in values:
         if value not in choices:
-            raise ValueError(f"{name}: {value!r} is not one of {sorted(choices)} [{type(config).__name__}]")
+            raise ConfigError(f"{name}: {value!r} is not one of {sorted(choices)} [{type(config).__name__}]", name)
+
+
+SEED_LIMIT = 2**63  # seeds must fit torch's and numpy's 64-bit seeding
+
+
+def check_fields(config: Any) -> None:
+    """``check_types``, then the rules every experiment's settings share: a seed (a field named ``seed`` or
+    ending in ``_seed``) in [0, 2^63); every other integer field a count >= 1; ``vocab_size`` >= 2 (a
+    vocabulary of one token has nothing to learn); every ``*learning_rate`` > 0."""
+    check_types(config)
+    for name in _field_types(type(config)):
+        value = getattr(config, name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            if name.endswith("learning_rate") and isinstance(value, float):
+                check_positive(config, name)
+            continue
+        if name == "seed" or name.endswith("_seed"):
+            if not 0 <= value < SEED_LIMIT:
+                raise ConfigError(f"{name} must lie in [0, 2^63), got {value!r} [{type(config).__name__}]", name)
+        elif name == "vocab_size":
+            check_at_least(config, 2, name)
+        else:
+            check_at_least(config, 1, name)

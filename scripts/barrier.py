@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.cli import Experiment, run_experiment, split_list
+from agents.config_checks import ConfigError, check_fields
 from agents.pretrain import PretrainConfig
 from agents.sweep import run_sweep
 from agents.theory_jobs import (
@@ -100,8 +101,9 @@ class BarrierConfig:
     device: str = "cpu"
     """Torch device."""
 
-
-QUICK = replace(BarrierConfig(), seq_lens="2,4,6,8,10", seeds=2, query_budget=400_000, test_size=256)
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_config(self)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -113,23 +115,23 @@ def check_config(config: BarrierConfig) -> None:
     try:
         lengths = split_list(config.seq_lens, int)
     except ValueError:
-        raise SystemExit(f"--seq-lens must be comma-separated integers, got {config.seq_lens!r}") from None
+        raise ConfigError(f"--seq-lens must be comma-separated integers, got {config.seq_lens!r}") from None
     if not lengths or min(lengths) < 1:
-        raise SystemExit(f"--seq-lens must be integers >= 1, got {config.seq_lens!r}")
+        raise ConfigError(f"--seq-lens must be integers >= 1, got {config.seq_lens!r}")
     for algorithm in split_list(config.algorithms):
         if algorithm not in ALGORITHMS:
-            raise SystemExit(f"--algorithms: {algorithm!r} is not one of {sorted(ALGORITHMS)}")
+            raise ConfigError(f"--algorithms: {algorithm!r} is not one of {sorted(ALGORITHMS)}")
     if not split_list(config.algorithms):
-        raise SystemExit("--algorithms must name at least one algorithm")
+        raise ConfigError("--algorithms must name at least one algorithm")
     if not 1.0 / config.vocab_size < config.token_probability < 1.0:
-        raise SystemExit(f"--token-probability must lie in (1/k, 1) = ({1 / config.vocab_size:.3g}, 1)")
+        raise ConfigError(f"--token-probability must lie in (1/k, 1) = ({1 / config.vocab_size:.3g}, 1)")
     if not 0.0 < config.target_error < 1.0:
-        raise SystemExit(f"--target-error must lie in (0, 1), got {config.target_error!r}")
+        raise ConfigError(f"--target-error must lie in (0, 1), got {config.target_error!r}")
     for name in ("seeds", "rows", "query_budget", "pretrain_max_steps", "workers"):
         if getattr(config, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be >= 1, got {getattr(config, name)!r}")
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(config, name)!r}")
     if config.query_budget < config.rows:
-        raise SystemExit("--query-budget must allow one step of --rows queries")
+        raise ConfigError("--query-budget must allow one step of --rows queries")
 
 
 def task_kwargs(config: BarrierConfig, seq_len: int) -> dict[str, Any]:
@@ -341,6 +343,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         )
     lines.append(f"agent query counts equal the env's: {summary['queries_match_env']}")
     return "\n".join(lines)
+
+
+QUICK = replace(BarrierConfig(), seq_lens="2,4,6,8,10", seeds=2, query_budget=400_000, test_size=256)
 
 
 EXPERIMENT = Experiment(

@@ -18,6 +18,7 @@ TensorBoard events under ``tb_compare/`` (one run per method), all drawn from th
 from __future__ import annotations
 
 import csv
+import math
 import shutil
 import sys
 from dataclasses import asdict, dataclass, replace
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from agents.cli import Experiment, run_experiment, split_list
+from agents.config_checks import ConfigError, check_fields
 from agents.evaluation import LinearEvaluator
 from agents.group_pg import METHODS, GroupPGConfig, GroupPGJob, run_group_pg
 from agents.policy import LinearPolicy
@@ -112,24 +114,9 @@ class CompareConfig:
     device: str = "cpu"
     """Torch device."""
 
-
-QUICK = replace(
-    CompareConfig(),
-    seq_len=6,
-    vocab_size=6,
-    context_dim=8,
-    num_components=16,
-    pretrain_steps=30,
-    learning_rates="0.1,0.3,1,3,10,30",
-    tuning_seeds=2,
-    seeds=5,
-    num_contexts=16,
-    group_size=8,
-    outcome_query_budget=10240,
-    process_query_budget=61440,
-    test_size=512,
-    evaluations=10,
-)
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_config(self)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -138,20 +125,25 @@ def main(argv: list[str] | None = None) -> Path:
 
 def check_config(config: CompareConfig) -> None:
     """Fail early, with what is allowed, on a bad command line."""
+    if not split_list(config.rewards) or not split_list(config.methods):
+        raise ConfigError(f"--rewards and --methods must each name at least one of {sorted(ENV_IDS)}, {sorted(VARIANTS)}")
     for reward in split_list(config.rewards):
         if reward not in ENV_IDS:
-            raise SystemExit(f"--rewards: {reward!r} is not one of {sorted(ENV_IDS)}")
+            raise ConfigError(f"--rewards: {reward!r} is not one of {sorted(ENV_IDS)}")
     for method in split_list(config.methods):
         if method not in VARIANTS:
-            raise SystemExit(f"--methods: {method!r} is not one of {sorted(VARIANTS)}")
-    rates = [float(rate) for rate in split_list(config.learning_rates)]
-    if not rates or min(rates) <= 0:
-        raise SystemExit(f"--learning-rates must be positive numbers, got {config.learning_rates!r}")
+            raise ConfigError(f"--methods: {method!r} is not one of {sorted(VARIANTS)}")
+    try:
+        rates = [float(rate) for rate in split_list(config.learning_rates)]
+    except ValueError:
+        raise ConfigError(f"--learning-rates must be comma-separated numbers, got {config.learning_rates!r}") from None
+    if not rates or not all(math.isfinite(rate) and rate > 0 for rate in rates):
+        raise ConfigError(f"--learning-rates must be positive numbers, got {config.learning_rates!r}")
     if config.seeds < 2 or config.tuning_seeds < 1:
-        raise SystemExit("need --seeds >= 2 (confidence intervals) and --tuning-seeds >= 1")
+        raise ConfigError("need --seeds >= 2 (confidence intervals) and --tuning-seeds >= 1")
     for reward in split_list(config.rewards):
         if steps_for(config, reward) < 1:
-            raise SystemExit(f"the {reward} query budget buys no step of {queries_per_step(config, reward)} queries")
+            raise ConfigError(f"the {reward} query budget buys no step of {queries_per_step(config, reward)} queries")
 
 
 def queries_per_step(config: CompareConfig, reward: str) -> int:
@@ -524,6 +516,25 @@ def format_summary(summary: dict[str, Any]) -> str:
                 f"SNR {row['snr_mean']:.3g}   trace var {row['trace_variance_mean']:.3g}"
             )
     return "\n".join(lines)
+
+
+QUICK = replace(
+    CompareConfig(),
+    seq_len=6,
+    vocab_size=6,
+    context_dim=8,
+    num_components=16,
+    pretrain_steps=30,
+    learning_rates="0.1,0.3,1,3,10,30",
+    tuning_seeds=2,
+    seeds=5,
+    num_contexts=16,
+    group_size=8,
+    outcome_query_budget=10240,
+    process_query_budget=61440,
+    test_size=512,
+    evaluations=10,
+)
 
 
 EXPERIMENT = Experiment(

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from agents.cli import Experiment, parse_experiment_args, run_experiment, split_list
+from agents.config_checks import ConfigError, check_fields
 from agents.paper_pg import PaperPGConfig, PaperPGJob, run_paper_pg
 from agents.policy import LinearPolicy
 from agents.runs import read_metrics
@@ -111,21 +112,9 @@ class CompareSB3Config:
     device: str = "cpu"
     """Torch device."""
 
-
-QUICK = replace(
-    CompareSB3Config(),
-    seq_len=4,
-    query_budget=20_000,
-    evaluations=5,
-    pg_batch_size=128,
-    pg_learning_rates="0.3,1",
-    num_envs=32,
-    ppo_n_steps=16,
-    ppo_batch_size=256,
-    ppo_learning_rates="0.003",
-    a2c_learning_rates="0.003",
-    seeds=2,
-)
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_config(self)
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[CompareSB3Config, argparse.Namespace]:
@@ -148,23 +137,23 @@ def check_config(config: CompareSB3Config) -> None:
     """Fail early, with what is allowed, on a bad command line."""
     for reward in split_list(config.rewards):
         if reward not in ENV_IDS:
-            raise SystemExit(f"--rewards: {reward!r} is not one of {sorted(ENV_IDS)}")
+            raise ConfigError(f"--rewards: {reward!r} is not one of {sorted(ENV_IDS)}")
     if not split_list(config.methods):
-        raise SystemExit(f"--methods: name at least one of {list(METHODS)}")
+        raise ConfigError(f"--methods: name at least one of {list(METHODS)}")
     for method in split_list(config.methods):
         if method not in METHODS:
-            raise SystemExit(f"--methods: {method!r} is not one of {list(METHODS)}")
+            raise ConfigError(f"--methods: {method!r} is not one of {list(METHODS)}")
         try:
             rates = learning_rates(config, method)
         except ValueError:
             rates = []
         if not rates or min(rates) <= 0:
-            raise SystemExit(f"the {method} learning-rate grid must be positive numbers, got {rates or 'none'}")
+            raise ConfigError(f"the {method} learning-rate grid must be positive numbers, got {rates or 'none'}")
     positive = ("query_budget", "evaluations", "pg_batch_size", "num_envs", "ppo_n_steps", "ppo_batch_size",
                 "a2c_n_steps", "tuning_seeds", "seeds", "test_size", "workers")  # fmt: skip
     for name in positive:
         if getattr(config, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be >= 1, got {getattr(config, name)}")
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(config, name)}")
 
 
 def task_kwargs(config: CompareSB3Config) -> dict[str, Any]:
@@ -542,6 +531,22 @@ def format_summary(summary: dict[str, Any]) -> str:
                 f"greedy exact match {queries['greedy_exact_match_mean']:.3f}"
             )
     return "\n".join(lines)
+
+
+QUICK = replace(
+    CompareSB3Config(),
+    seq_len=4,
+    query_budget=20_000,
+    evaluations=5,
+    pg_batch_size=128,
+    pg_learning_rates="0.3,1",
+    num_envs=32,
+    ppo_n_steps=16,
+    ppo_batch_size=256,
+    ppo_learning_rates="0.003",
+    a2c_learning_rates="0.003",
+    seeds=2,
+)
 
 
 EXPERIMENT = Experiment(

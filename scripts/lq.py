@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from agents.cli import add_config_arguments, config_from_args, mark_experiment_folder, start_fresh
+from agents.config_checks import ConfigError, check_fields
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
 from agents.pretrain import PretrainConfig, Pretrainer
@@ -74,10 +75,9 @@ class LQConfig:
     device: str = "cpu"
     """Torch device ('cpu' or 'cuda')."""
 
-
-QUICK = replace(
-    LQConfig(), seq_len=30, vocab_size=6, context_dim=16, steps=1000, checkpoint_every=100, num_contexts=4096
-)
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_config(self)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -88,8 +88,7 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_config_arguments(parser, LQConfig)
     args = parser.parse_args(argv)
-    config = config_from_args(LQConfig, args, QUICK if args.quick else LQConfig())
-    check_config(config)
+    config = config_from_args(LQConfig, args, QUICK if args.quick else LQConfig(), parser)
     run_dir = args.run_dir or Path("runs") / "lq" / f"{'quick' if args.quick else 'paper'}-seed{config.seed}"
     if args.fresh:
         start_fresh(run_dir, "lq", LQ_WRITES)
@@ -114,15 +113,15 @@ def check_config(config: LQConfig) -> None:
     try:
         values = eps_values(config)
     except ValueError:
-        raise SystemExit(f"--eps must be comma-separated numbers in [0, 1), got {config.eps!r}") from None
+        raise ConfigError(f"--eps must be comma-separated numbers in [0, 1), got {config.eps!r}") from None
     if not values or not all(0.0 <= eps < 1.0 for eps in values):
-        raise SystemExit(f"--eps must be comma-separated numbers in [0, 1), got {config.eps!r}")
+        raise ConfigError(f"--eps must be comma-separated numbers in [0, 1), got {config.eps!r}")
     if config.checkpoint_every < 1 or config.steps < 1:
-        raise SystemExit("--steps and --checkpoint-every must be >= 1")
+        raise ConfigError("--steps and --checkpoint-every must be >= 1")
     if config.num_contexts < 2:
-        raise SystemExit(f"--num-contexts must be >= 2, got {config.num_contexts}")
+        raise ConfigError(f"--num-contexts must be >= 2, got {config.num_contexts}")
     if config.contexts not in ("rademacher", "mixture"):
-        raise SystemExit(f"--contexts must be 'rademacher' or 'mixture', got {config.contexts!r}")
+        raise ConfigError(f"--contexts must be 'rademacher' or 'mixture', got {config.contexts!r}")
 
 
 def make_task(config: LQConfig) -> SequenceTask:
@@ -298,6 +297,11 @@ def format_summary(summary: dict[str, Any]) -> str:
         cells = [f"{summary['log10_lq'][level][eps][index]:>12.3g}" for level in LEVELS for eps in chosen]
         lines.append(f"{step:<6} {summary['test_error'][index]:>10.4f}  " + "  ".join(cells))
     return "\n".join(lines)
+
+
+QUICK = replace(
+    LQConfig(), seq_len=30, vocab_size=6, context_dim=16, steps=1000, checkpoint_every=100, num_contexts=4096
+)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.cli import Experiment, run_experiment, split_list
+from agents.config_checks import ConfigError, check_fields
 from agents.sweep import run_sweep
 from agents.theory_jobs import (
     ALGORITHMS,
@@ -80,8 +81,9 @@ class MarginConfig:
     device: str = "cpu"
     """Torch device."""
 
-
-QUICK = replace(MarginConfig(), margins="0.02,0.04,0.08,0.16", seeds=3, query_budget=200_000, test_size=256)
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_config(self)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -93,25 +95,25 @@ def check_config(config: MarginConfig) -> None:
     try:
         gammas = split_list(config.margins, float)
     except ValueError:
-        raise SystemExit(f"--margins must be comma-separated numbers, got {config.margins!r}") from None
+        raise ConfigError(f"--margins must be comma-separated numbers, got {config.margins!r}") from None
     if not gammas or min(gammas) <= 0:
-        raise SystemExit(f"--margins must be positive numbers, got {config.margins!r}")
+        raise ConfigError(f"--margins must be positive numbers, got {config.margins!r}")
     algorithms = split_list(config.algorithms)
     for algorithm in algorithms:
         if algorithm not in ALGORITHMS:
-            raise SystemExit(f"--algorithms: {algorithm!r} is not one of {sorted(ALGORITHMS)}")
+            raise ConfigError(f"--algorithms: {algorithm!r} is not one of {sorted(ALGORITHMS)}")
     if not algorithms:
-        raise SystemExit("--algorithms must name at least one algorithm")
+        raise ConfigError("--algorithms must name at least one algorithm")
     if not 0.0 < config.target_error < 1.0:
-        raise SystemExit(f"--target-error must lie in (0, 1), got {config.target_error!r}")
+        raise ConfigError(f"--target-error must lie in (0, 1), got {config.target_error!r}")
     for name in ("seeds", "rows", "query_budget", "workers"):
         if getattr(config, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be >= 1, got {getattr(config, name)!r}")
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(config, name)!r}")
     for gamma in gammas:
         try:
             SequenceTask(**task_kwargs(config, gamma))
         except ValueError as error:
-            raise SystemExit(f"--margins: {error}") from None
+            raise ConfigError(f"--margins: {error}") from None
 
 
 def task_kwargs(config: MarginConfig, gamma: float) -> dict[str, Any]:
@@ -256,6 +258,9 @@ def format_summary(summary: dict[str, Any]) -> str:
             )
     lines.append(f"agent query counts equal the env's: {summary['queries_match_env']}")
     return "\n".join(lines)
+
+
+QUICK = replace(MarginConfig(), margins="0.02,0.04,0.08,0.16", seeds=3, query_budget=200_000, test_size=256)
 
 
 EXPERIMENT = Experiment(

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from agents.cli import Experiment, run_experiment, split_list
+from agents.config_checks import ConfigError, check_fields
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
 from agents.runs import Run, finished_run, read_metrics, train
@@ -79,16 +80,9 @@ class MistakesConfig:
     ray_address: str = ""
     """Ray cluster address ('auto' to find one; empty starts a local Ray)."""
 
-
-QUICK = replace(
-    MistakesConfig(),
-    seq_lens="1,2,3,4,5,6",
-    margins="0.05,0.1,0.2,0.3",
-    margin_seq_len=4,
-    rewards="outcome",
-    seeds=3,
-    max_rounds=20_000,
-)
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_config(self)
 
 
 @dataclass(frozen=True)
@@ -120,19 +114,19 @@ def check_config(config: MistakesConfig) -> None:
         try:
             values = split_list(text, kind)
         except ValueError:
-            raise SystemExit(f"{flag} must be comma-separated numbers, got {text!r}") from None
+            raise ConfigError(f"{flag} must be comma-separated numbers, got {text!r}") from None
         if not values or min(values) < low or (flag == "--margins" and min(values) <= 0):
-            raise SystemExit(f"{flag} must be comma-separated numbers {'>' if low == 0 else '>='} {low}, got {text!r}")
+            raise ConfigError(f"{flag} must be comma-separated numbers {'>' if low == 0 else '>='} {low}, got {text!r}")
     for reward in config.rewards.split(","):
         if reward.strip() not in REWARDS:
-            raise SystemExit(f"--rewards: {reward!r} is not one of {REWARDS}")
+            raise ConfigError(f"--rewards: {reward!r} is not one of {REWARDS}")
     if config.seeds < 1 or config.max_rounds < 1 or config.eval_every < 1 or config.log_every < 1:
-        raise SystemExit("--seeds, --max-rounds, --eval-every and --log-every must be >= 1")
+        raise ConfigError("--seeds, --max-rounds, --eval-every and --log-every must be >= 1")
     try:
         for seq_len, gamma in settings(config):
             SequenceTask(**task_kwargs(config, seq_len, gamma))
     except ValueError as error:
-        raise SystemExit(f"--margin/--margins: {error}") from None
+        raise ConfigError(f"--margin/--margins: {error}") from None
 
 
 def settings(config: MistakesConfig) -> list[tuple[int, float]]:
@@ -402,6 +396,17 @@ def format_summary(summary: dict[str, Any]) -> str:
                 f"ratio {p['mistakes_over_rate']:.3f}  rounds {p['rounds_mean']:.0f}  converged {p['converged']}/{p['seeds']}"
             )
     return "\n".join(lines)
+
+
+QUICK = replace(
+    MistakesConfig(),
+    seq_lens="1,2,3,4,5,6",
+    margins="0.05,0.1,0.2,0.3",
+    margin_seq_len=4,
+    rewards="outcome",
+    seeds=3,
+    max_rounds=20_000,
+)
 
 
 EXPERIMENT = Experiment(
