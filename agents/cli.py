@@ -7,10 +7,13 @@ import ast
 import dataclasses
 import inspect
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, get_type_hints
+from typing import Annotated, Any, TypeVar, get_type_hints
+
+import tyro
 
 from agents.run_files import RunFolderError, atomic_write_json, atomic_write_text, clear_run_folder, only_names
 from agents.training import limit_threads
@@ -68,13 +71,9 @@ def config_from_args(
     except ValueError as error:
         if parser is None:
             raise
-        raise SystemExit(f"{parser.prog}: error: {flag_message(error)}") from None
+        raise SystemExit(f"{parser.prog}: error: {error}") from None
 
 
-def flag_message(error: ValueError) -> str:
-    """A config error as the command line reads it: the field's flag, then the message."""
-    field = getattr(error, "field", None)
-    return f"--{field.replace('_', '-')}: {error}" if field else str(error)
 
 
 def _parser_for(kind: Any) -> Any:
@@ -149,25 +148,72 @@ def start_fresh(run_dir: Path, name: str, written: tuple[str, ...]) -> None:
         raise SystemExit(str(error)) from None
 
 
+def command_line(
+    config_class: type,
+    base: Any,
+    argv: list[str],
+    *,
+    description: str,
+    prog: str | None = None,
+    quick_help: str = "a small setting",
+    run_dir_help: str = "run folder",
+) -> tuple[Any, argparse.Namespace]:
+    """Parse ``argv`` with ``tyro``: one flag per field of ``config_class`` (help from the field docstrings,
+    real tuples, ``bool | None`` as None/True/False), defaults from ``base``, plus ``--quick``,
+    ``--run-dir``, ``--fresh`` and ``--no-progress``. A bad flag or a value the config refuses ends the
+    program, naming the flag, before any work. Returns the config and the other flags."""
+    fields: list[Any] = [
+        ("config", tyro.conf.OmitArgPrefixes[config_class]),  # type: ignore[valid-type,misc]
+        (
+            "quick",
+            Annotated[bool, tyro.conf.FlagCreatePairsOff, tyro.conf.arg(help=quick_help)],
+            dataclasses.field(default=False),
+        ),
+        ("run_dir", Annotated[Path | None, tyro.conf.arg(help=run_dir_help)], dataclasses.field(default=None)),
+        (
+            "fresh",
+            Annotated[
+                bool,
+                tyro.conf.FlagCreatePairsOff,
+                tyro.conf.arg(help="start over: remove what a previous run wrote in the run folder"),
+            ],
+            dataclasses.field(default=False),
+        ),
+        (
+            "no_progress",
+            Annotated[bool, tyro.conf.FlagCreatePairsOff, tyro.conf.arg(help="no progress bars")],
+            dataclasses.field(default=False),
+        ),
+    ]
+    command_class = dataclasses.make_dataclass("Command", fields, frozen=True)
+    command = tyro.cli(
+        command_class, args=argv, default=command_class(config=base), description=description, prog=prog
+    )
+    flags = argparse.Namespace(
+        quick=command.quick, run_dir=command.run_dir, fresh=command.fresh, no_progress=command.no_progress
+    )
+    return command.config, flags
+
+
 def parse_experiment_args(experiment: Experiment, argv: list[str] | None = None) -> tuple[Any, argparse.Namespace]:
     """The checked settings of a command line and its other flags, ``run_dir`` filled in
-    (default ``runs/<name>/quick`` or ``runs/<name>/full``)."""
-    parser = argparse.ArgumentParser(
-        description=experiment.description, formatter_class=argparse.RawDescriptionHelpFormatter
+    (default ``runs/<name>/quick`` or ``runs/<name>/full``). ``--quick`` switches the defaults every other
+    flag overrides to the experiment's quick setting."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    quick = "--quick" in argv
+    config, args = command_line(
+        experiment.config_class,
+        experiment.quick if quick else experiment.config_class(),
+        argv,
+        description=experiment.description,
+        prog=f"{experiment.name}.py",
+        quick_help=experiment.quick_help,
+        run_dir_help=f"run folder (default runs/{experiment.name}/<setting>)",
     )
-    parser.add_argument("--quick", action="store_true", help=experiment.quick_help)
-    parser.add_argument(
-        "--run-dir", type=Path, default=None, help=f"run folder (default runs/{experiment.name}/<setting>)"
-    )
-    parser.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_config_arguments(parser, experiment.config_class)
-    args = parser.parse_args(argv)
-    config = config_from_args(experiment.config_class, args, experiment.quick if args.quick else None, parser)
     try:
         experiment.check(config)
     except ValueError as error:
-        raise SystemExit(f"{parser.prog}: error: {flag_message(error)}") from None
+        raise SystemExit(f"{experiment.name}.py: error: {error}") from None
     args.run_dir = args.run_dir or Path("runs") / experiment.name / ("quick" if args.quick else "full")
     return config, args
 

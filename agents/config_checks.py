@@ -9,7 +9,6 @@ one of its values; ``tuple[T, ...]`` a tuple of ``T``); the other functions add 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import types
 import typing
@@ -28,10 +27,14 @@ class ConfigError(ValueError):
         return (ConfigError, (str(self), self.field))
 
 
-@functools.cache
 def _field_types(cls: Any) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     return {field.name: hints[field.name] for field in dataclasses.fields(cls)}
+
+
+def _label(name: str) -> str:
+    """A field's name and its command-line flag, as errors show them."""
+    return f"{name} (--{name.replace('_', '-')})"
 
 
 def check_types(config: Any) -> None:
@@ -40,7 +43,7 @@ def check_types(config: Any) -> None:
         value = getattr(config, name)
         if not _matches(value, kind):
             raise ConfigError(
-                f"{name} must be {_describe(kind)}, got {value!r} ({type(value).__name__}) [{type(config).__name__}]",
+                f"{_label(name)} must be {_describe(kind)}, got {value!r} ({type(value).__name__}) [{type(config).__name__}]",
                 name,
             )
 
@@ -105,7 +108,7 @@ def check_at_least(config: Any, minimum: float, *names: str) -> None:
     for name in names:
         value = getattr(config, name)
         if value is not None and not value >= minimum:
-            raise ConfigError(f"{name} must be >= {minimum}, got {value!r} [{type(config).__name__}]", name)
+            raise ConfigError(f"{_label(name)} must be >= {minimum}, got {value!r} [{type(config).__name__}]", name)
 
 
 def check_positive(config: Any, *names: str) -> None:
@@ -113,7 +116,7 @@ def check_positive(config: Any, *names: str) -> None:
     for name in names:
         value = getattr(config, name)
         if value is not None and not value > 0:
-            raise ConfigError(f"{name} must be > 0, got {value!r} [{type(config).__name__}]", name)
+            raise ConfigError(f"{_label(name)} must be > 0, got {value!r} [{type(config).__name__}]", name)
 
 
 def check_interval(
@@ -127,24 +130,24 @@ def check_interval(
     below = value < high if high_open else value <= high
     if not (above and below):
         interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ConfigError(f"{name} must lie in {interval}, got {value!r} [{type(config).__name__}]", name)
+        raise ConfigError(f"{_label(name)} must lie in {interval}, got {value!r} [{type(config).__name__}]", name)
 
 
 def check_choice(config: Any, name: str, choices: Collection[Any]) -> None:
     """The named field is one of ``choices``."""
     value = getattr(config, name)
     if value not in choices:
-        raise ConfigError(f"{name} must be one of {sorted(choices)}, got {value!r} [{type(config).__name__}]", name)
+        raise ConfigError(f"{_label(name)} must be one of {sorted(choices)}, got {value!r} [{type(config).__name__}]", name)
 
 
 def check_choices(config: Any, name: str, choices: Collection[Any], *, at_least_one: bool = True) -> None:
     """The named tuple field holds only ``choices`` (and, with ``at_least_one``, one or more of them)."""
     values = getattr(config, name)
     if at_least_one and not values:
-        raise ConfigError(f"{name} must name at least one of {sorted(choices)} [{type(config).__name__}]", name)
+        raise ConfigError(f"{_label(name)} must name at least one of {sorted(choices)} [{type(config).__name__}]", name)
     for value in values:
         if value not in choices:
-            raise ConfigError(f"{name}: {value!r} is not one of {sorted(choices)} [{type(config).__name__}]", name)
+            raise ConfigError(f"{_label(name)}: {value!r} is not one of {sorted(choices)} [{type(config).__name__}]", name)
 
 
 SEED_LIMIT = 2**63  # seeds must fit torch's and numpy's 64-bit seeding
@@ -163,7 +166,7 @@ def check_fields(config: Any) -> None:
             continue
         if name == "seed" or name.endswith("_seed"):
             if not 0 <= value < SEED_LIMIT:
-                raise ConfigError(f"{name} must lie in [0, 2^63), got {value!r} [{type(config).__name__}]", name)
+                raise ConfigError(f"{_label(name)} must lie in [0, 2^63), got {value!r} [{type(config).__name__}]", name)
         elif name == "vocab_size":
             check_at_least(config, 2, name)
         else:

@@ -16,7 +16,6 @@ likelihoods behind the plots). Running the same command again resumes; a finishe
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sys
@@ -27,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.cli import add_config_arguments, config_from_args, mark_experiment_folder, start_fresh
+from agents.cli import command_line, mark_experiment_folder, start_fresh
 from agents.config_checks import ConfigError, check_fields
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
@@ -66,8 +65,8 @@ class LQConfig:
     """Adagrad learning rate."""
     num_contexts: int = 16384
     """Contexts on which the likelihoods are computed exactly."""
-    eps: str = "0.001,0.01,0.1,0.5"
-    """Comma-separated eps of the reported quantiles LQ(eps) (tables, TensorBoard, the right-hand panels)."""
+    eps: tuple[float, ...] = (0.001, 0.01, 0.1, 0.5)
+    """Eps of the reported quantiles LQ(eps) (tables, TensorBoard, the right-hand panels)."""
     seed: int = 0
     """Seed of the pre-training data."""
     threads: int = 1
@@ -81,14 +80,17 @@ class LQConfig:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a small setting that runs in well under a minute")
-    parser.add_argument("--run-dir", type=Path, default=None, help="run folder (default runs/lq/<setting>-seed<seed>)")
-    parser.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_config_arguments(parser, LQConfig)
-    args = parser.parse_args(argv)
-    config = config_from_args(LQConfig, args, QUICK if args.quick else LQConfig(), parser)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    quick = "--quick" in argv
+    config, args = command_line(
+        LQConfig,
+        QUICK if quick else LQConfig(),
+        argv,
+        description=__doc__ or "",
+        prog="lq.py",
+        quick_help="a small setting that runs in well under a minute",
+        run_dir_help="run folder (default runs/lq/<setting>-seed<seed>)",
+    )
     run_dir = args.run_dir or Path("runs") / "lq" / f"{'quick' if args.quick else 'paper'}-seed{config.seed}"
     if args.fresh:
         start_fresh(run_dir, "lq", LQ_WRITES)
@@ -105,19 +107,13 @@ def main(argv: list[str] | None = None) -> Path:
 
 
 def eps_values(config: LQConfig) -> list[float]:
-    return [float(eps) for eps in config.eps.split(",") if eps.strip()]
+    return [float(eps) for eps in config.eps]
 
 
 def check_config(config: LQConfig) -> None:
     """Fail early, with what is allowed, on a bad command line."""
-    try:
-        values = eps_values(config)
-    except ValueError:
-        raise ConfigError(f"--eps must be comma-separated numbers in [0, 1), got {config.eps!r}") from None
-    if not values or not all(0.0 <= eps < 1.0 for eps in values):
-        raise ConfigError(f"--eps must be comma-separated numbers in [0, 1), got {config.eps!r}")
-    if config.checkpoint_every < 1 or config.steps < 1:
-        raise ConfigError("--steps and --checkpoint-every must be >= 1")
+    if not config.eps or not all(0.0 <= eps < 1.0 for eps in config.eps):
+        raise ConfigError(f"--eps must be numbers in [0, 1), got {config.eps!r}")
     if config.num_contexts < 2:
         raise ConfigError(f"--num-contexts must be >= 2, got {config.num_contexts}")
     if config.contexts not in ("rademacher", "mixture"):

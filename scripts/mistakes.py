@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from agents.cli import Experiment, run_experiment, split_list
-from agents.config_checks import ConfigError, check_fields
+from agents.cli import Experiment, run_experiment
+from agents.config_checks import ConfigError, check_choices, check_fields
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
 from agents.runs import Run, finished_run, read_metrics, train
@@ -51,18 +51,18 @@ class MistakesConfig:
     """Context distribution ('rademacher' or 'mixture')."""
     task_seed: int = 0
     """Seed of the teacher and the test set."""
-    seq_lens: str = "1,2,3,4,5,6,7,8"
-    """Comma-separated lengths N of the sweep in N (at gamma = --margin)."""
+    seq_lens: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)
+    """Lengths N of the sweep in N (at gamma = --margin)."""
     margin: float = 0.1
     """gamma of the sweep in N."""
-    margins: str = "0.05,0.1,0.15,0.2,0.3"
-    """Comma-separated margins gamma of the sweep in gamma (at N = --margin-seq-len)."""
+    margins: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2, 0.3)
+    """Margins gamma of the sweep in gamma (at N = --margin-seq-len)."""
     margin_seq_len: int = 5
     """N of the sweep in gamma."""
-    rewards: str = "outcome,process"
-    """Comma-separated rewards ('outcome', 'process')."""
-    zetas: str = "1"
-    """Comma-separated clips zeta of the importance ratio (1: plain uniform-behaviour PG)."""
+    rewards: tuple[str, ...] = ("outcome", "process")
+    """Rewards ('outcome', 'process')."""
+    zetas: tuple[float, ...] = (1.0,)
+    """Clips zeta of the importance ratio (1: plain uniform-behaviour PG)."""
     seeds: int = 10
     """Seeds per setting (0, 1, ...)."""
     max_rounds: int = 200_000
@@ -106,22 +106,14 @@ def main(argv: list[str] | None = None) -> Path:
 
 def check_config(config: MistakesConfig) -> None:
     """Fail early, with what is allowed, on a bad command line."""
-    for flag, text, kind, low in (
-        ("--seq-lens", config.seq_lens, int, 1),
-        ("--margins", config.margins, float, 0.0),
-        ("--zetas", config.zetas, float, 1.0),
+    for flag, values, low in (
+        ("--seq-lens", config.seq_lens, 1),
+        ("--margins", config.margins, 0.0),
+        ("--zetas", config.zetas, 1.0),
     ):
-        try:
-            values = split_list(text, kind)
-        except ValueError:
-            raise ConfigError(f"{flag} must be comma-separated numbers, got {text!r}") from None
         if not values or min(values) < low or (flag == "--margins" and min(values) <= 0):
-            raise ConfigError(f"{flag} must be comma-separated numbers {'>' if low == 0 else '>='} {low}, got {text!r}")
-    for reward in config.rewards.split(","):
-        if reward.strip() not in REWARDS:
-            raise ConfigError(f"--rewards: {reward!r} is not one of {REWARDS}")
-    if config.seeds < 1 or config.max_rounds < 1 or config.eval_every < 1 or config.log_every < 1:
-        raise ConfigError("--seeds, --max-rounds, --eval-every and --log-every must be >= 1")
+            raise ConfigError(f"{flag} must be numbers {'>' if low == 0 else '>='} {low}, got {values!r}")
+    check_choices(config, "rewards", REWARDS)
     try:
         for seq_len, gamma in settings(config):
             SequenceTask(**task_kwargs(config, seq_len, gamma))
@@ -131,8 +123,8 @@ def check_config(config: MistakesConfig) -> None:
 
 def settings(config: MistakesConfig) -> list[tuple[int, float]]:
     """The (N, gamma) pairs of both sweeps, each once."""
-    pairs = [(n, config.margin) for n in split_list(config.seq_lens, int)]
-    pairs += [(config.margin_seq_len, gamma) for gamma in split_list(config.margins, float)]
+    pairs = [(n, config.margin) for n in list(config.seq_lens)]
+    pairs += [(config.margin_seq_len, gamma) for gamma in list(config.margins)]
     return sorted(set(pairs))
 
 
@@ -209,8 +201,8 @@ def make_jobs(config: MistakesConfig, run_dir: Path, show_progress: bool) -> lis
             test_size=config.test_size,
             show_progress=show_progress,
         )
-        for reward in (r.strip() for r in config.rewards.split(","))
-        for zeta in split_list(config.zetas, float)
+        for reward in config.rewards
+        for zeta in list(config.zetas)
         for seq_len, gamma in settings(config)
         for seed in range(config.seeds)
     ]
@@ -250,12 +242,12 @@ def group_series(config: MistakesConfig, results: list[dict[str, Any]]) -> dict[
             name = f"{reward}, zeta={zeta:g}"
             runs = [r for r in results if r["reward"] == reward and r["zeta"] == zeta]
             by_n = [point(config, [r for r in runs if r["seq_len"] == n and r["gamma"] == config.margin], "seq_len", n)
-                    for n in split_list(config.seq_lens, int)]  # fmt: skip
+                    for n in list(config.seq_lens)]  # fmt: skip
             by_gamma = [
                 point(
                     config, [r for r in runs if r["seq_len"] == config.margin_seq_len and r["gamma"] == g], "gamma", g
                 )
-                for g in split_list(config.margins, float)
+                for g in list(config.margins)
             ]
             series[name] = {
                 "reward": reward,
@@ -342,12 +334,12 @@ def draw(path: Path, config: MistakesConfig, series: dict[str, Any], jobs: list[
         axis.grid(alpha=0.3, which="both")
         axis.legend(fontsize=8)
     by_n.set_xlabel("N")
-    by_n.set_xticks(split_list(config.seq_lens, int))
+    by_n.set_xticks(list(config.seq_lens))
     by_n.set_title(f"mistakes against N (k={config.vocab_size}, gamma={config.margin:g})")
     by_gamma.set_xscale("log")
     by_gamma.set_xlabel("gamma")
     by_gamma.set_title(f"mistakes against gamma (k={config.vocab_size}, N={config.margin_seq_len})")
-    lengths = split_list(config.seq_lens, int)
+    lengths = list(config.seq_lens)
     colour_map = matplotlib.colormaps["viridis"]
     first = jobs[0]
     for job in jobs:  # the first series' sweep in N, every seed
@@ -400,10 +392,10 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 QUICK = replace(
     MistakesConfig(),
-    seq_lens="1,2,3,4,5,6",
-    margins="0.05,0.1,0.2,0.3",
+    seq_lens=(1, 2, 3, 4, 5, 6),
+    margins=(0.05, 0.1, 0.2, 0.3),
     margin_seq_len=4,
-    rewards="outcome",
+    rewards=("outcome",),
     seeds=3,
     max_rounds=20_000,
 )
