@@ -4,6 +4,7 @@ compared field by field, and ``--fresh`` that removes only what a run wrote."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -52,19 +53,10 @@ def atomic_write_json(path: str | Path, value: Any) -> None:
 
 
 def atomic_torch_save(value: Any, path: str | Path) -> None:
-    """``torch.save`` through a temporary file in the same folder, fsynced, then renamed over ``path``."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(value, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
+    """``torch.save`` to memory, then ``atomic_write_bytes``: a crash leaves the previous file whole."""
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def _fsync_folder(folder: Path) -> None:
