@@ -179,3 +179,22 @@ def test_a_crafted_checkpoint_is_refused_without_running_and_a_held_folder_is_re
     (folder / "checkpoint.pt").unlink()
     with Run(folder, {"learner": name}), pytest.raises(RunFolderBusy, match="in use by another process"):
         Run(folder, {"learner": name})
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: PaperPGConfig(learning_rate=math.inf), "learning_rate"),
+        (lambda: PaperPGConfig(baseline="yes"), "baseline"),
+        (lambda: GroupPGConfig(kl_coef=math.nan), "kl_coef"),
+        (lambda: GroupPGConfig(epochs=1.5), "epochs"),
+        (lambda: GroupPGConfig(snr_smoothing=1.0), "snr_smoothing"),
+        (lambda: GroupPGConfig(num_contexts=True), "num_contexts"),
+        (lambda: PretrainConfig(steps="10"), "steps"),
+        (lambda: UniformPGConfig(zeta=math.nan), "zeta"),
+        (lambda: BestOfMConfig(delta=math.inf), "delta"),
+    ],
+)
+def test_each_reproduced_bad_config_is_refused_naming_its_field(make: Callable[[], Any], field: str) -> None:
+    with pytest.raises(ValueError, match=rf"{field} \(--{field.replace('_', '-')}\)|{field} must"):
+        make()

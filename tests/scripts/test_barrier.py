@@ -56,6 +56,7 @@ def test_barrier_writes_its_files_and_resumes(tmp_path: Path) -> None:
         (["--algorithms", "best_of_m", "ppo"], "--algorithms"),
         (["--token-probability", "0.4"], "--token-probability"),
         (["--target-error", "1.5"], "--target-error"),
+        (["--vocab-size", "1"], "--vocab-size"),
         (["--rows", "0"], "--rows"),
     ],
 )

@@ -62,6 +62,11 @@ def test_compare_writes_its_files_and_resumes(tmp_path: Path) -> None:
         (["--rewards", "outcome", "dense"], "--rewards"),
         (["--learning-rates", "0.1", "-1"], "--learning-rates"),
         (["--seeds", "1"], "--seeds"),
+        (["--evaluations", "0"], "--evaluations"),
+        (["--methods", ","], "--methods"),
+        (["--learning-rates", "abc"], "--learning-rates"),
+        (["--task-seed", "-1"], "--task-seed"),
+        (["--task-seed", str(2**70)], "--task-seed"),
         (["--outcome-query-budget", "5"], "query budget"),
     ],
 )
