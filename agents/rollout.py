@@ -182,9 +182,13 @@ def _sample_from_table(table: torch.Tensor, previous: torch.Tensor | None, unifo
     """
     batch, rows, k = table.shape
     cdf = table.cumsum(dim=-1).reshape(-1, k)
-    positive = table.reshape(-1, k) > 0
-    last_positive = k - 1 - positive.flip(-1).to(torch.int8).argmax(dim=-1, keepdim=True)
-    cdf.masked_fill_(torch.arange(k, device=table.device) >= last_positive, torch.inf)
+    cdf[:, -1] = torch.inf
+    zero_last = (table[..., -1] == 0).reshape(-1).nonzero().squeeze(1)
+    if len(zero_last):  # rare (a softmax gives exact zeros only on underflow): only those rows pay
+        positive = table.reshape(-1, k).index_select(0, zero_last) > 0
+        last_positive = k - 1 - positive.flip(-1).to(torch.int8).argmax(dim=-1, keepdim=True)
+        beyond = torch.arange(k, device=table.device) >= last_positive
+        cdf[zero_last] = cdf.index_select(0, zero_last).masked_fill(beyond, torch.inf)
     offsets = torch.arange(batch, device=table.device) * rows
     row = offsets + (k if previous is None else previous)
     planned = torch.empty(len(uniforms), batch, dtype=torch.int64, device=table.device)
