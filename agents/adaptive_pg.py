@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from agents.config_checks import check_types
 from agents.evaluation import LinearEvaluator
 from agents.exploration import adaptive_update
 from agents.policy import LinearPolicy
@@ -31,6 +32,9 @@ class AdaptivePGConfig:
 
     uniform_iterate: bool = True
     """Keep a uniformly drawn iterate (reservoir sampling) and report its test error too."""
+
+    def __post_init__(self) -> None:
+        check_types(self)
 
 
 def theory_advantages(task: SequenceTask, batch: Rollout) -> torch.Tensor:

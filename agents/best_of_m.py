@@ -124,7 +124,7 @@ class BestOfM(TheoryAgent):
     def state_dict(self) -> dict[str, Any]:
         return {
             **super().state_dict(),
-            "contexts": self.contexts.copy(),
+            "contexts": torch.from_numpy(self.contexts.copy()),  # a tensor: loadable with weights_only=True
             "first_response": self.first_response.cpu().clone(),
             "searching": self.searching.cpu().clone(),
             "extra_tries": self.extra_tries.cpu().clone(),
@@ -135,7 +135,7 @@ class BestOfM(TheoryAgent):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.contexts[:] = state["contexts"]
+        self.contexts[:] = np.asarray(state["contexts"])
         self.first_response.copy_(state["first_response"])
         self.searching.copy_(state["searching"])
         self.extra_tries.copy_(state["extra_tries"])

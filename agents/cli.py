@@ -7,12 +7,15 @@ import ast
 import dataclasses
 import inspect
 import json
-import shutil
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, get_type_hints
+from typing import Annotated, Any, TypeVar, get_type_hints
 
+import tyro
+
+from agents.run_files import RunFolderError, atomic_write_json, atomic_write_text, clear_run_folder, only_names
 from agents.training import limit_threads
 
 T = TypeVar("T")
@@ -47,7 +50,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, defaults: A
         flag = "--" + field.name.replace("_", "-")
         kind = hints[field.name]
         help_text = f"{docs.get(field.name, '')} (default: {default})"
-        if kind is bool:
+        if kind is bool or kind == (bool | None):
             parser.add_argument(
                 flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None, help=help_text
             )
@@ -55,12 +58,22 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, defaults: A
             parser.add_argument(flag, dest=field.name, type=_parser_for(kind), default=None, help=help_text)
 
 
-def config_from_args(cls: type[T], args: argparse.Namespace, base: T | None = None) -> T:
-    """Build ``cls`` from parsed arguments: flags given on the command line override ``base`` (or the defaults)."""
+def config_from_args(
+    cls: type[T], args: argparse.Namespace, base: T | None = None, parser: argparse.ArgumentParser | None = None
+) -> T:
+    """Build ``cls`` from parsed arguments: flags given on the command line override ``base`` (or the defaults).
+    A value the config refuses ends the program through ``parser.error`` (if given) naming the flag."""
     start = base if base is not None else cls()
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     changes = {f.name: getattr(args, f.name) for f in fields if getattr(args, f.name, None) is not None}
-    return dataclasses.replace(start, **changes)  # type: ignore[type-var]
+    try:
+        return dataclasses.replace(start, **changes)  # type: ignore[type-var]
+    except ValueError as error:
+        if parser is None:
+            raise
+        raise SystemExit(f"{parser.prog}: error: {error}") from None
+
+
 
 
 def _parser_for(kind: Any) -> Any:
@@ -87,7 +100,8 @@ class Experiment:
 
     ``run(config, run_dir, show_progress=...)`` runs (resuming what ``run_dir`` holds) and returns a
     JSON-ready summary; ``describe(summary)`` is the text printed at the end; ``outputs`` the files
-    ``run`` writes besides ``<name>.json``.
+    ``run`` writes besides ``<name>.json``; ``folders`` the other entries it writes in ``run_dir`` (what
+    ``--fresh`` removes, with the outputs and the marker ``experiment.json``).
     """
 
     name: str
@@ -99,24 +113,107 @@ class Experiment:
     describe: Callable[[dict[str, Any]], str]
     outputs: tuple[str, ...]
     quick_help: str = "a small setting that runs in a few minutes"
+    folders: tuple[str, ...] = ("runs",)
+
+    def written(self) -> tuple[str, ...]:
+        """Every entry the experiment writes directly in its run folder (the marker aside)."""
+        return only_names((*self.outputs, f"{self.name}.json", *self.folders))
+
+
+EXPERIMENT_MARKER = "experiment.json"
+
+
+def mark_experiment_folder(run_dir: Path, name: str) -> None:
+    """Write the marker that makes ``run_dir`` a run folder of experiment ``name``, refusing a folder that
+    another experiment's marker claims."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    marker = run_dir / EXPERIMENT_MARKER
+    if marker.exists():
+        owner = json.loads(marker.read_text()).get("experiment")
+        if owner != name:
+            raise SystemExit(f"--run-dir {run_dir} is the run folder of the {owner!r} experiment, not of {name!r}")
+        return
+    atomic_write_json(marker, {"experiment": name})
+
+
+def start_fresh(run_dir: Path, name: str, written: tuple[str, ...]) -> None:
+    """``--fresh``: remove what the experiment ``name`` wrote in ``run_dir``; a folder that is not its run
+    folder (no marker, or another experiment's) is refused with ``SystemExit`` and left intact."""
+    marker = run_dir / EXPERIMENT_MARKER
+    if marker.is_file() and json.loads(marker.read_text()).get("experiment") != name:
+        raise SystemExit(f"--fresh: {run_dir} is the run folder of another experiment; nothing was removed")
+    try:
+        clear_run_folder(run_dir, EXPERIMENT_MARKER, written)
+    except RunFolderError as error:
+        raise SystemExit(str(error)) from None
+
+
+def command_line(
+    config_class: type,
+    base: Any,
+    argv: list[str],
+    *,
+    description: str,
+    prog: str | None = None,
+    quick_help: str = "a small setting",
+    run_dir_help: str = "run folder",
+) -> tuple[Any, argparse.Namespace]:
+    """Parse ``argv`` with ``tyro``: one flag per field of ``config_class`` (help from the field docstrings,
+    real tuples, ``bool | None`` as None/True/False), defaults from ``base``, plus ``--quick``,
+    ``--run-dir``, ``--fresh`` and ``--no-progress``. A bad flag or a value the config refuses ends the
+    program, naming the flag, before any work. Returns the config and the other flags."""
+    fields: list[Any] = [
+        ("config", tyro.conf.OmitArgPrefixes[config_class]),  # type: ignore[valid-type,misc]
+        (
+            "quick",
+            Annotated[bool, tyro.conf.FlagCreatePairsOff, tyro.conf.arg(help=quick_help)],
+            dataclasses.field(default=False),
+        ),
+        ("run_dir", Annotated[Path | None, tyro.conf.arg(help=run_dir_help)], dataclasses.field(default=None)),
+        (
+            "fresh",
+            Annotated[
+                bool,
+                tyro.conf.FlagCreatePairsOff,
+                tyro.conf.arg(help="start over: remove what a previous run wrote in the run folder"),
+            ],
+            dataclasses.field(default=False),
+        ),
+        (
+            "no_progress",
+            Annotated[bool, tyro.conf.FlagCreatePairsOff, tyro.conf.arg(help="no progress bars")],
+            dataclasses.field(default=False),
+        ),
+    ]
+    command_class = dataclasses.make_dataclass("Command", fields, frozen=True)
+    command = tyro.cli(
+        command_class, args=argv, default=command_class(config=base), description=description, prog=prog
+    )
+    flags = argparse.Namespace(
+        quick=command.quick, run_dir=command.run_dir, fresh=command.fresh, no_progress=command.no_progress
+    )
+    return command.config, flags
 
 
 def parse_experiment_args(experiment: Experiment, argv: list[str] | None = None) -> tuple[Any, argparse.Namespace]:
     """The checked settings of a command line and its other flags, ``run_dir`` filled in
-    (default ``runs/<name>/quick`` or ``runs/<name>/full``)."""
-    parser = argparse.ArgumentParser(
-        description=experiment.description, formatter_class=argparse.RawDescriptionHelpFormatter
+    (default ``runs/<name>/quick`` or ``runs/<name>/full``). ``--quick`` switches the defaults every other
+    flag overrides to the experiment's quick setting."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    quick = "--quick" in argv
+    config, args = command_line(
+        experiment.config_class,
+        experiment.quick if quick else experiment.config_class(),
+        argv,
+        description=experiment.description,
+        prog=f"{experiment.name}.py",
+        quick_help=experiment.quick_help,
+        run_dir_help=f"run folder (default runs/{experiment.name}/<setting>)",
     )
-    parser.add_argument("--quick", action="store_true", help=experiment.quick_help)
-    parser.add_argument(
-        "--run-dir", type=Path, default=None, help=f"run folder (default runs/{experiment.name}/<setting>)"
-    )
-    parser.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_config_arguments(parser, experiment.config_class)
-    args = parser.parse_args(argv)
-    config = config_from_args(experiment.config_class, args, experiment.quick if args.quick else None)
-    experiment.check(config)
+    try:
+        experiment.check(config)
+    except ValueError as error:
+        raise SystemExit(f"{experiment.name}.py: error: {error}") from None
     args.run_dir = args.run_dir or Path("runs") / experiment.name / ("quick" if args.quick else "full")
     return config, args
 
@@ -127,12 +224,16 @@ def run_experiment(experiment: Experiment, argv: list[str] | None = None) -> Pat
     limit_threads(1)  # the task's products are tiny: more BLAS threads only contend with the workers
     run_dir = args.run_dir
     if args.fresh:
-        shutil.rmtree(run_dir, ignore_errors=True)
+        start_fresh(run_dir, experiment.name, experiment.written())
+    mark_experiment_folder(run_dir, experiment.name)
     print(f"{experiment.name} run folder: {run_dir}", flush=True)
     started = time.perf_counter()
-    summary = experiment.run(config, run_dir, show_progress=not args.no_progress)
+    try:
+        summary = experiment.run(config, run_dir, show_progress=not args.no_progress)
+    except RunFolderError as error:  # a run folder that holds another run, is in use, or holds a damaged file
+        raise SystemExit(f"{experiment.name}: {error}") from None
     summary["wall_seconds"] = time.perf_counter() - started
-    (run_dir / f"{experiment.name}.json").write_text(json.dumps(summary, indent=1))
+    atomic_write_text(run_dir / f"{experiment.name}.json", json.dumps(summary, indent=1))
     print(experiment.describe(summary))
     files = ", ".join([str(run_dir / experiment.outputs[0]), *experiment.outputs[1:], f"{experiment.name}.json"])
     print(f"wrote {files} in {summary['wall_seconds']:.0f} s; TensorBoard: tensorboard --logdir {run_dir}")

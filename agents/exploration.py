@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.config_checks import check_at_least, check_types
 from agents.policy import NO_TOKEN, LinearPolicy
 from seqreward_env import SequenceTask, SequenceVectorEnv, likelihood_quantile, linear_token_log_probs
 
@@ -258,12 +259,10 @@ class ExplorationConfig:
     """Contexts drawn to estimate the base model's likelihood quantile."""
 
     def __post_init__(self) -> None:
-        if self.tries is not None and int(self.tries) < 1:
-            raise ValueError(f"tries must be None (the paper's m) or an integer >= 1, got {self.tries!r}")
+        check_types(self)
+        check_at_least(self, 1, "tries", "lq_contexts")
         check_probability("lq_eps", self.lq_eps, open_low=False)
         check_probability("delta", self.delta)
-        if int(self.lq_contexts) < 1:
-            raise ValueError(f"lq_contexts must be >= 1, got {self.lq_contexts!r}")
 
 
 def check_probability(name: str, value: float, *, open_low: bool = True) -> float:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from agents.baselines import group_advantages
+from agents.config_checks import check_choice, check_interval, check_positive, check_types
 from agents.evaluation import LinearEvaluator
 from agents.group_sampling import GroupBatch, flatten_blocks, group_gradients, sample_groups, token_entropy
 from agents.oblr_po import (
@@ -34,7 +35,7 @@ from agents.oblr_po import (
     gradient_statistics,
 )
 from agents.policy import LinearPolicy
-from agents.training import OPTIMIZERS, limit_threads, make_optimizer, set_gradient
+from agents.training import OPTIMIZERS, check_policy_fits, limit_threads, make_optimizer, set_gradient
 
 # method -> the estimator of its advantages (agents.baselines); OBLR-PO's is set by ``oblr_baseline``.
 METHODS: dict[str, str] = {
@@ -96,11 +97,11 @@ class GroupPGConfig:
             "baseline_weights": BASELINE_WEIGHTS,
             "snr_estimator": SNR_ESTIMATORS,
         }
+        check_types(self)
         for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {tuple(allowed)}, got {getattr(self, name)!r}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+            check_choice(self, name, allowed)
+        check_positive(self, "learning_rate", "std_epsilon")
+        check_interval(self, "snr_smoothing", 0.0, 1.0, high_open=True)
         if self.num_contexts < 2:
             raise ValueError(
                 f"num_contexts must be >= 2 (the gradient's spread across contexts), got {self.num_contexts!r}"
@@ -137,6 +138,7 @@ class GroupPG:
     def __init__(
         self, envs: Any, policy: LinearPolicy, config: GroupPGConfig, seed: int, evaluator: LinearEvaluator
     ) -> None:
+        check_policy_fits(policy, envs.unwrapped.task if hasattr(envs, "unwrapped") else envs.task)
         self.envs, self.policy, self.config, self.evaluator = envs, policy, config, evaluator
         self.reference = policy.copy()
         context_seed, sampling_seed = np.random.SeedSequence(seed).spawn(2)
@@ -342,7 +344,7 @@ class GroupPGJob:
     progress_position: int = 0
 
 
-COMPLETE = "complete.json"
+COMPLETE = "done.json"  # the finished marker of agents.runs
 
 
 def job_record(job: GroupPGJob) -> dict[str, Any]:
@@ -353,18 +355,16 @@ def job_record(job: GroupPGJob) -> dict[str, Any]:
 def run_group_pg(job: GroupPGJob) -> str:
     """Train one group method from a saved base model in ``job.run_dir``; a finished run (same config) is
     skipped, an interrupted one resumes from its checkpoint."""
-    import json
     from pathlib import Path
 
     import gymnasium as gym
 
-    from agents.runs import CONFIG, Run, train
+    from agents.runs import Run, finished_run, train
 
     folder = Path(job.run_dir)
-    record = json.loads(json.dumps(job_record(job), default=str))
-    if (folder / COMPLETE).exists() and (folder / CONFIG).exists():
-        if json.loads((folder / CONFIG).read_text()) == record:
-            return job.run_dir
+    record = job_record(job)
+    if finished_run(folder, record) is not None:
+        return job.run_dir
     limit_threads(job.threads)
     batch = job.config.num_contexts * job.config.group_size
     envs = gym.make_vec(job.env_id, num_envs=batch, copy=False, **job.env_kwargs)
@@ -383,6 +383,6 @@ def run_group_pg(job: GroupPGJob) -> str:
         progress_position=job.progress_position,
     )
     policy.save(folder / "final_model.pt")
+    run.finish({"steps": job.steps, "reward_queries": agent.reward_queries})
     run.close()
-    (folder / COMPLETE).write_text(json.dumps({"steps": job.steps, "reward_queries": agent.reward_queries}))
     return job.run_dir

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from agents.config_checks import check_choice, check_positive, check_types
 from agents.evaluation import LinearEvaluator
 from agents.paper_task import load_task_arrays
 from agents.policy import LinearPolicy
@@ -42,10 +43,9 @@ class PaperPGConfig:
     process reward, where it is the per-position batch mean of r_i)."""
 
     def __post_init__(self) -> None:
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        check_types(self)
+        check_positive(self, "learning_rate")
+        check_choice(self, "optimizer", OPTIMIZERS)
 
 
 def paper_advantages(batch: Rollout, reward: str, baseline: bool | None) -> torch.Tensor:

@@ -9,9 +9,10 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from agents.config_checks import check_at_least, check_positive, check_types
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
-from agents.training import adaptive_step, grad_norm, make_optimizer, set_gradient
+from agents.training import adaptive_step, check_policy_fits, grad_norm, make_optimizer, set_gradient
 from seqreward_env import SequenceTask
 
 
@@ -30,13 +31,9 @@ class PretrainConfig:
     'adaptive_sgd': one pair per step, w <- w + g / (4 + 2 ||g||^2), g the score of log p(y*|x)."""
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if self.method not in ("adagrad", "adaptive_sgd"):
-            raise ValueError(f"method must be 'adagrad' or 'adaptive_sgd', got {self.method!r}")
+        check_types(self)
+        check_at_least(self, 1, "steps", "batch_size")
+        check_positive(self, "learning_rate")
 
 
 class Pretrainer:
@@ -45,6 +42,7 @@ class Pretrainer:
     def __init__(
         self, task: SequenceTask, policy: LinearPolicy, config: PretrainConfig, seed: int, evaluator: LinearEvaluator
     ) -> None:
+        check_policy_fits(policy, task)
         self.task, self.policy, self.config, self.evaluator = task, policy, config, evaluator
         self.rng = np.random.default_rng(np.random.SeedSequence(seed))
         self.optimizer = make_optimizer("adagrad", policy.parameters(), config.learning_rate)

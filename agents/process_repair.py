@@ -145,7 +145,7 @@ class ProcessRepair(TheoryAgent):
         return {
             **super().state_dict(),
             **{name: getattr(self, name).cpu().clone() for name in tensors},
-            "contexts": self.contexts.copy(),
+            "contexts": torch.from_numpy(self.contexts.copy()),  # a tensor: loadable with weights_only=True
             "counters": (self.repairs_failed, self.repair_queries, self.max_position_queries),
             "tries": self.tries,
             "config": asdict(self.config),
@@ -155,6 +155,6 @@ class ProcessRepair(TheoryAgent):
         super().load_state_dict(state)
         for name in ("response", "on_response", "verified", "lengths", "position_queries"):
             getattr(self, name).copy_(state[name])
-        self.contexts[:] = state["contexts"]
+        self.contexts[:] = np.asarray(state["contexts"])
         self.repairs_failed, self.repair_queries, self.max_position_queries = state["counters"]
         self.tries = int(state["tries"])

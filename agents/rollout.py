@@ -175,11 +175,20 @@ def _sample_from_table(table: torch.Tensor, previous: torch.Tensor | None, unifo
     """Every step's tokens from a ``MarkovPolicy``'s ``(B, k + 1, k)`` table, by inverting the CDF row of
     each row's previous token at its uniform: ``(steps, B)`` int64, step by step as the env will take them.
 
-    A tight loop of two lookups per step, before the env runs, keeps the table in cache.
+    A tight loop of two lookups per step, before the env runs, keeps the table in cache. A token of
+    probability 0 is never drawn: from each row's last token of positive probability on, the CDF is set to
+    inf, so a uniform past the rounded total picks that token, and the zero tokens after it get empty
+    intervals [inf, inf) (those before it already have empty ones).
     """
     batch, rows, k = table.shape
     cdf = table.cumsum(dim=-1).reshape(-1, k)
-    cdf[:, -1] = torch.inf  # a uniform past the second-to-last entry picks the last token: no rescale, no clamp
+    cdf[:, -1] = torch.inf
+    zero_last = (table[..., -1] == 0).reshape(-1).nonzero().squeeze(1)
+    if len(zero_last):  # rare (a softmax gives exact zeros only on underflow): only those rows pay
+        positive = table.reshape(-1, k).index_select(0, zero_last) > 0
+        last_positive = k - 1 - positive.flip(-1).to(torch.int8).argmax(dim=-1, keepdim=True)
+        beyond = torch.arange(k, device=table.device) >= last_positive
+        cdf[zero_last] = cdf.index_select(0, zero_last).masked_fill(beyond, torch.inf)
     offsets = torch.arange(batch, device=table.device) * rows
     row = offsets + (k if previous is None else previous)
     planned = torch.empty(len(uniforms), batch, dtype=torch.int64, device=table.device)

@@ -3,8 +3,13 @@ worker processes, or on a Ray cluster (``backend="ray"``, needs the ``ray`` extr
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -14,6 +19,7 @@ J = TypeVar("J")
 R = TypeVar("R")
 
 BACKENDS = ("local", "ray")
+PR_SET_PDEATHSIG = 1  # prctl option: the signal a process gets when its parent ends (Linux)
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -57,7 +63,8 @@ def run_sweep(
         for name in BLAS_THREAD_VARIABLES:
             os.environ.setdefault(name, "1")
         try:
-            with multiprocessing.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
+            context = multiprocessing.get_context("spawn")
+            with context.Pool(min(workers, len(jobs)), initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
                 results = []
                 for result in pool.imap(function, jobs):
                     results.append(result)
@@ -72,6 +79,28 @@ def run_sweep(
                     os.environ[name] = value
     progress.close()
     return results
+
+
+def die_with_parent(parent: int, poll_seconds: float = 0.5) -> None:
+    """Make this worker process end when the process ``parent`` does (even by ``kill -9``), so that no
+    orphaned worker keeps writing to a run folder: Linux's parent-death signal where there is one, and a
+    watchdog thread that exits once the parent is gone everywhere."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # gone before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_seconds)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def _run_on_ray(function: Callable[[Any], Any], jobs: Sequence[Any], address: str | None, progress: Any) -> list[Any]:

@@ -4,7 +4,6 @@ the run wrote. Sweeps send these jobs to worker processes or a Ray cluster (``ag
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,12 +17,12 @@ from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.process_repair import ProcessRepair, ProcessRepairConfig
-from agents.runs import Run, read_metrics, train
+from agents.runs import DONE, Run, finished_run, read_metrics, train
 from agents.training import limit_threads
 from agents.uniform_pg import UniformPG, UniformPGConfig
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
-RESULT = "result.json"
+RESULT = DONE  # a run's finished marker, holding its summary
 BASE_MODEL = "base_model.pt"
 # The reward each algorithm needs (None: the task's own).
 ALGORITHMS: dict[str, str | None] = {
@@ -65,13 +64,14 @@ def pretrain_base_model(job: PretrainJob) -> str:
     limit_threads(job.threads)
     path = Path(job.run_dir)
     model_file = path / BASE_MODEL
-    if model_file.exists() and (path / RESULT).exists():
+    record = {**asdict(job), "config": asdict(job.config), "show_progress": None}
+    if finished_run(path, record) is not None and model_file.exists():
         return str(model_file)
     task = SequenceTask(**job.task)
     policy = LinearPolicy.for_task(task)
     evaluator = QualityEvaluator(task, job.test_size)
     trainer = Pretrainer(task, policy, job.config, job.seed, evaluator)
-    run = Run(path, {**asdict(job), "config": asdict(job.config), "show_progress": None})
+    run = Run(path, record)
     target = job.token_probability
     train(
         run,
@@ -84,7 +84,7 @@ def pretrain_base_model(job: PretrainJob) -> str:
     )
     policy.save(model_file)
     final = [record for record in read_metrics(path) if "eval/test_error" in record][-1]
-    (path / RESULT).write_text(json.dumps({**final, "reached": target is None or _reached_quality(final, target)}))
+    run.finish({**final, "reached": target is None or _reached_quality(final, target)})
     run.close()
     return str(model_file)
 
@@ -156,10 +156,13 @@ def log_spaced_steps(total: int, growth: float) -> list[int]:
 
 
 def run_theory_job(job: TheoryJob) -> dict[str, Any]:
-    """Run ``job`` in its folder (resuming; a finished run is not run again) and return its summary."""
+    """Run ``job`` in its folder (resuming; a finished run of the same job is not run again, one of another
+    job is refused naming the differences) and return its summary."""
     path = Path(job.run_dir)
-    if (path / RESULT).exists():
-        return json.loads((path / RESULT).read_text())
+    record = {**asdict(job), "show_progress": None, "progress_position": None}
+    done = finished_run(path, record)
+    if done is not None:
+        return done
     limit_threads(job.threads)
     task = job_task(job)
     envs = SequenceVectorEnv(num_envs=job.rows, task=task, copy=False, autoreset_mode="disabled")
@@ -170,7 +173,7 @@ def run_theory_job(job: TheoryJob) -> dict[str, Any]:
     )
     policy = base.copy()
     agent = make_agent(job, envs, policy, base, LinearEvaluator(task, job.test_size))
-    run = Run(path, {**asdict(job), "show_progress": None, "progress_position": None})
+    run = Run(path, record)
     target = job.target_error
     train(
         run,
@@ -185,7 +188,6 @@ def run_theory_job(job: TheoryJob) -> dict[str, Any]:
         stop_when=None if target is None else (lambda metrics: metrics["eval/test_error"] <= target),
     )
     policy.save(path / "final_model.pt")
-    run.close()
     summary = summarize_run(path, target)
     summary.update(
         {
@@ -195,7 +197,8 @@ def run_theory_job(job: TheoryJob) -> dict[str, Any]:
             "agent_reward_queries": agent.reward_queries,
         }
     )
-    (path / RESULT).write_text(json.dumps(summary, indent=1))
+    run.finish(summary)
+    run.close()
     return summary
 
 

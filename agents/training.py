@@ -26,6 +26,16 @@ def make_optimizer(name: str, parameters: Sequence[torch.nn.Parameter], learning
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
 
 
+def check_policy_fits(policy: LinearPolicy, task: Any) -> None:
+    """Refuse, at a learner's construction, a policy shaped for another task (its context dimension and
+    vocabulary must be the task's), instead of a shape error deep in the first update."""
+    if (policy.context_dim, policy.vocab_size) != (task.context_dim, task.vocab_size):
+        raise ValueError(
+            f"policy has context_dim={policy.context_dim}, vocab_size={policy.vocab_size}; the task needs "
+            f"context_dim={task.context_dim}, vocab_size={task.vocab_size}"
+        )
+
+
 def set_gradient(policy: LinearPolicy, grads: Sequence[torch.Tensor]) -> None:
     """Write closed-form gradients of the loss (to be minimised) into ``.grad`` for a torch optimiser."""
     for parameter, grad in zip(policy.parameters(), grads, strict=True):

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.config_checks import check_at_least, check_types
 from agents.evaluation import LinearEvaluator
 from agents.exploration import adaptive_update, greedy_responses, is_high
 from agents.policy import LinearPolicy
@@ -47,10 +48,8 @@ class UniformPGConfig:
     """Clip of the importance ratio to [1/zeta, zeta]; 1 gives plain uniform-behaviour PG."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.zeta, bool) or not (isinstance(self.zeta, (int, float)) and math.isfinite(self.zeta)):
-            raise ValueError(f"zeta must be a finite number >= 1, got {self.zeta!r}")
-        if self.zeta < 1.0:
-            raise ValueError(f"zeta must be a finite number >= 1, got {self.zeta!r}")
+        check_types(self)
+        check_at_least(self, 1.0, "zeta")
 
 
 def clipped_importance_ratio(log_target: torch.Tensor, log_behaviour: torch.Tensor, zeta: float) -> torch.Tensor:

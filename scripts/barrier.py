@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from agents.cli import Experiment, run_experiment, split_list
+from agents.cli import Experiment, run_experiment
+from agents.config_checks import ConfigError, check_choices, check_fields
 from agents.pretrain import PretrainConfig
 from agents.sweep import run_sweep
 from agents.theory_jobs import (
@@ -48,8 +49,8 @@ COLOURS = {"best_of_m": "tab:red", "process_repair": "tab:blue"}
 class BarrierConfig:
     """Settings of the barrier experiment (defaults: the full setting)."""
 
-    seq_lens: str = "2,4,6,8,10,12"
-    """Comma-separated response lengths N."""
+    seq_lens: tuple[int, ...] = (2, 4, 6, 8, 10, 12)
+    """Response lengths N."""
     vocab_size: int = 3
     """k, the vocabulary size."""
     context_dim: int = 8
@@ -72,8 +73,8 @@ class BarrierConfig:
     """Pre-training steps at most."""
     target_error: float = 0.1
     """Test error 1 - E p(y*|x) each run must reach."""
-    algorithms: str = "best_of_m,process_repair"
-    """Comma-separated algorithms ('best_of_m', 'process_repair')."""
+    algorithms: tuple[str, ...] = ("best_of_m", "process_repair")
+    """Algorithms ('best_of_m', 'process_repair')."""
     tries: int | None = None
     """m for both algorithms; unset: the paper's choice from the base model's LQ and token-level LQ."""
     step_per_token: bool = True
@@ -100,8 +101,9 @@ class BarrierConfig:
     device: str = "cpu"
     """Torch device."""
 
-
-QUICK = replace(BarrierConfig(), seq_lens="2,4,6,8,10", seeds=2, query_budget=400_000, test_size=256)
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_config(self)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -110,26 +112,15 @@ def main(argv: list[str] | None = None) -> Path:
 
 def check_config(config: BarrierConfig) -> None:
     """Fail early, with what is allowed, on a bad command line."""
-    try:
-        lengths = split_list(config.seq_lens, int)
-    except ValueError:
-        raise SystemExit(f"--seq-lens must be comma-separated integers, got {config.seq_lens!r}") from None
-    if not lengths or min(lengths) < 1:
-        raise SystemExit(f"--seq-lens must be integers >= 1, got {config.seq_lens!r}")
-    for algorithm in split_list(config.algorithms):
-        if algorithm not in ALGORITHMS:
-            raise SystemExit(f"--algorithms: {algorithm!r} is not one of {sorted(ALGORITHMS)}")
-    if not split_list(config.algorithms):
-        raise SystemExit("--algorithms must name at least one algorithm")
+    if not config.seq_lens or min(config.seq_lens) < 1:
+        raise ConfigError(f"--seq-lens must be integers >= 1, got {config.seq_lens!r}")
+    check_choices(config, "algorithms", ALGORITHMS)
     if not 1.0 / config.vocab_size < config.token_probability < 1.0:
-        raise SystemExit(f"--token-probability must lie in (1/k, 1) = ({1 / config.vocab_size:.3g}, 1)")
+        raise ConfigError(f"--token-probability must lie in (1/k, 1) = ({1 / config.vocab_size:.3g}, 1)")
     if not 0.0 < config.target_error < 1.0:
-        raise SystemExit(f"--target-error must lie in (0, 1), got {config.target_error!r}")
-    for name in ("seeds", "rows", "query_budget", "pretrain_max_steps", "workers"):
-        if getattr(config, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be >= 1, got {getattr(config, name)!r}")
+        raise ConfigError(f"--target-error must lie in (0, 1), got {config.target_error!r}")
     if config.query_budget < config.rows:
-        raise SystemExit("--query-budget must allow one step of --rows queries")
+        raise ConfigError("--query-budget must allow one step of --rows queries")
 
 
 def task_kwargs(config: BarrierConfig, seq_len: int) -> dict[str, Any]:
@@ -160,7 +151,7 @@ def pretrain_jobs(config: BarrierConfig, run_dir: Path, show_progress: bool) -> 
             test_size=config.test_size,
             show_progress=False,
         )
-        for seq_len in split_list(config.seq_lens, int)
+        for seq_len in list(config.seq_lens)
         for seed in range(config.seeds)
     }
 
@@ -188,8 +179,8 @@ def theory_jobs(
             device=config.device,
             show_progress=False,
         )
-        for algorithm in split_list(config.algorithms)
-        for seq_len in split_list(config.seq_lens, int)
+        for algorithm in list(config.algorithms)
+        for seq_len in list(config.seq_lens)
         for seed in range(config.seeds)
     }
     return dict(sorted(jobs.items(), key=lambda item: -item[0][1]))  # longest first: the slowest start first
@@ -238,9 +229,9 @@ def run_barrier(config: BarrierConfig, run_dir: Path, *, show_progress: bool = T
         for (algorithm, seq_len, seed), result in sorted(results.items())
     ]
     write_table(run_dir / "barrier.csv", rows)
-    lengths = split_list(config.seq_lens, int)
+    lengths = list(config.seq_lens)
     series: dict[str, dict[str, list[Any]]] = {}
-    for algorithm in split_list(config.algorithms):
+    for algorithm in list(config.algorithms):
         points = [query_statistics([results[algorithm, n, seed] for seed in range(config.seeds)]) for n in lengths]
         series[algorithm] = {
             "seq_len": lengths,
@@ -291,7 +282,7 @@ def draw(
     import matplotlib.pyplot as plt
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8), constrained_layout=True)
-    lengths = split_list(config.seq_lens, int)
+    lengths = list(config.seq_lens)
     for algorithm, curve in series.items():
         colour = COLOURS[algorithm]
         reached = [r for r in rows if r["algorithm"] == algorithm and r["reached"]]
@@ -343,6 +334,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+QUICK = replace(BarrierConfig(), seq_lens=(2, 4, 6, 8, 10), seeds=2, query_budget=400_000, test_size=256)
+
+
 EXPERIMENT = Experiment(
     name="barrier",
     description=__doc__ or "",
@@ -352,6 +346,7 @@ EXPERIMENT = Experiment(
     run=run_barrier,
     describe=format_summary,
     outputs=("barrier.png", "barrier.csv"),
+    folders=("runs", "tb_barrier"),
 )
 
 

@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from agents.cli import Experiment, run_experiment, split_list
+from agents.cli import Experiment, run_experiment
+from agents.config_checks import ConfigError, check_choices, check_fields
 from agents.evaluation import LinearEvaluator
 from agents.group_pg import METHODS, GroupPGConfig, GroupPGJob, run_group_pg
 from agents.policy import LinearPolicy
@@ -79,12 +80,12 @@ class CompareConfig:
     """(x, y*) pairs per pre-training step."""
     pretrain_learning_rate: float = 0.1
     """Adagrad learning rate of pre-training."""
-    rewards: str = "outcome,process"
-    """Comma-separated rewards to compare on."""
-    methods: str = "reinforce,reinforce_mean,rloo,grpo,grpo_clip,dr_grpo,oblr_po,oblr_po_debiased,oblr_baseline"
-    """Comma-separated methods (agents.group_pg.METHODS, or the named VARIANTS of this script)."""
-    learning_rates: str = "0.125,0.25,0.5,1,2,4,8,16"
-    """Comma-separated learning-rate grid, the same for every method (OBLR-PO: eta_max)."""
+    rewards: tuple[str, ...] = ("outcome", "process")
+    """Rewards to compare on."""
+    methods: tuple[str, ...] = ("reinforce", "reinforce_mean", "rloo", "grpo", "grpo_clip", "dr_grpo", "oblr_po", "oblr_po_debiased", "oblr_baseline")
+    """Methods (agents.group_pg.METHODS, or the named VARIANTS of this script)."""
+    learning_rates: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+    """Learning-rate grid, the same for every method (OBLR-PO: eta_max)."""
     tuning_seeds: int = 3
     """Seeds per grid point for tuning (1000, 1001, ...)."""
     seeds: int = 10
@@ -112,24 +113,9 @@ class CompareConfig:
     device: str = "cpu"
     """Torch device."""
 
-
-QUICK = replace(
-    CompareConfig(),
-    seq_len=6,
-    vocab_size=6,
-    context_dim=8,
-    num_components=16,
-    pretrain_steps=30,
-    learning_rates="0.1,0.3,1,3,10,30",
-    tuning_seeds=2,
-    seeds=5,
-    num_contexts=16,
-    group_size=8,
-    outcome_query_budget=10240,
-    process_query_budget=61440,
-    test_size=512,
-    evaluations=10,
-)
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_config(self)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -138,20 +124,16 @@ def main(argv: list[str] | None = None) -> Path:
 
 def check_config(config: CompareConfig) -> None:
     """Fail early, with what is allowed, on a bad command line."""
-    for reward in split_list(config.rewards):
-        if reward not in ENV_IDS:
-            raise SystemExit(f"--rewards: {reward!r} is not one of {sorted(ENV_IDS)}")
-    for method in split_list(config.methods):
-        if method not in VARIANTS:
-            raise SystemExit(f"--methods: {method!r} is not one of {sorted(VARIANTS)}")
-    rates = [float(rate) for rate in split_list(config.learning_rates)]
+    check_choices(config, "rewards", ENV_IDS)
+    check_choices(config, "methods", VARIANTS)
+    rates = list(config.learning_rates)
     if not rates or min(rates) <= 0:
-        raise SystemExit(f"--learning-rates must be positive numbers, got {config.learning_rates!r}")
+        raise ConfigError(f"--learning-rates must be positive numbers, got {config.learning_rates!r}")
     if config.seeds < 2 or config.tuning_seeds < 1:
-        raise SystemExit("need --seeds >= 2 (confidence intervals) and --tuning-seeds >= 1")
-    for reward in split_list(config.rewards):
+        raise ConfigError("need --seeds >= 2 (confidence intervals) and --tuning-seeds >= 1")
+    for reward in config.rewards:
         if steps_for(config, reward) < 1:
-            raise SystemExit(f"the {reward} query budget buys no step of {queries_per_step(config, reward)} queries")
+            raise ConfigError(f"the {reward} query budget buys no step of {queries_per_step(config, reward)} queries")
 
 
 def queries_per_step(config: CompareConfig, reward: str) -> int:
@@ -247,8 +229,8 @@ def run_compare(config: CompareConfig, run_dir: Path, *, show_progress: bool = T
     """Pre-train, tune each method's rate, run the evaluation seeds, then write every output."""
     run_dir.mkdir(parents=True, exist_ok=True)
     base_model, base_error = pretrain_base_model(config, run_dir / "pretrain", show_progress=show_progress)
-    rewards, methods = split_list(config.rewards), split_list(config.methods)
-    rates = [float(rate) for rate in split_list(config.learning_rates)]
+    rewards, methods = list(config.rewards), list(config.methods)
+    rates = [float(rate) for rate in list(config.learning_rates)]
     tuning_seeds = [TUNING_SEED_OFFSET + i for i in range(config.tuning_seeds)]
     tuning = {
         (reward, method, rate, seed): make_job(config, run_dir, base_model, "tune", reward, method, rate, seed)
@@ -505,7 +487,7 @@ def draw(path: Path, config: CompareConfig, summary: dict[str, Any], curves: dic
     figure.suptitle(
         f"N={config.seq_len}, k={config.vocab_size}, d={config.context_dim}, B={config.num_contexts} contexts x "
         f"G={config.group_size} responses per step, {config.optimizer.upper()}; base model test error "
-        f"{summary['base_test_error']:.3f}; learning rate tuned per method on {{{config.learning_rates}}}"
+        f"{summary['base_test_error']:.3f}; learning rate tuned per method on {{{', '.join(f'{rate:g}' for rate in config.learning_rates)}}}"
     )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -526,6 +508,25 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+QUICK = replace(
+    CompareConfig(),
+    seq_len=6,
+    vocab_size=6,
+    context_dim=8,
+    num_components=16,
+    pretrain_steps=30,
+    learning_rates=(0.1, 0.3, 1.0, 3.0, 10.0, 30.0),
+    tuning_seeds=2,
+    seeds=5,
+    num_contexts=16,
+    group_size=8,
+    outcome_query_budget=10240,
+    process_query_budget=61440,
+    test_size=512,
+    evaluations=10,
+)
+
+
 EXPERIMENT = Experiment(
     name="compare",
     description=__doc__ or "",
@@ -535,6 +536,7 @@ EXPERIMENT = Experiment(
     run=run_compare,
     describe=format_summary,
     outputs=("compare.png", "compare.csv", "compare_curves.csv"),
+    folders=("runs", "pretrain", "tb_compare"),
 )
 
 

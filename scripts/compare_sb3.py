@@ -39,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from agents.cli import Experiment, parse_experiment_args, run_experiment, split_list
+from agents.cli import Experiment, parse_experiment_args, run_experiment
+from agents.config_checks import ConfigError, check_choices, check_fields
 from agents.paper_pg import PaperPGConfig, PaperPGJob, run_paper_pg
 from agents.policy import LinearPolicy
 from agents.runs import read_metrics
@@ -71,10 +72,10 @@ class CompareSB3Config:
     """Noise scale of the mixture."""
     task_seed: int = 0
     """Seed of the teacher and the test set."""
-    rewards: str = "outcome,process"
-    """Comma-separated rewards to compare on."""
-    methods: str = "paper_pg,ppo,a2c"
-    """Comma-separated methods: paper_pg, ppo, a2c."""
+    rewards: tuple[str, ...] = ("outcome", "process")
+    """Rewards to compare on."""
+    methods: tuple[str, ...] = ("paper_pg", "ppo", "a2c")
+    """Methods: paper_pg, ppo, a2c."""
     query_budget: int = 61_440
     """Q, reward queries of every run (process runs: Q environment steps; outcome runs: N Q); rounded up so
     that every method evaluates on the same grid."""
@@ -82,7 +83,7 @@ class CompareSB3Config:
     """Evaluations per Q environment steps (outcome runs evaluate N times as many, on the same grid)."""
     pg_batch_size: int = 256
     """Contexts per step of the paper's PG."""
-    pg_learning_rates: str = "0.1,0.3,1,3"
+    pg_learning_rates: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0)
     """Adagrad learning-rate grid of the paper's PG (the paper's is 0.1)."""
     num_envs: int = 64
     """Rows of the SB3 vector env (the adapter)."""
@@ -90,11 +91,11 @@ class CompareSB3Config:
     """PPO rollout length per row."""
     ppo_batch_size: int = 512
     """PPO minibatch size."""
-    ppo_learning_rates: str = "0.001,0.003,0.01"
+    ppo_learning_rates: tuple[float, ...] = (0.001, 0.003, 0.01)
     """Adam learning-rate grid of PPO."""
     a2c_n_steps: int = 8
     """A2C rollout length per row."""
-    a2c_learning_rates: str = "0.001,0.003,0.01"
+    a2c_learning_rates: tuple[float, ...] = (0.001, 0.003, 0.01)
     """RMSprop learning-rate grid of A2C."""
     tuning_seeds: int = 1
     """Seeds per grid point for tuning (1000, 1001, ...); no tuning runs for a grid of one rate."""
@@ -111,21 +112,9 @@ class CompareSB3Config:
     device: str = "cpu"
     """Torch device."""
 
-
-QUICK = replace(
-    CompareSB3Config(),
-    seq_len=4,
-    query_budget=20_000,
-    evaluations=5,
-    pg_batch_size=128,
-    pg_learning_rates="0.3,1",
-    num_envs=32,
-    ppo_n_steps=16,
-    ppo_batch_size=256,
-    ppo_learning_rates="0.003",
-    a2c_learning_rates="0.003",
-    seeds=2,
-)
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_config(self)
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[CompareSB3Config, argparse.Namespace]:
@@ -141,30 +130,17 @@ def main(argv: list[str] | None = None) -> Path:
 
 
 def learning_rates(config: CompareSB3Config, method: str) -> list[float]:
-    return [float(rate) for rate in split_list(getattr(config, f"{method.removeprefix('paper_')}_learning_rates"))]
+    return [float(rate) for rate in getattr(config, f"{method.removeprefix('paper_')}_learning_rates")]
 
 
 def check_config(config: CompareSB3Config) -> None:
     """Fail early, with what is allowed, on a bad command line."""
-    for reward in split_list(config.rewards):
-        if reward not in ENV_IDS:
-            raise SystemExit(f"--rewards: {reward!r} is not one of {sorted(ENV_IDS)}")
-    if not split_list(config.methods):
-        raise SystemExit(f"--methods: name at least one of {list(METHODS)}")
-    for method in split_list(config.methods):
-        if method not in METHODS:
-            raise SystemExit(f"--methods: {method!r} is not one of {list(METHODS)}")
-        try:
-            rates = learning_rates(config, method)
-        except ValueError:
-            rates = []
+    check_choices(config, "rewards", ENV_IDS)
+    check_choices(config, "methods", METHODS)
+    for method in config.methods:
+        rates = learning_rates(config, method)
         if not rates or min(rates) <= 0:
-            raise SystemExit(f"the {method} learning-rate grid must be positive numbers, got {rates or 'none'}")
-    positive = ("query_budget", "evaluations", "pg_batch_size", "num_envs", "ppo_n_steps", "ppo_batch_size",
-                "a2c_n_steps", "tuning_seeds", "seeds", "test_size", "workers")  # fmt: skip
-    for name in positive:
-        if getattr(config, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be >= 1, got {getattr(config, name)}")
+            raise ConfigError(f"the {method} learning-rate grid must be positive numbers, got {rates or 'none'}")
 
 
 def task_kwargs(config: CompareSB3Config) -> dict[str, Any]:
@@ -271,7 +247,7 @@ def run_compare(config: CompareSB3Config, run_dir: Path, *, show_progress: bool 
     run_dir.mkdir(parents=True, exist_ok=True)
     task = SequenceTask(**task_kwargs(config))
     LinearPolicy.for_task(task).save(run_dir / "uniform_policy.pt")  # the paper's PG starts from w = 0
-    rewards, methods = split_list(config.rewards), split_list(config.methods)
+    rewards, methods = list(config.rewards), list(config.methods)
     per_run_progress = show_progress and config.workers == 1 and config.backend == "local"
     tuning_seeds = [TUNING_SEED_OFFSET + i for i in range(config.tuning_seeds)]
     tuning = {
@@ -544,6 +520,22 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+QUICK = replace(
+    CompareSB3Config(),
+    seq_len=4,
+    query_budget=20_000,
+    evaluations=5,
+    pg_batch_size=128,
+    pg_learning_rates=(0.3, 1.0),
+    num_envs=32,
+    ppo_n_steps=16,
+    ppo_batch_size=256,
+    ppo_learning_rates=(0.003,),
+    a2c_learning_rates=(0.003,),
+    seeds=2,
+)
+
+
 EXPERIMENT = Experiment(
     name="compare_sb3",
     description=__doc__ or "",
@@ -553,6 +545,7 @@ EXPERIMENT = Experiment(
     run=run_compare,
     describe=format_summary,
     outputs=("compare_sb3.png", "compare_sb3.csv", "compare_sb3_curves.csv"),
+    folders=("runs", "tb_compare", "uniform_policy.pt"),
 )
 
 

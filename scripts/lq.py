@@ -16,10 +16,8 @@ likelihoods behind the plots). Running the same command again resumes; a finishe
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -28,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from agents.cli import add_config_arguments, config_from_args
+from agents.cli import command_line, mark_experiment_folder, start_fresh
+from agents.config_checks import ConfigError, check_fields
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
 from agents.pretrain import PretrainConfig, Pretrainer
@@ -37,6 +36,8 @@ from agents.training import limit_threads
 from seqreward_env import SequenceTask, likelihood_quantile
 
 LEVELS = ("sequence", "token")
+# What the experiment writes in its run folder (what --fresh removes).
+LQ_WRITES = ("lq.png", "lq.csv", "lq.json", "pretrain", "models", "likelihoods")
 LOG10 = float(np.log(10.0))
 
 
@@ -64,8 +65,8 @@ class LQConfig:
     """Adagrad learning rate."""
     num_contexts: int = 16384
     """Contexts on which the likelihoods are computed exactly."""
-    eps: str = "0.001,0.01,0.1,0.5"
-    """Comma-separated eps of the reported quantiles LQ(eps) (tables, TensorBoard, the right-hand panels)."""
+    eps: tuple[float, ...] = (0.001, 0.01, 0.1, 0.5)
+    """Eps of the reported quantiles LQ(eps) (tables, TensorBoard, the right-hand panels)."""
     seed: int = 0
     """Seed of the pre-training data."""
     threads: int = 1
@@ -73,25 +74,27 @@ class LQConfig:
     device: str = "cpu"
     """Torch device ('cpu' or 'cuda')."""
 
-
-QUICK = replace(
-    LQConfig(), seq_len=30, vocab_size=6, context_dim=16, steps=1000, checkpoint_every=100, num_contexts=4096
-)
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_config(self)
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a small setting that runs in well under a minute")
-    parser.add_argument("--run-dir", type=Path, default=None, help="run folder (default runs/lq/<setting>-seed<seed>)")
-    parser.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_config_arguments(parser, LQConfig)
-    args = parser.parse_args(argv)
-    config = config_from_args(LQConfig, args, QUICK if args.quick else LQConfig())
-    check_config(config)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    quick = "--quick" in argv
+    config, args = command_line(
+        LQConfig,
+        QUICK if quick else LQConfig(),
+        argv,
+        description=__doc__ or "",
+        prog="lq.py",
+        quick_help="a small setting that runs in well under a minute",
+        run_dir_help="run folder (default runs/lq/<setting>-seed<seed>)",
+    )
     run_dir = args.run_dir or Path("runs") / "lq" / f"{'quick' if args.quick else 'paper'}-seed{config.seed}"
     if args.fresh:
-        shutil.rmtree(run_dir, ignore_errors=True)
+        start_fresh(run_dir, "lq", LQ_WRITES)
+    mark_experiment_folder(run_dir, "lq")
     print(f"LQ run folder: {run_dir}", flush=True)
     started = time.perf_counter()
     summary = run_lq(config, run_dir, show_progress=not args.no_progress)
@@ -104,23 +107,17 @@ def main(argv: list[str] | None = None) -> Path:
 
 
 def eps_values(config: LQConfig) -> list[float]:
-    return [float(eps) for eps in config.eps.split(",") if eps.strip()]
+    return [float(eps) for eps in config.eps]
 
 
 def check_config(config: LQConfig) -> None:
     """Fail early, with what is allowed, on a bad command line."""
-    try:
-        values = eps_values(config)
-    except ValueError:
-        raise SystemExit(f"--eps must be comma-separated numbers in [0, 1), got {config.eps!r}") from None
-    if not values or not all(0.0 <= eps < 1.0 for eps in values):
-        raise SystemExit(f"--eps must be comma-separated numbers in [0, 1), got {config.eps!r}")
-    if config.checkpoint_every < 1 or config.steps < 1:
-        raise SystemExit("--steps and --checkpoint-every must be >= 1")
+    if not config.eps or not all(0.0 <= eps < 1.0 for eps in config.eps):
+        raise ConfigError(f"--eps must be numbers in [0, 1), got {config.eps!r}")
     if config.num_contexts < 2:
-        raise SystemExit(f"--num-contexts must be >= 2, got {config.num_contexts}")
+        raise ConfigError(f"--num-contexts must be >= 2, got {config.num_contexts}")
     if config.contexts not in ("rademacher", "mixture"):
-        raise SystemExit(f"--contexts must be 'rademacher' or 'mixture', got {config.contexts!r}")
+        raise ConfigError(f"--contexts must be 'rademacher' or 'mixture', got {config.contexts!r}")
 
 
 def make_task(config: LQConfig) -> SequenceTask:
@@ -296,6 +293,11 @@ def format_summary(summary: dict[str, Any]) -> str:
         cells = [f"{summary['log10_lq'][level][eps][index]:>12.3g}" for level in LEVELS for eps in chosen]
         lines.append(f"{step:<6} {summary['test_error'][index]:>10.4f}  " + "  ".join(cells))
     return "\n".join(lines)
+
+
+QUICK = replace(
+    LQConfig(), seq_len=30, vocab_size=6, context_dim=16, steps=1000, checkpoint_every=100, num_contexts=4096
+)
 
 
 if __name__ == "__main__":

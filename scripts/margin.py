@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from agents.cli import Experiment, run_experiment, split_list
+from agents.cli import Experiment, run_experiment
+from agents.config_checks import ConfigError, check_choices, check_fields
 from agents.sweep import run_sweep
 from agents.theory_jobs import (
     ALGORITHMS,
@@ -47,8 +48,8 @@ LABELS = {
 class MarginConfig:
     """Settings of the margin experiment (defaults: the full setting)."""
 
-    margins: str = "0.01,0.02,0.04,0.08,0.16"
-    """Comma-separated margins gamma."""
+    margins: tuple[float, ...] = (0.01, 0.02, 0.04, 0.08, 0.16)
+    """Margins gamma."""
     seq_len: int = 3
     """N, the response length."""
     vocab_size: int = 3
@@ -61,8 +62,8 @@ class MarginConfig:
     """Seed of the teacher and the test sets."""
     target_error: float = 0.1
     """Test error 1 - E p(y*|x) each run must reach."""
-    algorithms: str = "best_of_m,process_repair,adaptive_pg"
-    """Comma-separated algorithms ('best_of_m', 'process_repair', 'adaptive_pg'; the last with the outcome reward)."""
+    algorithms: tuple[str, ...] = ("best_of_m", "process_repair", "adaptive_pg")
+    """Algorithms ('best_of_m', 'process_repair', 'adaptive_pg'; the last with the outcome reward)."""
     seeds: int = 5
     """Seeds per margin (contexts and sampling; 0, 1, ...)."""
     rows: int = 4
@@ -80,8 +81,9 @@ class MarginConfig:
     device: str = "cpu"
     """Torch device."""
 
-
-QUICK = replace(MarginConfig(), margins="0.02,0.04,0.08,0.16", seeds=3, query_budget=200_000, test_size=256)
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_config(self)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -90,28 +92,17 @@ def main(argv: list[str] | None = None) -> Path:
 
 def check_config(config: MarginConfig) -> None:
     """Fail early, with what is allowed, on a bad command line (unreachable margins included)."""
-    try:
-        gammas = split_list(config.margins, float)
-    except ValueError:
-        raise SystemExit(f"--margins must be comma-separated numbers, got {config.margins!r}") from None
+    gammas = list(config.margins)
     if not gammas or min(gammas) <= 0:
-        raise SystemExit(f"--margins must be positive numbers, got {config.margins!r}")
-    algorithms = split_list(config.algorithms)
-    for algorithm in algorithms:
-        if algorithm not in ALGORITHMS:
-            raise SystemExit(f"--algorithms: {algorithm!r} is not one of {sorted(ALGORITHMS)}")
-    if not algorithms:
-        raise SystemExit("--algorithms must name at least one algorithm")
+        raise ConfigError(f"--margins must be positive numbers, got {config.margins!r}")
+    check_choices(config, "algorithms", ALGORITHMS)
     if not 0.0 < config.target_error < 1.0:
-        raise SystemExit(f"--target-error must lie in (0, 1), got {config.target_error!r}")
-    for name in ("seeds", "rows", "query_budget", "workers"):
-        if getattr(config, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be >= 1, got {getattr(config, name)!r}")
+        raise ConfigError(f"--target-error must lie in (0, 1), got {config.target_error!r}")
     for gamma in gammas:
         try:
             SequenceTask(**task_kwargs(config, gamma))
         except ValueError as error:
-            raise SystemExit(f"--margins: {error}") from None
+            raise ConfigError(f"--margins: {error}") from None
 
 
 def task_kwargs(config: MarginConfig, gamma: float) -> dict[str, Any]:
@@ -141,8 +132,8 @@ def make_jobs(config: MarginConfig, run_dir: Path) -> dict[tuple[str, float, int
             device=config.device,
             show_progress=False,
         )
-        for algorithm in split_list(config.algorithms)
-        for gamma in split_list(config.margins, float)
+        for algorithm in list(config.algorithms)
+        for gamma in list(config.margins)
         for seed in range(config.seeds)
     }
     return dict(sorted(jobs.items(), key=lambda item: item[0][1]))  # smallest margin first: the slowest start first
@@ -181,9 +172,9 @@ def run_margin(config: MarginConfig, run_dir: Path, *, show_progress: bool = Tru
         for (algorithm, gamma, seed), result in sorted(results.items())
     ]
     write_table(run_dir / "margin.csv", rows)
-    gammas = sorted(split_list(config.margins, float))
+    gammas = sorted(list(config.margins))
     series: dict[str, dict[str, list[Any]]] = {}
-    for algorithm in split_list(config.algorithms):
+    for algorithm in list(config.algorithms):
         points = [query_statistics([results[algorithm, g, s] for s in range(config.seeds)]) for g in gammas]
         series[algorithm] = {
             "margin": gammas,
@@ -214,7 +205,7 @@ def draw(path: Path, config: MarginConfig, series: dict[str, dict[str, list[Any]
 
     figure, axis = plt.subplots(figsize=(7.5, 5), constrained_layout=True)
     palette = plt.get_cmap("tab10")
-    gammas = sorted(split_list(config.margins, float))
+    gammas = sorted(list(config.margins))
     for index, (algorithm, curve) in enumerate(series.items()):
         colour = palette(index)
         reached = [r for r in rows if r["algorithm"] == algorithm and r["reached"]]
@@ -258,6 +249,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+QUICK = replace(MarginConfig(), margins=(0.02, 0.04, 0.08, 0.16), seeds=3, query_budget=200_000, test_size=256)
+
+
 EXPERIMENT = Experiment(
     name="margin",
     description=__doc__ or "",
@@ -267,6 +261,7 @@ EXPERIMENT = Experiment(
     run=run_margin,
     describe=format_summary,
     outputs=("margin.png", "margin.csv"),
+    folders=("runs", "tb_margin"),
 )
 
 

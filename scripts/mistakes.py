@@ -18,7 +18,6 @@ under ``runs/``. Running the same command again skips finished runs and resumes 
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 import sys
 from dataclasses import asdict, dataclass, replace
@@ -27,16 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from agents.cli import Experiment, run_experiment, split_list
+from agents.cli import Experiment, run_experiment
+from agents.config_checks import ConfigError, check_choices, check_fields
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
-from agents.runs import Run, read_metrics, train
+from agents.runs import Run, finished_run, read_metrics, train
 from agents.sweep import run_sweep
 from agents.training import limit_threads
 from agents.uniform_pg import UniformPG, UniformPGConfig
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
-RESULT = "result.json"
 REWARDS = ("outcome", "process")
 
 
@@ -52,18 +51,18 @@ class MistakesConfig:
     """Context distribution ('rademacher' or 'mixture')."""
     task_seed: int = 0
     """Seed of the teacher and the test set."""
-    seq_lens: str = "1,2,3,4,5,6,7,8"
-    """Comma-separated lengths N of the sweep in N (at gamma = --margin)."""
+    seq_lens: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)
+    """Lengths N of the sweep in N (at gamma = --margin)."""
     margin: float = 0.1
     """gamma of the sweep in N."""
-    margins: str = "0.05,0.1,0.15,0.2,0.3"
-    """Comma-separated margins gamma of the sweep in gamma (at N = --margin-seq-len)."""
+    margins: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2, 0.3)
+    """Margins gamma of the sweep in gamma (at N = --margin-seq-len)."""
     margin_seq_len: int = 5
     """N of the sweep in gamma."""
-    rewards: str = "outcome,process"
-    """Comma-separated rewards ('outcome', 'process')."""
-    zetas: str = "1"
-    """Comma-separated clips zeta of the importance ratio (1: plain uniform-behaviour PG)."""
+    rewards: tuple[str, ...] = ("outcome", "process")
+    """Rewards ('outcome', 'process')."""
+    zetas: tuple[float, ...] = (1.0,)
+    """Clips zeta of the importance ratio (1: plain uniform-behaviour PG)."""
     seeds: int = 10
     """Seeds per setting (0, 1, ...)."""
     max_rounds: int = 200_000
@@ -81,16 +80,9 @@ class MistakesConfig:
     ray_address: str = ""
     """Ray cluster address ('auto' to find one; empty starts a local Ray)."""
 
-
-QUICK = replace(
-    MistakesConfig(),
-    seq_lens="1,2,3,4,5,6",
-    margins="0.05,0.1,0.2,0.3",
-    margin_seq_len=4,
-    rewards="outcome",
-    seeds=3,
-    max_rounds=20_000,
-)
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_config(self)
 
 
 @dataclass(frozen=True)
@@ -114,33 +106,25 @@ def main(argv: list[str] | None = None) -> Path:
 
 def check_config(config: MistakesConfig) -> None:
     """Fail early, with what is allowed, on a bad command line."""
-    for flag, text, kind, low in (
-        ("--seq-lens", config.seq_lens, int, 1),
-        ("--margins", config.margins, float, 0.0),
-        ("--zetas", config.zetas, float, 1.0),
+    for flag, values, low in (
+        ("--seq-lens", config.seq_lens, 1),
+        ("--margins", config.margins, 0.0),
+        ("--zetas", config.zetas, 1.0),
     ):
-        try:
-            values = split_list(text, kind)
-        except ValueError:
-            raise SystemExit(f"{flag} must be comma-separated numbers, got {text!r}") from None
         if not values or min(values) < low or (flag == "--margins" and min(values) <= 0):
-            raise SystemExit(f"{flag} must be comma-separated numbers {'>' if low == 0 else '>='} {low}, got {text!r}")
-    for reward in config.rewards.split(","):
-        if reward.strip() not in REWARDS:
-            raise SystemExit(f"--rewards: {reward!r} is not one of {REWARDS}")
-    if config.seeds < 1 or config.max_rounds < 1 or config.eval_every < 1 or config.log_every < 1:
-        raise SystemExit("--seeds, --max-rounds, --eval-every and --log-every must be >= 1")
+            raise ConfigError(f"{flag} must be numbers {'>' if low == 0 else '>='} {low}, got {values!r}")
+    check_choices(config, "rewards", REWARDS)
     try:
         for seq_len, gamma in settings(config):
             SequenceTask(**task_kwargs(config, seq_len, gamma))
     except ValueError as error:
-        raise SystemExit(f"--margin/--margins: {error}") from None
+        raise ConfigError(f"--margin/--margins: {error}") from None
 
 
 def settings(config: MistakesConfig) -> list[tuple[int, float]]:
     """The (N, gamma) pairs of both sweeps, each once."""
-    pairs = [(n, config.margin) for n in split_list(config.seq_lens, int)]
-    pairs += [(config.margin_seq_len, gamma) for gamma in split_list(config.margins, float)]
+    pairs = [(n, config.margin) for n in list(config.seq_lens)]
+    pairs += [(config.margin_seq_len, gamma) for gamma in list(config.margins)]
     return sorted(set(pairs))
 
 
@@ -159,14 +143,16 @@ def task_kwargs(config: MistakesConfig, seq_len: int, gamma: float, reward: str 
 def run_mistake_job(job: MistakeJob) -> dict[str, Any]:
     """Run ``job`` in its folder (resuming; a finished run is not run again) and return its summary."""
     path = Path(job.run_dir)
-    if (path / RESULT).exists():
-        return json.loads((path / RESULT).read_text())
+    record = {**asdict(job), "show_progress": None}
+    done = finished_run(path, record)
+    if done is not None:
+        return done
     limit_threads(1)
     task = SequenceTask(**job.task)
     envs = SequenceVectorEnv(num_envs=1, task=task, copy=False, autoreset_mode="disabled")
     evaluator = LinearEvaluator(task, job.test_size)
     agent = UniformPG(envs, LinearPolicy.for_task(task), UniformPGConfig(zeta=job.zeta), job.seed, evaluator)
-    run = Run(path, {**asdict(job), "show_progress": None})
+    run = Run(path, record)
     train(
         run,
         agent,
@@ -177,8 +163,7 @@ def run_mistake_job(job: MistakeJob) -> dict[str, Any]:
         show_progress=job.show_progress,
         stop_when=lambda metrics: metrics["eval/greedy_test_error"] == 0.0,
     )
-    run.close()
-    last = [record for record in read_metrics(path) if "eval/greedy_test_error" in record][-1]
+    last = [entry for entry in read_metrics(path) if "eval/greedy_test_error" in entry][-1]
     gamma = float(task.margin_condition or 0.0)
     result = {
         "seq_len": task.seq_len,
@@ -198,7 +183,8 @@ def run_mistake_job(job: MistakeJob) -> dict[str, Any]:
         "test_error": last["eval/test_error"],
         "rate": task.vocab_size**task.seq_len / gamma**2,
     }
-    (path / RESULT).write_text(json.dumps(result, indent=1))
+    run.finish(result)
+    run.close()
     return result
 
 
@@ -215,8 +201,8 @@ def make_jobs(config: MistakesConfig, run_dir: Path, show_progress: bool) -> lis
             test_size=config.test_size,
             show_progress=show_progress,
         )
-        for reward in (r.strip() for r in config.rewards.split(","))
-        for zeta in split_list(config.zetas, float)
+        for reward in config.rewards
+        for zeta in list(config.zetas)
         for seq_len, gamma in settings(config)
         for seed in range(config.seeds)
     ]
@@ -256,12 +242,12 @@ def group_series(config: MistakesConfig, results: list[dict[str, Any]]) -> dict[
             name = f"{reward}, zeta={zeta:g}"
             runs = [r for r in results if r["reward"] == reward and r["zeta"] == zeta]
             by_n = [point(config, [r for r in runs if r["seq_len"] == n and r["gamma"] == config.margin], "seq_len", n)
-                    for n in split_list(config.seq_lens, int)]  # fmt: skip
+                    for n in list(config.seq_lens)]  # fmt: skip
             by_gamma = [
                 point(
                     config, [r for r in runs if r["seq_len"] == config.margin_seq_len and r["gamma"] == g], "gamma", g
                 )
-                for g in split_list(config.margins, float)
+                for g in list(config.margins)
             ]
             series[name] = {
                 "reward": reward,
@@ -348,12 +334,12 @@ def draw(path: Path, config: MistakesConfig, series: dict[str, Any], jobs: list[
         axis.grid(alpha=0.3, which="both")
         axis.legend(fontsize=8)
     by_n.set_xlabel("N")
-    by_n.set_xticks(split_list(config.seq_lens, int))
+    by_n.set_xticks(list(config.seq_lens))
     by_n.set_title(f"mistakes against N (k={config.vocab_size}, gamma={config.margin:g})")
     by_gamma.set_xscale("log")
     by_gamma.set_xlabel("gamma")
     by_gamma.set_title(f"mistakes against gamma (k={config.vocab_size}, N={config.margin_seq_len})")
-    lengths = split_list(config.seq_lens, int)
+    lengths = list(config.seq_lens)
     colour_map = matplotlib.colormaps["viridis"]
     first = jobs[0]
     for job in jobs:  # the first series' sweep in N, every seed
@@ -404,6 +390,17 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+QUICK = replace(
+    MistakesConfig(),
+    seq_lens=(1, 2, 3, 4, 5, 6),
+    margins=(0.05, 0.1, 0.2, 0.3),
+    margin_seq_len=4,
+    rewards=("outcome",),
+    seeds=3,
+    max_rounds=20_000,
+)
+
+
 EXPERIMENT = Experiment(
     name="mistakes",
     description=__doc__ or "",
@@ -413,6 +410,7 @@ EXPERIMENT = Experiment(
     run=run_mistakes,
     describe=format_summary,
     outputs=("mistakes.png", "mistakes.csv"),
+    folders=("runs", "tb_mistakes"),
 )
 
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import seqreward_env
-from agents.sb3.training import ALGORITHMS, VEC_ENVS, SB3Job, run_sb3
+from agents.run_files import RunFolderError, clear_run_folder
+from agents.sb3.training import ALGORITHMS, JOB_FILE, SB3_WRITES, VEC_ENVS, SB3Job, run_sb3
 
 __all__ = ["ALGORITHMS", "job_from_args", "main", "parse_args"]
 
@@ -74,8 +74,11 @@ def job_from_args(args: argparse.Namespace) -> SB3Job:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Train (or find finished) the run the command line describes; returns its final metrics."""
     args = parse_args(argv)
-    if args.fresh:
-        shutil.rmtree(args.run_dir, ignore_errors=True)
+    if args.fresh:  # only an SB3 run folder (it holds job.json), and only what the run wrote
+        try:
+            clear_run_folder(args.run_dir, JOB_FILE, SB3_WRITES)
+        except RunFolderError as error:
+            raise SystemExit(str(error)) from None
     print(f"SB3 run folder: {args.run_dir}", flush=True)
     final = run_sb3(job_from_args(args))
     print(

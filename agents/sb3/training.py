@@ -55,6 +55,8 @@ DEFAULT_KWARGS: dict[str, dict[str, Any]] = {
 }
 VEC_ENVS = ("native", "dummy")
 JOB_FILE, METRICS_FILE = "job.json", "metrics.json"
+# What a run writes in its folder besides JOB_FILE (what a fresh start removes).
+SB3_WRITES = ("model.zip", "metrics.csv", METRICS_FILE, "tensorboard")
 
 
 @dataclass(frozen=True)

@@ -109,3 +109,24 @@ def test_rollout_tokens_follow_the_policy_through_its_transition_table() -> None
         if len(after) > 500:
             frequencies = torch.bincount(after, minlength=k).float() / len(after)
             torch.testing.assert_close(frequencies, table[previous], atol=0.05, rtol=0)
+
+
+def test_the_table_sampler_never_draws_a_token_of_probability_zero() -> None:
+    from agents.rollout import _sample_from_table
+
+    k = 3
+    # Row 0: the last token has probability 0 and the others sum to just below 1 in float32; a uniform
+    # above their sum used to fall through to the last token. Row 1: zeros first and in the middle.
+    start = torch.tensor([[0.5, 0.4999999, 0.0], [0.0, 1.0, 0.0]], dtype=torch.float32)
+    table = torch.full((2, k + 1, k), 1.0 / k)
+    table[:, k] = start
+    table[:, :k] = start.unsqueeze(1)  # every row of the table: the same distribution
+    largest_below_one = torch.tensor(1.0 - 2.0**-24, dtype=torch.float32)
+    assert float(start[0].cumsum(0)[1]) < float(largest_below_one)  # the case that went wrong
+    uniforms = torch.stack(
+        [torch.tensor([0.0, 0.0]), largest_below_one.repeat(2), torch.tensor([0.5, 0.5]), torch.tensor([0.9, 0.3])]
+    ).unsqueeze(-1)
+    planned = _sample_from_table(table, None, uniforms)
+    assert planned.shape == (4, 2)
+    assert set(planned[:, 0].tolist()) <= {0, 1} and planned[1, 0] == 1
+    assert planned[:, 1].tolist() == [1, 1, 1, 1]

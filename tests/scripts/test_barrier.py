@@ -12,7 +12,7 @@ import pytest
 from scripts import barrier
 
 TINY = [
-    "--seq-lens", "1,3", "--vocab-size", "2", "--context-dim", "4", "--num-components", "4", "--margin", "0.02",
+    "--seq-lens", "1", "3", "--vocab-size", "2", "--context-dim", "4", "--num-components", "4", "--margin", "0.02",
     "--token-probability", "0.6", "--target-error", "0.3", "--seeds", "2", "--rows", "2",
     "--query-budget", "3000", "--test-size", "32", "--workers", "1", "--no-progress",
 ]  # fmt: skip
@@ -42,19 +42,26 @@ def test_barrier_writes_its_files_and_resumes(tmp_path: Path) -> None:
     again = json.loads((barrier.main([*TINY, "--run-dir", str(tmp_path)]) / "barrier.json").read_text())
     assert again["series"] == summary["series"]
     assert stamps == {path: path.stat().st_mtime_ns for path in (run_dir / "runs").rglob("metrics.jsonl")}
+    # the same folder with other settings: refused naming what differs, never the old numbers under new labels
+    with pytest.raises(SystemExit, match=r"different config \(task.task_seed: 0 -> 1"):
+        barrier.main([*TINY, "--task-seed", "1", "--target-error", "0.25", "--run-dir", str(tmp_path)])
+    assert json.loads((run_dir / "barrier.json").read_text())["series"] == summary["series"]
 
 
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--seq-lens", "2,x"], "--seq-lens"),
-        (["--seq-lens", "0,2"], "--seq-lens"),
-        (["--algorithms", "best_of_m,ppo"], "--algorithms"),
+        (["--seq-lens", "2", "x"], "--seq-lens"),
+        (["--seq-lens", "0", "2"], "--seq-lens"),
+        (["--algorithms", "best_of_m", "ppo"], "--algorithms"),
         (["--token-probability", "0.4"], "--token-probability"),
         (["--target-error", "1.5"], "--target-error"),
+        (["--vocab-size", "1"], "--vocab-size"),
         (["--rows", "0"], "--rows"),
     ],
 )
-def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match=message):
+def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per message in the error box
+    with pytest.raises(SystemExit) as refused:
         barrier.main([*TINY, *flags, "--run-dir", str(tmp_path)])
+    assert message in str(refused.value) + capsys.readouterr().err

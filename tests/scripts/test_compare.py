@@ -13,8 +13,8 @@ from scripts import compare
 
 TINY = [
     "--seq-len", "4", "--vocab-size", "4", "--context-dim", "4", "--num-components", "4",
-    "--pretrain-steps", "10", "--pretrain-batch-size", "32", "--methods", "grpo_clip,oblr_po",
-    "--learning-rates", "0.5,2", "--tuning-seeds", "1", "--seeds", "2", "--num-contexts", "4",
+    "--pretrain-steps", "10", "--pretrain-batch-size", "32", "--methods", "grpo_clip", "oblr_po",
+    "--learning-rates", "0.5", "2", "--tuning-seeds", "1", "--seeds", "2", "--num-contexts", "4",
     "--group-size", "3", "--outcome-query-budget", "72", "--process-query-budget", "240",
     "--test-size", "32", "--evaluations", "3", "--workers", "1", "--no-progress",
 ]  # fmt: skip
@@ -58,16 +58,23 @@ def test_compare_writes_its_files_and_resumes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--methods", "rloo,ppo"], "--methods"),
-        (["--rewards", "outcome,dense"], "--rewards"),
-        (["--learning-rates", "0.1,-1"], "--learning-rates"),
+        (["--methods", "rloo", "ppo"], "--methods"),
+        (["--rewards", "outcome", "dense"], "--rewards"),
+        (["--learning-rates", "0.1", "-1"], "--learning-rates"),
         (["--seeds", "1"], "--seeds"),
+        (["--evaluations", "0"], "--evaluations"),
+        (["--methods", ","], "--methods"),
+        (["--learning-rates", "abc"], "--learning-rates"),
+        (["--task-seed", "-1"], "--task-seed"),
+        (["--task-seed", str(2**70)], "--task-seed"),
         (["--outcome-query-budget", "5"], "query budget"),
     ],
 )
-def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match=message):
+def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per message in the error box
+    with pytest.raises(SystemExit) as refused:
         compare.main([*TINY, *flags, "--run-dir", str(tmp_path)])
+    assert message in str(refused.value) + capsys.readouterr().err
 
 
 def test_confidence_interval_uses_student_t() -> None:

@@ -71,7 +71,7 @@ def test_compare_sb3_writes_its_files_at_equal_budgets_and_skips_finished_runs(t
 
 
 def test_tuning_picks_the_rate_with_the_lowest_final_test_error(tmp_path: Path) -> None:
-    argv = [*TINY, "--methods", "paper_pg", "--rewards", "process", "--pg-learning-rates", "0.01,1", "--seeds", "2"]
+    argv = [*TINY, "--methods", "paper_pg", "--rewards", "process", "--pg-learning-rates", "0.01", "1", "--seeds", "2"]
     run_dir = compare_sb3.main([*argv, "--run-dir", str(tmp_path)])
     row = json.loads((run_dir / "compare_sb3.json").read_text())["results"]["process"]["paper_pg"]
     grid = row["tuning_final_test_error"]
@@ -85,13 +85,17 @@ def test_tuning_picks_the_rate_with_the_lowest_final_test_error(tmp_path: Path) 
     [
         (["--rewards", "dense"], "--rewards"),
         (["--methods", "dqn"], "--methods"),
-        (["--ppo-learning-rates", "0,1"], "ppo learning-rate grid"),
+        (["--ppo-learning-rates", "0", "1"], "ppo learning-rate grid"),
         (["--query-budget", "0"], "--query-budget"),
     ],
 )
-def test_bad_settings_fail_before_any_run(flags: list[str], message: str, tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match=message):
+def test_bad_settings_fail_before_any_run(
+    flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per message in the error box
+    with pytest.raises(SystemExit) as refused:
         compare_sb3.main([*TINY, *flags, "--run-dir", str(tmp_path / "never")])
+    assert message in str(refused.value) + capsys.readouterr().err
     assert not (tmp_path / "never").exists()
 
 

@@ -14,7 +14,7 @@ from scripts import lq
 
 TINY = [
     "--seq-len", "4", "--vocab-size", "3", "--context-dim", "4", "--steps", "20", "--checkpoint-every", "10",
-    "--batch-size", "16", "--num-contexts", "64", "--eps", "0.1,0.5", "--no-progress",
+    "--batch-size", "16", "--num-contexts", "64", "--eps", "0.1", "0.5", "--no-progress",
 ]  # fmt: skip
 
 
@@ -50,8 +50,10 @@ def test_lq_writes_its_files_and_resumes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("flags", "message"),
-    [(["--eps", "0.1,1.5"], "--eps"), (["--eps", "a"], "--eps"), (["--contexts", "gaussian"], "--contexts")],
+    [(["--eps", "0.1", "1.5"], "--eps"), (["--eps", "a"], "--eps"), (["--contexts", "gaussian"], "--contexts")],
 )
-def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match=message):
+def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per message in the error box
+    with pytest.raises(SystemExit) as refused:
         lq.main([*TINY, *flags, "--run-dir", str(tmp_path)])
+    assert message in str(refused.value) + capsys.readouterr().err

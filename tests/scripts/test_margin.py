@@ -12,7 +12,7 @@ import pytest
 from scripts import margin
 
 TINY = [
-    "--margins", "0.05,0.1", "--seq-len", "2", "--vocab-size", "2", "--context-dim", "4", "--target-error", "0.3",
+    "--margins", "0.05", "0.1", "--seq-len", "2", "--vocab-size", "2", "--context-dim", "4", "--target-error", "0.3",
     "--seeds", "2", "--rows", "2", "--query-budget", "3000", "--test-size", "32", "--workers", "1", "--no-progress",
 ]  # fmt: skip
 
@@ -54,12 +54,14 @@ def test_margin_writes_its_files_and_resumes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--margins", "0.1,-0.2"], "--margins"),
+        (["--margins", "0.1", "-0.2"], "--margins"),
         (["--margins", "0.9"], "not reachable"),
         (["--algorithms", "grpo"], "--algorithms"),
         (["--seeds", "0"], "--seeds"),
     ],
 )
-def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match=message):
+def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per message in the error box
+    with pytest.raises(SystemExit) as refused:
         margin.main([*TINY, *flags, "--run-dir", str(tmp_path)])
+    assert message in str(refused.value) + capsys.readouterr().err

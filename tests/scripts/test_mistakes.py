@@ -12,8 +12,8 @@ import pytest
 from scripts import mistakes
 
 TINY = [
-    "--seq-lens", "1,2", "--margin", "0.2", "--margins", "0.2,0.3", "--margin-seq-len", "1",
-    "--rewards", "outcome,process", "--seeds", "2", "--max-rounds", "600", "--eval-every", "20",
+    "--seq-lens", "1", "2", "--margin", "0.2", "--margins", "0.2", "0.3", "--margin-seq-len", "1",
+    "--rewards", "outcome", "process", "--seeds", "2", "--max-rounds", "600", "--eval-every", "20",
     "--log-every", "5", "--test-size", "128", "--workers", "1", "--no-progress",
 ]  # fmt: skip
 
@@ -57,13 +57,15 @@ def test_fits_recover_growth_and_exponent() -> None:
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--zetas", "1,0.5"], "--zetas"),
-        (["--rewards", "outcome,dense"], "--rewards"),
-        (["--margins", "0,0.2"], "--margins"),
-        (["--seq-lens", "0,2"], "--seq-lens"),
+        (["--zetas", "1", "0.5"], "--zetas"),
+        (["--rewards", "outcome", "dense"], "--rewards"),
+        (["--margins", "0", "0.2"], "--margins"),
+        (["--seq-lens", "0", "2"], "--seq-lens"),
         (["--margin", "0.95"], "not reachable"),
     ],
 )
-def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match=message):
+def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per message in the error box
+    with pytest.raises(SystemExit) as refused:
         mistakes.main([*TINY, *flags, "--run-dir", str(tmp_path)])
+    assert message in str(refused.value) + capsys.readouterr().err

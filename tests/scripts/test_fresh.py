@@ -1,0 +1,50 @@
+"""``--fresh`` removes only what a run wrote, and only in a folder that is a run folder: any other folder is
+refused and left intact (it once deleted whatever ``--run-dir`` named)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents.cli import EXPERIMENT_MARKER, start_fresh
+from scripts import barrier, compare, compare_sb3, lq, margin, mistakes, train_sb3
+
+MAINS: dict[str, Callable[[list[str]], Any]] = {
+    "margin": margin.main,
+    "barrier": barrier.main,
+    "mistakes": mistakes.main,
+    "compare": compare.main,
+    "compare_sb3": compare_sb3.main,
+    "lq": lq.main,
+    "train_sb3": train_sb3.main,
+}
+
+
+@pytest.mark.parametrize("name", sorted(MAINS))
+def test_fresh_refuses_a_folder_that_is_not_a_run_folder(name: str, tmp_path: Path) -> None:
+    important = tmp_path / "important"
+    important.mkdir()
+    (important / "thesis.tex").write_text("years of work")
+    quick = [] if name == "train_sb3" else ["--quick"]
+    with pytest.raises(SystemExit, match="not a run folder"):
+        MAINS[name]([*quick, "--fresh", "--no-progress", "--run-dir", str(tmp_path)])
+    assert (important / "thesis.tex").read_text() == "years of work"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["important"]
+
+
+def test_fresh_removes_what_the_experiment_wrote_and_keeps_the_rest(tmp_path: Path) -> None:
+    (tmp_path / EXPERIMENT_MARKER).write_text(json.dumps({"experiment": "margin"}))
+    for name in ("runs", "tb_margin"):
+        (tmp_path / name / "inner").mkdir(parents=True)
+    for name in ("margin.png", "margin.csv", "margin.json"):
+        (tmp_path / name).write_text("output")
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit, match="another experiment"):
+        start_fresh(tmp_path, "barrier", barrier.EXPERIMENT.written())
+    assert len(list(tmp_path.iterdir())) == 7
+    start_fresh(tmp_path, "margin", margin.EXPERIMENT.written())
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]
