@@ -155,7 +155,6 @@ class PaperPGJob:
     show_progress: bool = True
     progress_position: int = 0
     task_file: str | None = None
-    resume: bool = True
 
 
 def run_paper_pg(job: PaperPGJob) -> str:
@@ -180,9 +179,8 @@ def run_paper_pg(job: PaperPGJob) -> str:
         "tracked": None,
         "show_progress": None,
         "progress_position": None,
-        "resume": None,
     }
-    run = Run(job.run_dir, config, resume=job.resume)
+    run = Run(job.run_dir, config)
     description = f"PG {task.reward}"
     train(
         run,

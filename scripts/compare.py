@@ -82,7 +82,17 @@ class CompareConfig:
     """Adagrad learning rate of pre-training."""
     rewards: tuple[str, ...] = ("outcome", "process")
     """Rewards to compare on."""
-    methods: tuple[str, ...] = ("reinforce", "reinforce_mean", "rloo", "grpo", "grpo_clip", "dr_grpo", "oblr_po", "oblr_po_debiased", "oblr_baseline")
+    methods: tuple[str, ...] = (
+        "reinforce",
+        "reinforce_mean",
+        "rloo",
+        "grpo",
+        "grpo_clip",
+        "dr_grpo",
+        "oblr_po",
+        "oblr_po_debiased",
+        "oblr_baseline",
+    )
     """Methods (agents.group_pg.METHODS, or the named VARIANTS of this script)."""
     learning_rates: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
     """Learning-rate grid, the same for every method (OBLR-PO: eta_max)."""

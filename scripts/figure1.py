@@ -18,12 +18,11 @@ each stage's run folder (config, metrics, TensorBoard events, checkpoints); the 
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +31,15 @@ import numpy as np
 if __package__ in (None, ""):  # run as ``python scripts/figure1.py``: make ``scripts`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.cli import add_config_arguments, config_from_args
+from agents.cli import command_line, mark_experiment_folder, start_fresh
+from agents.config_checks import ConfigError, check_choice, check_fields, check_interval, check_positive
 from agents.evaluation import LinearEvaluator
 from agents.paper_pg import PaperPGConfig, PaperPGJob, run_paper_pg
 from agents.paper_task import PaperTaskArrays, draw_paper_task, load_task_arrays, save_task_arrays
 from agents.policy import LinearPolicy
 from agents.pretrain import PretrainConfig, Pretrainer
-from agents.runs import Run, read_metrics, train
-from agents.seeding import check_seed, derive_seed
+from agents.runs import Run, RunFolderError, read_metrics, train
+from agents.seeding import derive_seed
 from agents.sweep import run_sweep
 from agents.training import OPTIMIZERS, limit_threads
 from scripts import figure1_analysis as analysis
@@ -103,39 +103,15 @@ class Figure1Config:
     """Torch device ('cpu' or 'cuda')."""
 
     def __post_init__(self) -> None:
-        for name, minimum in (
-            ("seq_len", 1),
-            ("vocab_size", 2),
-            ("context_dim", 1),
-            ("num_components", 1),
-            ("pretrain_steps", 1),
-            ("pretrain_batch_size", 1),
-            ("pg_steps", 1),
-            ("batch_size", 1),
-            ("test_size", 1),
-            ("eval_every", 1),
-            ("seeds", 1),
-            ("workers", 1),
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-        check_seed("seed", self.seed)
-        check_seed("task_seed", self.task_seed)
-        for name in ("sigma", "learning_rate", "off_support_threshold"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-        if not 0 < self.lift_level < 1:
-            raise ValueError(f"lift_level must lie in (0, 1), got {self.lift_level!r}")
-        if self.teacher not in TEACHERS:
-            raise ValueError(f"teacher must be one of {TEACHERS}, got {self.teacher!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        check_fields(self)  # types, seeds in [0, 2^63), every other count >= 1, vocab_size >= 2, rates > 0
+        check_positive(self, "sigma", "off_support_threshold")
+        check_interval(self, "lift_level", 0.0, 1.0, low_open=True, high_open=True)
+        check_choice(self, "teacher", TEACHERS)
+        check_choice(self, "optimizer", OPTIMIZERS)
         for name in ("task_file", "base_model"):
             path = getattr(self, name)
             if path is not None and not Path(path).is_file():
-                raise ValueError(f"{name} must be an existing file, got {path!r}")
+                raise ConfigError(f"{name} (--{name.replace('_', '-')}) must be an existing file, got {path!r}", name)
 
 
 QUICK = Figure1Config(
@@ -152,26 +128,33 @@ QUICK = Figure1Config(
 )
 
 
+FIGURE1_WRITES = ("figure1.png", "figure1.json", "figure1_summary.json", "figure1.csv", "task.npz", "pretrain", "pg")
+
+
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a small setting that runs in well under a minute")
-    parser.add_argument(
-        "--run-dir", type=Path, default=None, help="run folder (default runs/figure1/<setting>-seed<seed>)"
+    argv = list(sys.argv[1:] if argv is None else argv)
+    quick = "--quick" in argv
+    config, args = command_line(
+        Figure1Config,
+        QUICK if quick else Figure1Config(),
+        argv,
+        description=__doc__ or "",
+        prog="figure1.py",
+        quick_help="a small setting that runs in well under a minute",
+        run_dir_help="run folder (default runs/figure1/<setting>-task<task seed>-seed<seed>)",
     )
-    parser.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_config_arguments(parser, Figure1Config)
-    args = parser.parse_args(argv)
-    try:
-        config = config_from_args(Figure1Config, args, QUICK if args.quick else Figure1Config())
-    except ValueError as error:
-        parser.error(flag_message(str(error), Figure1Config))
     limit_threads(1)  # the task's products are tiny: more BLAS threads only contend with the workers
     setting = "quick" if args.quick else "paper"
     run_dir = args.run_dir or Path("runs") / "figure1" / f"{setting}-task{config.task_seed}-seed{config.seed}"
+    if args.fresh:
+        start_fresh(run_dir, "figure1", FIGURE1_WRITES)
+    mark_experiment_folder(run_dir, "figure1")
     started = time.perf_counter()
     print(f"Figure 1 run folder: {run_dir}", flush=True)
-    summary = run_figure1(config, run_dir, fresh=args.fresh, show_progress=not args.no_progress)
+    try:
+        summary = run_figure1(config, run_dir, show_progress=not args.no_progress)
+    except RunFolderError as error:  # a folder that holds another run, is in use, or holds a damaged file
+        raise SystemExit(f"figure1: {error}") from None
     print(f"pre-trained base model: test error {summary['base_test_error']:.4f}")
     for line in analysis.summary_lines(summary["summary"]):
         print(line)
@@ -180,14 +163,6 @@ def main(argv: list[str] | None = None) -> Path:
         f"in {time.perf_counter() - started:.0f} s; TensorBoard: tensorboard --logdir {run_dir}"
     )
     return run_dir
-
-
-def flag_message(message: str, cls: type) -> str:
-    """A config's error message with its leading field name spelled as the command line's flag."""
-    name, _, rest = message.partition(" ")
-    if name in {field.name for field in fields(cls)}:
-        return f"--{name.replace('_', '-')} {rest}"
-    return message
 
 
 def task_kwargs(config: Figure1Config) -> dict[str, Any]:
@@ -241,9 +216,7 @@ def build_task(config: Figure1Config, arrays: PaperTaskArrays) -> SequenceTask:
     )
 
 
-def run_figure1(
-    config: Figure1Config, run_dir: Path, *, fresh: bool = False, show_progress: bool = True
-) -> dict[str, Any]:
+def run_figure1(config: Figure1Config, run_dir: Path, *, show_progress: bool = True) -> dict[str, Any]:
     """Pre-train (or load the given base model), run PG with both rewards over the seeds, then draw the
     figure from what the runs wrote."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -252,21 +225,16 @@ def run_figure1(
     if config.base_model is not None:
         base_model = Path(config.base_model)
     else:
-        base_model = pretrain_base_model(config, task, run_dir / "pretrain", fresh=fresh, show_progress=show_progress)
+        base_model = pretrain_base_model(config, task, run_dir / "pretrain", show_progress=show_progress)
     base = LinearPolicy.load(base_model)
     evaluator = LinearEvaluator(task, config.test_size)
     support = off_support_contexts(config, task, evaluator, base)
-    jobs = [
-        replace(job, resume=not fresh)
-        for job in pg_jobs(config, run_dir, task_file, base_model, support, show_progress)
-    ]
+    jobs = pg_jobs(config, run_dir, task_file, base_model, support, show_progress)
     run_sweep(run_paper_pg, jobs, workers=config.workers, show_progress=False)
     return write_figure(run_dir, config, support, evaluator(base)["eval/test_error"])
 
 
-def pretrain_base_model(
-    config: Figure1Config, task: SequenceTask, path: Path, *, fresh: bool, show_progress: bool
-) -> Path:
+def pretrain_base_model(config: Figure1Config, task: SequenceTask, path: Path, *, show_progress: bool) -> Path:
     """Supervised pre-training (Adagrad, token-level cross-entropy, w = 0 at the start); returns the model file."""
     settings = PretrainConfig(
         steps=config.pretrain_steps, batch_size=config.pretrain_batch_size, learning_rate=config.learning_rate
@@ -274,7 +242,7 @@ def pretrain_base_model(
     model_file = path / "base_model.pt"
     seed = derive_seed(config.seed, "pretrain")
     identity = {"task": task_kwargs(config), "teacher": config.teacher, "task_file": config.task_file}
-    run = Run(path, {**identity, "pretrain": asdict(settings), "seed": seed}, resume=not fresh)
+    run = Run(path, {**identity, "pretrain": asdict(settings), "seed": seed})
     if run.start_step >= settings.steps and model_file.exists():
         run.close()
         return model_file

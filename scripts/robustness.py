@@ -14,7 +14,6 @@ it, so the same command resumes.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sys
@@ -26,7 +25,9 @@ from typing import Any
 if __package__ in (None, ""):  # run as ``python scripts/robustness.py``: make ``scripts`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.cli import add_config_arguments, config_from_args
+from agents.cli import command_line, mark_experiment_folder, start_fresh
+from agents.config_checks import check_fields
+from agents.runs import RunFolderError
 from agents.seeding import derive_seed
 from agents.training import limit_threads
 from scripts import figure1
@@ -53,36 +54,37 @@ class RobustnessConfig:
     """Processes for each draw's PG runs."""
 
     def __post_init__(self) -> None:
-        for name in ("draws", "seeds", "pg_steps", "workers"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        for name in ("adagrad_learning_rate", "sgd_learning_rate"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        check_fields(self)  # types, the seed in [0, 2^63), every count >= 1, rates > 0
 
 
 QUICK = RobustnessConfig(draws=3, seeds=2, pg_steps=150)
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="Figure 1's quick setting over 3 draws")
-    parser.add_argument("--run-dir", type=Path, default=None, help="run folder (default runs/robustness/<setting>)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_config_arguments(parser, RobustnessConfig)
-    args = parser.parse_args(argv)
-    try:
-        config = config_from_args(RobustnessConfig, args, QUICK if args.quick else RobustnessConfig())
-    except ValueError as error:
-        parser.error(figure1.flag_message(str(error), RobustnessConfig))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    quick = "--quick" in argv
+    config, args = command_line(
+        RobustnessConfig,
+        QUICK if quick else RobustnessConfig(),
+        argv,
+        description=__doc__ or "",
+        prog="robustness.py",
+        quick_help="Figure 1's quick setting over 3 draws",
+        run_dir_help="run folder (default runs/robustness/<setting>)",
+    )
     limit_threads(1)
     base = figure1.QUICK if args.quick else figure1.Figure1Config()
     run_dir = args.run_dir or Path("runs") / "robustness" / ("quick" if args.quick else "paper")
+    written = ("robustness.png", "robustness.json", "robustness.csv", "tb", *(f"draw{d}" for d in range(config.draws)))
+    if args.fresh:
+        start_fresh(run_dir, "robustness", written)
+    mark_experiment_folder(run_dir, "robustness")
     started = time.perf_counter()
     print(f"robustness run folder: {run_dir}", flush=True)
-    result = run_robustness(config, base, run_dir, show_progress=not args.no_progress)
+    try:
+        result = run_robustness(config, base, run_dir, show_progress=not args.no_progress)
+    except RunFolderError as error:
+        raise SystemExit(f"robustness: {error}") from None
     for line in result_lines(result):
         print(line)
     print(f"wrote {run_dir / 'robustness.png'}, .json and .csv in {time.perf_counter() - started:.0f} s")
@@ -121,7 +123,7 @@ def run_robustness(
         pretrain_config = replace(draw_config(config, base, draw, "adagrad"), learning_rate=base.learning_rate)
         task = figure1.build_task(pretrain_config, figure1.task_arrays(pretrain_config))
         base_model = figure1.pretrain_base_model(
-            pretrain_config, task, draw_dir / "pretrain", fresh=False, show_progress=show_progress
+            pretrain_config, task, draw_dir / "pretrain", show_progress=show_progress
         )
         for optimizer in OPTIMIZERS:
             settings = replace(draw_config(config, base, draw, optimizer), base_model=str(base_model))

@@ -34,7 +34,9 @@ STEPS, EVAL_EVERY, INTERRUPT = 10, 4, 6
 
 
 def native_envs(reward: str, rows: int) -> SequenceVectorEnv:
-    return SequenceVectorEnv(num_envs=rows, task=SequenceTask(**TINY, reward=reward), copy=False, autoreset_mode="disabled")
+    return SequenceVectorEnv(
+        num_envs=rows, task=SequenceTask(**TINY, reward=reward), copy=False, autoreset_mode="disabled"
+    )
 
 
 def gym_envs(reward: str, rows: int) -> Any:

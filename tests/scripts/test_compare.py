@@ -70,7 +70,9 @@ def test_compare_writes_its_files_and_resumes(tmp_path: Path) -> None:
         (["--outcome-query-budget", "5"], "query budget"),
     ],
 )
-def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_settings_fail_early(
+    flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COLUMNS", "1000")  # one line per message in the error box
     with pytest.raises(SystemExit) as refused:
         compare.main([*TINY, *flags, "--run-dir", str(tmp_path)])

@@ -85,13 +85,13 @@ def test_figure1_takes_a_given_task_and_base_model(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "flags, message",
     [
-        (["--pg-steps", "-5"], "--pg-steps must be an integer >= 1"),
-        (["--eval-every", "0"], "--eval-every must be an integer >= 1"),
-        (["--seeds", "0"], "--seeds must be an integer >= 1"),
-        (["--learning-rate", "inf"], "--learning-rate must be a finite number > 0"),
-        (["--seed", "-1"], "--seed must be an integer in"),
-        (["--teacher", "mine"], "--teacher must be one of"),
-        (["--base-model", "/nonexistent/base.pt"], "--base-model must be an existing file"),
+        (["--pg-steps", "-5"], "pg_steps (--pg-steps) must be >= 1"),
+        (["--eval-every", "0"], "eval_every (--eval-every) must be >= 1"),
+        (["--seeds", "0"], "seeds (--seeds) must be >= 1"),
+        (["--learning-rate", "inf"], "learning_rate (--learning-rate)"),
+        (["--seed", "-1"], "seed (--seed) must lie in [0, 2^63)"),
+        (["--teacher", "mine"], "teacher (--teacher) must be one of"),
+        (["--base-model", "/nonexistent/base.pt"], "base_model (--base-model) must be an existing file"),
     ],
 )
 def test_bad_flags_fail_before_any_work(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from agents.cli import EXPERIMENT_MARKER, start_fresh
-from scripts import barrier, compare, compare_sb3, lq, margin, mistakes, train_sb3
+from scripts import barrier, compare, compare_sb3, figure1, lq, margin, mistakes, robustness, train_sb3
 
 MAINS: dict[str, Callable[[list[str]], Any]] = {
     "margin": margin.main,
@@ -21,6 +21,8 @@ MAINS: dict[str, Callable[[list[str]], Any]] = {
     "compare_sb3": compare_sb3.main,
     "lq": lq.main,
     "train_sb3": train_sb3.main,
+    "figure1": figure1.main,
+    "robustness": robustness.main,
 }
 
 

@@ -52,7 +52,9 @@ def test_lq_writes_its_files_and_resumes(tmp_path: Path) -> None:
     ("flags", "message"),
     [(["--eps", "0.1", "1.5"], "--eps"), (["--eps", "a"], "--eps"), (["--contexts", "gaussian"], "--contexts")],
 )
-def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_settings_fail_early(
+    flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COLUMNS", "1000")  # one line per message in the error box
     with pytest.raises(SystemExit) as refused:
         lq.main([*TINY, *flags, "--run-dir", str(tmp_path)])

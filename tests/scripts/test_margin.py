@@ -60,7 +60,9 @@ def test_margin_writes_its_files_and_resumes(tmp_path: Path) -> None:
         (["--seeds", "0"], "--seeds"),
     ],
 )
-def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_settings_fail_early(
+    flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COLUMNS", "1000")  # one line per message in the error box
     with pytest.raises(SystemExit) as refused:
         margin.main([*TINY, *flags, "--run-dir", str(tmp_path)])

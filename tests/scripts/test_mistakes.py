@@ -64,7 +64,9 @@ def test_fits_recover_growth_and_exponent() -> None:
         (["--margin", "0.95"], "not reachable"),
     ],
 )
-def test_bad_settings_fail_early(flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_settings_fail_early(
+    flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COLUMNS", "1000")  # one line per message in the error box
     with pytest.raises(SystemExit) as refused:
         mistakes.main([*TINY, *flags, "--run-dir", str(tmp_path)])

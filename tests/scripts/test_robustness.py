@@ -55,4 +55,4 @@ def test_robustness_pools_every_draw(tmp_path: Path) -> None:
 def test_robustness_flags_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         robustness.main(["--draws", "0"])
-    assert "--draws must be an integer >= 1" in capsys.readouterr().err
+    assert "draws (--draws) must be >= 1" in capsys.readouterr().err
