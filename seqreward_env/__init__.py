@@ -8,6 +8,7 @@ teacher and test set of the official code's seed 0). Version 0 of the paper's id
 with a teacher drawn by numpy from ``task_seed``.
 """
 
+from seqreward_env._version import __distribution__, __version__
 from seqreward_env.contexts import MixtureContexts, PoolContexts, RademacherContexts
 from seqreward_env.env import SequenceEnv
 from seqreward_env.evaluation import likelihood_quantile, linear_token_log_probs
@@ -19,6 +20,8 @@ from seqreward_env.vector_env import SequenceVectorEnv
 register_envs()
 
 __all__ = [
+    "__distribution__",
+    "__version__",
     "ENV_IDS",
     "LATEST_ENV_IDS",
     "PAPER_SHAPED_TASK",
