@@ -4,9 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: install run test test-all lint bench clean
+.PHONY: install run test test-all lint bench check-wheel clean
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt seqreward_env/_version.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
@@ -34,6 +34,10 @@ lint: install
 
 bench: install
 	$(PY) scripts/bench_env.py
+
+# The wheel as users get it: build, twine check, install in a fresh venv, smoke checks outside the checkout.
+check-wheel: install
+	PY=$(PY) PYTHON=$(PYTHON) bash scripts/check_wheel.sh
 
 clean:
 	rm -rf $(VENV) *.egg-info
