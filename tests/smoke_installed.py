@@ -105,8 +105,10 @@ def check_distribution(source: Path) -> str:
         if not location.is_relative_to(purelib) or location.is_relative_to(source.resolve()):
             raise SmokeFailure(f"{package} was imported from {location}, not from the environment's {purelib}")
         owners = importlib.metadata.packages_distributions().get(package, [])
-        if owners != [DISTRIBUTION]:
-            raise SmokeFailure(f"import name {package!r} is provided by {owners}, expected only [{DISTRIBUTION!r}]")
+        if set(owners) != {DISTRIBUTION}:
+            raise SmokeFailure(
+                f"import name {package!r} is provided by {sorted(set(owners))}, expected only [{DISTRIBUTION!r}]"
+            )
         reported = (getattr(module, "__distribution__", None), getattr(module, "__version__", None))
         if reported != (DISTRIBUTION, version):
             raise SmokeFailure(f"{package} reports {reported}, the installed metadata says {(DISTRIBUTION, version)}")
