@@ -32,7 +32,9 @@ unpacked=("$WORK"/sdist/*/)
 
 step=$SECONDS
 "$PYTHON" -m venv "$WORK/venv"
-"$WORK/venv/bin/python" -m pip install --quiet -c "$ROOT/constraints.txt" "${wheels[0]}"
+# --no-compile: byte code is only a cache (Python writes it on first import); compiling all of torch's
+# modules at install time tripled the install's time here.
+"$WORK/venv/bin/python" -m pip install --quiet --no-compile -c "$ROOT/constraints.txt" "${wheels[0]}"
 echo "installed the wheel in a fresh environment in $((SECONDS - step)) s"
 
 # -I: neither the checkout nor the script's folder (tests/, whose agents/ would shadow the package) is

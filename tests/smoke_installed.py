@@ -174,7 +174,7 @@ def check_data_files(source: Path) -> str:
 def check_sdist(source: Path, sdist: Path) -> str:
     """The sdist holds every file of the checkout (tests, constraints, Makefile, scripts, docs, CI)."""
     expected = {name for name in source_files(source) if name not in NOT_IN_SDIST}
-    fix = "Add them to MANIFEST.in."
+    fix = "Add them to MANIFEST.in (files under the import packages: packages or package-data in pyproject.toml)."
     fail_if_missing("the sdist", expected, source_files(sdist), fix)
     return f"all {len(expected)} files of the checkout are in the sdist"
 
