@@ -154,21 +154,29 @@ def check_package_files(source: Path) -> str:
 
 
 def check_data_files(source: Path) -> str:
-    """The package's data files, listed from the installed package (every file under
-    ``seqreward_env/data``), are those of the checkout, and every ``.npz`` loads without pickle."""
+    """The data files the package declares (``seqreward_env.paper.DATA_FILES``) and every file the
+    checkout has under ``seqreward_env/data`` are installed; every ``.npz`` loads without pickle, and the
+    paper's task arrays have the paper's shapes."""
     import numpy as np
 
+    from seqreward_env import paper
+
     installed = {name for name in installed_files("seqreward_env") if name.startswith(DATA_FOLDER + "/")}
-    expected = {name for name in source_files(source, [DATA_FOLDER])}
     fix = "Every file under seqreward_env/data/ must be package data (pyproject.toml, package-data)."
-    fail_if_missing("the installed seqreward_env/data", expected, installed, fix)
+    declared = {f"{DATA_FOLDER}/{name}" for name in paper.DATA_FILES}
+    fail_if_missing("the installed seqreward_env/data (seqreward_env.paper.DATA_FILES)", declared, installed, fix)
+    fail_if_missing("the installed seqreward_env/data", source_files(source, [DATA_FOLDER]), installed, fix)
     root = Path(importlib.import_module("seqreward_env").__file__ or "").resolve().parents[1]
     for name in sorted(installed):
         if name.endswith(".npz"):
             with np.load(root / name, allow_pickle=False) as arrays:
                 if not arrays.files:
                     raise SmokeFailure(f"{name} holds no arrays")
-    return f"{len(installed)} data file(s): {', '.join(sorted(installed)) or 'none in the checkout yet'}"
+    k, d, n = (paper.PAPER_SHAPE[key] for key in ("vocab_size", "context_dim", "test_size"))
+    shapes = tuple(array.shape for array in paper.paper_task_arrays())
+    if shapes != ((k, d), (k, k), (n, d)):
+        raise SmokeFailure(f"the paper's task arrays have shapes {shapes}, expected {((k, d), (k, k), (n, d))}")
+    return f"{len(installed)} data file(s): {', '.join(sorted(installed)) or 'none'}"
 
 
 def check_sdist(source: Path, sdist: Path) -> str:
