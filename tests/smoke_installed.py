@@ -21,6 +21,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -194,6 +195,8 @@ def check_envs() -> str:
 
     import seqreward_env
 
+    # Older versions of an id stay registered on purpose; Gymnasium's "out of date" notice is expected.
+    warnings.filterwarnings("ignore", message=".*is out of date", category=DeprecationWarning)
     for env_id in seqreward_env.ENV_IDS:
         env = gym.make(env_id)
         observation, _ = env.reset(seed=0)
