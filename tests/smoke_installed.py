@@ -273,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         except SmokeFailure as failure:
             failures += 1
             print(f"FAIL {name}: {failure}")
+        except Exception as error:  # an installed module or file the check reached is broken or absent
+            failures += 1
+            print(f"FAIL {name}: {type(error).__name__}: {error}")
         else:
             print(f"ok   {name} ({time.perf_counter() - start:.1f} s): {outcome}")
     print(f"{failures} of {len(checks)} smoke checks failed" if failures else f"all {len(checks)} smoke checks passed")
