@@ -29,6 +29,7 @@ from agents.cli import Experiment, run_experiment
 from agents.config_checks import ConfigError, check_choices, check_fields
 from agents.pretrain import PretrainConfig
 from agents.sweep import run_sweep
+from agents.tensorboard import experiment_views
 from agents.theory_jobs import (
     RESULT,
     PretrainJob,
@@ -43,6 +44,14 @@ from agents.theory_jobs import (
 
 ALGORITHMS = {"best_of_m": "Algorithm 1: best-of-m, outcome reward", "process_repair": "Algorithm 2: process repair"}
 COLOURS = {"best_of_m": "tab:red", "process_repair": "tab:blue"}
+
+# TensorBoard custom-scalars layout: the runs of the experiment's summary events on shared charts.
+CHARTS = {
+    "barrier: Algorithm 1 (ORM) against Algorithm 2 (PRM)": {
+        "median queries to the target against N": ["barrier/median_queries"],
+        "runs that reached the target": ["barrier/reached"],
+    }
+}
 
 
 @dataclass(frozen=True)
@@ -266,6 +275,7 @@ def run_barrier(config: BarrierConfig, run_dir: Path, *, show_progress: bool = T
         "queries_match_env": all(r["agent_reward_queries"] == r["env_reward_queries"] for r in results.values()),
     }
     draw(run_dir / "barrier.png", config, series, rows)
+    experiment_views(run_dir, CHARTS, run_dir / "barrier.png")
     return summary
 
 

@@ -34,6 +34,7 @@ from agents.policy import LinearPolicy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.runs import Run, read_metrics, train
 from agents.sweep import run_sweep
+from agents.tensorboard import experiment_views
 from seqreward_env import SequenceTask
 
 ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}
@@ -55,6 +56,16 @@ LABELS = {
     "oblr_baseline": "OBLR baseline, fixed rate",
     "grpo_clip": "GRPO (clip, 4 epochs, KL)",
     "oblr_po_debiased": "OBLR-PO (debiased SNR)",
+}
+
+# TensorBoard custom-scalars layout: the runs of the experiment's summary events on shared charts.
+CHARTS = {
+    "compare: every method": {
+        "test error against reward queries": ["compare/test_error"],
+        "gradient trace variance": ["compare/trace_variance"],
+        "SNR": ["compare/snr"],
+        "learning rate": ["compare/learning_rate"],
+    }
 }
 
 
@@ -298,6 +309,7 @@ def run_compare(config: CompareConfig, run_dir: Path, *, show_progress: bool = T
     }
     write_curves(run_dir, curves)
     draw(run_dir / "compare.png", config, summary, curves)
+    experiment_views(run_dir, CHARTS, run_dir / "compare.png")
     return summary
 
 

@@ -47,6 +47,7 @@ from agents.runs import read_metrics
 from agents.sb3.evaluation import greedy_decode
 from agents.sb3.training import SB3Job, read_history, run_sb3
 from agents.sweep import run_sweep
+from agents.tensorboard import experiment_views
 from seqreward_env import SequenceTask
 
 ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}
@@ -54,6 +55,14 @@ METHODS = ("paper_pg", "ppo", "a2c")
 LABELS = {"paper_pg": "paper's PG (Adagrad)", "ppo": "SB3 PPO", "a2c": "SB3 A2C"}
 REWARD_VALUES = (-1.0, 1.0)  # the paper's
 TUNING_SEED_OFFSET = 1000
+
+# TensorBoard custom-scalars layout: the runs of the experiment's summary events on shared charts.
+CHARTS = {
+    "compare_sb3: every method": {
+        "test error against env steps": ["compare/test_error_vs_env_steps"],
+        "test error against reward queries": ["compare/test_error_vs_reward_queries"],
+    }
+}
 
 
 @dataclass(frozen=True)
@@ -313,6 +322,7 @@ def run_compare(config: CompareSB3Config, run_dir: Path, *, show_progress: bool 
     }
     write_curves(run_dir, mean_curves)
     draw(run_dir / "compare_sb3.png", config, summary, mean_curves)
+    experiment_views(run_dir, CHARTS, run_dir / "compare_sb3.png")
     return summary
 
 

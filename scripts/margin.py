@@ -25,6 +25,7 @@ from typing import Any
 from agents.cli import Experiment, run_experiment
 from agents.config_checks import ConfigError, check_choices, check_fields
 from agents.sweep import run_sweep
+from agents.tensorboard import experiment_views
 from agents.theory_jobs import (
     ALGORITHMS,
     TheoryJob,
@@ -41,6 +42,14 @@ LABELS = {
     "process_repair": "Algorithm 2 (process repair)",
     "adaptive_pg": "adaptive PG (outcome)",
     "uniform_pg": "uniform-behaviour PG (outcome)",
+}
+
+# TensorBoard custom-scalars layout: the runs of the experiment's summary events on shared charts.
+CHARTS = {
+    "margin: every algorithm": {
+        "median queries to the target against 1000 gamma": ["margin/median_queries"],
+        "runs that reached the target": ["margin/reached"],
+    }
 }
 
 
@@ -194,6 +203,7 @@ def run_margin(config: MarginConfig, run_dir: Path, *, show_progress: bool = Tru
         "queries_match_env": all(r["agent_reward_queries"] == r["env_reward_queries"] for r in results.values()),
     }
     draw(run_dir / "margin.png", config, series, rows)
+    experiment_views(run_dir, CHARTS, run_dir / "margin.png")
     return summary
 
 

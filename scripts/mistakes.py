@@ -32,11 +32,20 @@ from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
 from agents.runs import Run, finished_run, read_metrics, train
 from agents.sweep import run_sweep
+from agents.tensorboard import experiment_views
 from agents.training import limit_threads
 from agents.uniform_pg import UniformPG, UniformPGConfig
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 REWARDS = ("outcome", "process")
+
+# TensorBoard custom-scalars layout: the runs of the experiment's summary events on shared charts.
+CHARTS = {
+    "mistakes: outcome against process reward": {
+        "mistakes against N": ["mistakes/against_seq_len"],
+        "mistakes against 1000 gamma": ["mistakes/against_1000_gamma"],
+    }
+}
 
 
 @dataclass(frozen=True)
@@ -229,6 +238,7 @@ def run_mistakes(config: MistakesConfig, run_dir: Path, *, show_progress: bool =
     summary = {"config": asdict(config), "runs": len(results), "series": series}
     write_tensorboard(run_dir, series)
     draw(run_dir / "mistakes.png", config, series, jobs)
+    experiment_views(run_dir, CHARTS, run_dir / "mistakes.png")
     return summary
 
 

@@ -38,6 +38,13 @@ def test_compare_writes_its_files_and_resumes(tmp_path: Path) -> None:
             assert row["reward_queries"] == [summary["queries"][reward]] * 2
         assert summary["paired_trace_variance"][reward]["weighted_leave_one_out"]["batches"] > 0
         assert list((run_dir / "tb_compare" / reward / "oblr_po").glob("events.out.tfevents.*"))
+    # TensorBoard's comparison views: the layout, the figure, one HParams session and a query axis per run
+    assert list((run_dir / "tb_layout").glob("events.out.tfevents.*"))
+    assert list((run_dir / "tb_figures" / "compare").glob("events.out.tfevents.*"))
+    run_folders = {path.parent for path in (run_dir / "runs").rglob("metrics.jsonl")}
+    assert len(run_folders) == 16
+    assert all(list((folder / "tb" / "hparams").glob("events.out.tfevents.*")) for folder in run_folders)
+    assert all(list((folder / "tb" / "by_queries").glob("events.out.tfevents.*")) for folder in run_folders)
     with open(run_dir / "compare.csv") as file:
         rows = list(csv.DictReader(file))
     # 2 rewards x 2 methods x (2 rates x 1 tuning seed + 2 evaluation seeds)
