@@ -50,12 +50,6 @@ def test_mistakes_writes_its_files_and_resumes(tmp_path: Path) -> None:
     assert stamps == {path: path.stat().st_mtime_ns for path in (run_dir / "runs").rglob("metrics.jsonl")}
 
 
-def test_fits_recover_growth_and_exponent() -> None:
-    assert mistakes.fit_growth([1, 2, 3], [6.0, 18.0, 54.0]) == pytest.approx(3.0)
-    assert mistakes.fit_exponent([0.1, 0.2, 0.4], [400.0, 100.0, 25.0]) == pytest.approx(-2.0)
-    assert mistakes.fit_growth([2], [5.0]) is None
-
-
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
