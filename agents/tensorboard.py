@@ -59,15 +59,23 @@ class QuerySeries:
         counts = [int(r[QUERIES_KEY]) for r in kept_records if isinstance(r.get(QUERIES_KEY), (int, float))]
         self.purge_step = max(counts) + 1 if resumed and counts else None
         self.writer: SummaryWriter | None = None
+        self._written: tuple[int, set[str]] = (-1, set())
 
     def log(self, record: Mapping[str, Any]) -> None:
-        """Write the record's curves of ``QUERY_CURVES`` at its ``train/reward_queries``."""
+        """Write the record's curves of ``QUERY_CURVES`` at its ``train/reward_queries`` (a tag already
+        written at that count, by a training record and an evaluation at the same step, is written once)."""
         queries = record.get(QUERIES_KEY)
         if not isinstance(queries, (int, float)) or isinstance(queries, bool):
             return
+        if self._written[0] != int(queries):
+            self._written = (int(queries), set())
+        written = self._written[1]
         for key in QUERY_CURVES:
             value = record.get(key)
+            if key in written:
+                continue
             if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                written.add(key)
                 if self.writer is None:
                     self.writer = SummaryWriter(str(self.path), purge_step=self.purge_step)
                 self.writer.add_scalar(f"{BY_QUERIES}/{key}", value, int(queries))
