@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: install run test test-all lint bench check-wheel clean
+.PHONY: install run test test-all lint docs bench check-wheel clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt seqreward_env/_version.py
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test-all: install
 lint: install
 	$(PY) -m ruff check seqreward_env agents scripts tests
 	$(PY) -m mypy
+
+# The documentation site (MkDocs, Material, mkdocstrings) into site/; warnings fail the build.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 bench: install
 	$(PY) scripts/bench_env.py

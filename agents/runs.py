@@ -31,6 +31,7 @@ from agents.run_files import (
     portable_config,
     read_json_lines,
 )
+from agents.tensorboard import QuerySeries, log_hparams
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
@@ -103,6 +104,8 @@ class Run:
             (self.path / METRICS).unlink(missing_ok=True)
             shutil.rmtree(self.path / EVENTS, ignore_errors=True)
         self._tags_at_step: tuple[int, set[str]] = (-1, set())
+        # The learning curves again with the reward queries as the step (agents.tensorboard).
+        self.by_queries = QuerySeries(self.path / EVENTS, self.metrics(), resumed=self._has_checkpoint)
 
     @property
     def writer(self) -> SummaryWriter:
@@ -132,6 +135,7 @@ class Run:
                     self.writer.add_scalar(f"{key}/{index}", entry, step)
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
                 self.writer.add_scalar(key, value, step)
+        self.by_queries.log(record)
 
     def save_checkpoint(self, step: int, state: Mapping[str, Any], *, stopped: bool = False) -> None:
         """Write the latest checkpoint atomically (a crash mid-write leaves the previous one intact).
@@ -139,6 +143,7 @@ class Run:
         ``stopped``: the run met its stopping rule at ``step`` (a resume does not train on)."""
         if self._writer is not None:
             self._writer.flush()
+        self.by_queries.flush()
         atomic_torch_save({"step": step, "state": dict(state), "stopped": stopped}, self.path / CHECKPOINT)
         self._has_checkpoint = True
 
@@ -146,6 +151,7 @@ class Run:
         """Mark the run finished: ``done.json`` (the final numbers ``summary``), written atomically, last."""
         if self._writer is not None:
             self._writer.flush()
+        self.by_queries.flush()
         atomic_write_json(self.path / DONE, json.loads(json.dumps(dict(summary), default=str)))
 
     def metrics(self) -> list[dict[str, Any]]:
@@ -156,6 +162,7 @@ class Run:
         """Flush the events and release the folder to other processes."""
         if self._writer is not None:
             self._writer.close()
+        self.by_queries.close()
         self._lock.release()
 
     def __enter__(self) -> Run:
@@ -291,6 +298,8 @@ def train(
     progress.close()
     if run._writer is not None:
         run._writer.flush()
+    if step >= total_steps or stopped:  # finished: the run's config and final metrics for the HParams table
+        log_hparams(run.path / EVENTS, run.config, run.metrics())
 
 
 def check_count(name: str, value: Any, *, minimum: int) -> None:

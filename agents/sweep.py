@@ -41,7 +41,8 @@ def run_sweep(
             interrupted sweep resumes run by run.
         backend: "local" (``workers`` processes; 1 runs in this process) or "ray".
         workers: local worker processes.
-        ray_address: address of a running Ray cluster ("auto" to find it); None starts a local Ray.
+        ray_address: address of a running Ray cluster ("auto" to find it); None starts a local Ray. The
+            jobs run as Ray Tune trials whose run folders share one storage path (``agents.tune``).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -50,7 +51,7 @@ def run_sweep(
     progress = tqdm(total=len(jobs), desc=description, disable=not show_progress, dynamic_ncols=True)
     results: list[Any]
     if backend == "ray":
-        results = _run_on_ray(function, jobs, ray_address, progress)
+        results = _run_on_ray(function, jobs, ray_address, progress, description)
     elif workers == 1 or len(jobs) <= 1:
         results = []
         for job in jobs:
@@ -103,19 +104,14 @@ def die_with_parent(parent: int, poll_seconds: float = 0.5) -> None:
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
-def _run_on_ray(function: Callable[[Any], Any], jobs: Sequence[Any], address: str | None, progress: Any) -> list[Any]:
+def _run_on_ray(
+    function: Callable[[Any], Any], jobs: Sequence[Any], address: str | None, progress: Any, description: str
+) -> list[Any]:
+    """The jobs as Ray Tune trials under one storage path, resumable as a whole (``agents.tune``)."""
     try:
-        import ray
+        from ray import tune  # noqa: F401
     except ImportError as error:
-        raise ValueError("backend='ray' needs Ray: pip install 'seqreward[ray]'") from error
-    if not ray.is_initialized():
-        ray.init(address=address, ignore_reinit_error=True)
-    remote = ray.remote(function)
-    pending = {remote.remote(job): index for index, job in enumerate(jobs)}
-    results: list[Any] = [None] * len(jobs)
-    while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
-        for reference in done:
-            results[pending.pop(reference)] = ray.get(reference)
-            progress.update(1)
-    return results
+        raise ValueError("backend='ray' needs Ray Tune: pip install 'seqreward[ray]'") from error
+    from agents.tune import run_tune_sweep
+
+    return run_tune_sweep(function, jobs, name=description, ray_address=address, on_result=lambda: progress.update(1))

@@ -249,15 +249,6 @@ def query_statistics(summaries: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def log_slope(xs: list[float], ys: list[float | None]) -> float | None:
-    """Least-squares slope of log y against x over the points with a positive y (None with fewer than 2)."""
-    points = [(x, math.log(y)) for x, y in zip(xs, ys, strict=True) if y is not None and y > 0]
-    if len(points) < 2:
-        return None
-    x, y = np.array(points).T
-    return float(np.polyfit(x, y, 1)[0])
-
-
 def write_table(path: Path, rows: list[dict[str, Any]]) -> None:
     """A CSV with one row per dict (columns: the keys of the first row)."""
     import csv

@@ -28,12 +28,13 @@ from typing import Any
 from agents.cli import Experiment, run_experiment
 from agents.config_checks import ConfigError, check_choices, check_fields
 from agents.pretrain import PretrainConfig
+from agents.statistics import growth_per_token, interval_or_none, interval_text, point_or_none, power_law_exponent
 from agents.sweep import run_sweep
+from agents.tensorboard import experiment_views
 from agents.theory_jobs import (
     RESULT,
     PretrainJob,
     TheoryJob,
-    log_slope,
     pretrain_base_model,
     query_statistics,
     run_theory_job,
@@ -43,6 +44,14 @@ from agents.theory_jobs import (
 
 ALGORITHMS = {"best_of_m": "Algorithm 1: best-of-m, outcome reward", "process_repair": "Algorithm 2: process repair"}
 COLOURS = {"best_of_m": "tab:red", "process_repair": "tab:blue"}
+
+# TensorBoard custom-scalars layout: the runs of the experiment's summary events on shared charts.
+CHARTS = {
+    "barrier: Algorithm 1 (ORM) against Algorithm 2 (PRM)": {
+        "median queries to the target against N": ["barrier/median_queries"],
+        "runs that reached the target": ["barrier/reached"],
+    }
+}
 
 
 @dataclass(frozen=True)
@@ -243,14 +252,7 @@ def run_barrier(config: BarrierConfig, run_dir: Path, *, show_progress: bool = T
             "k_to_the_n": [float(config.vocab_size) ** n for n in lengths],
             "n_times_k": [float(n * config.vocab_size) for n in lengths],
         }
-    growth = {
-        algorithm: {
-            # queries ~ C r^N: r per extra token; queries ~ C N^p: the power p
-            "rate_per_token": _exp(log_slope(lengths, curve["median_queries"])),
-            "power_of_n": log_slope([math.log(n) for n in lengths], curve["median_queries"]),
-        }
-        for algorithm, curve in series.items()
-    }
+    growth = {algorithm: growth_fits(lengths, curve["median_queries"]) for algorithm, curve in series.items()}
     write_series_events(run_dir / "tb_barrier", series, "seq_len", "barrier")
     summary = {
         "config": asdict(config),
@@ -266,11 +268,19 @@ def run_barrier(config: BarrierConfig, run_dir: Path, *, show_progress: bool = T
         "queries_match_env": all(r["agent_reward_queries"] == r["env_reward_queries"] for r in results.values()),
     }
     draw(run_dir / "barrier.png", config, series, rows)
+    experiment_views(run_dir, CHARTS, run_dir / "barrier.png")
     return summary
 
 
-def _exp(value: float | None) -> float | None:
-    return None if value is None else math.exp(value)
+def growth_fits(lengths: list[int], medians: list[float | None]) -> dict[str, Any]:
+    """queries ~ C r^N: r per extra token; queries ~ C N^p: the power p; each with its 95% interval."""
+    rate, power = growth_per_token(lengths, medians), power_law_exponent(lengths, medians)
+    return {
+        "rate_per_token": point_or_none(rate),
+        "rate_per_token_ci95": interval_or_none(rate),
+        "power_of_n": point_or_none(power),
+        "power_of_n_ci95": interval_or_none(power),
+    }
 
 
 def draw(
@@ -328,7 +338,10 @@ def format_summary(summary: dict[str, Any]) -> str:
         growth = summary["growth"][algorithm]
         rate, power = growth["rate_per_token"], growth["power_of_n"]
         lines.append(
-            f"  fitted: x{rate:.3g} per token, N^{power:.2f}" if rate is not None and power is not None else "  no fit"
+            f"  fitted: x{rate:.3g}{interval_text(growth['rate_per_token_ci95'], '.3g')} per token, "
+            f"N^{power:.2f}{interval_text(growth['power_of_n_ci95'])}"
+            if rate is not None and power is not None
+            else "  no fit"
         )
     lines.append(f"agent query counts equal the env's: {summary['queries_match_env']}")
     return "\n".join(lines)

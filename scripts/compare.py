@@ -33,7 +33,9 @@ from agents.group_pg import METHODS, GroupPGConfig, GroupPGJob, run_group_pg
 from agents.policy import LinearPolicy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.runs import Run, read_metrics, train
+from agents.statistics import aggregate, mean_interval, probability_of_improvement
 from agents.sweep import run_sweep
+from agents.tensorboard import experiment_views
 from seqreward_env import SequenceTask
 
 ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}
@@ -55,6 +57,16 @@ LABELS = {
     "oblr_baseline": "OBLR baseline, fixed rate",
     "grpo_clip": "GRPO (clip, 4 epochs, KL)",
     "oblr_po_debiased": "OBLR-PO (debiased SNR)",
+}
+
+# TensorBoard custom-scalars layout: the runs of the experiment's summary events on shared charts.
+CHARTS = {
+    "compare: every method": {
+        "test error against reward queries": ["compare/test_error"],
+        "gradient trace variance": ["compare/trace_variance"],
+        "SNR": ["compare/snr"],
+        "learning rate": ["compare/learning_rate"],
+    }
 }
 
 
@@ -295,16 +307,15 @@ def run_compare(config: CompareConfig, run_dir: Path, *, show_progress: bool = T
         "queries": {reward: steps_for(config, reward) * queries_per_step(config, reward) for reward in rewards},
         "results": results,
         "paired_trace_variance": {reward: paired_ratios(curves[reward]) for reward in rewards},
+        "probability_of_lower_error_than_best": {reward: improvement_over_best(results[reward]) for reward in rewards},
     }
     write_curves(run_dir, curves)
     draw(run_dir / "compare.png", config, summary, curves)
+    experiment_views(run_dir, CHARTS, run_dir / "compare.png")
     return summary
 
 
 # ----- analysis: drawn from what the runs wrote --------------------------------------------------------
-# Student's t quantiles t_(0.975, df) for 95% confidence intervals of a mean over few seeds.
-T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
-         12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}  # fmt: skip
 DIAGNOSTICS = {
     "trace_variance": "diag/trace_variance",
     "snr": "diag/snr",
@@ -312,15 +323,6 @@ DIAGNOSTICS = {
     "equal_reward_groups": "diag/equal_reward_groups",
     "entropy": "diag/entropy",
 }
-
-
-def ci95(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and half-width of the 95% t-interval along ``axis`` (conservative df rounding)."""
-    count = values.shape[axis]
-    df = count - 1
-    quantile = T_975[max(key for key in T_975 if key <= df)] if df >= 1 else float("nan")
-    quantile = 1.96 if df > 30 else quantile
-    return values.mean(axis=axis), quantile * values.std(axis=axis, ddof=1) / np.sqrt(count)
 
 
 def method_curves(runs: list[list[dict[str, Any]]]) -> dict[str, np.ndarray]:
@@ -347,7 +349,7 @@ def method_summary(
     runs: list[list[dict[str, Any]]], rate: float, rates: list[float], grid: dict[str, float], curves: dict[str, Any]
 ) -> dict[str, Any]:
     final = curves["test_error"][:, -1]
-    mean, half_width = ci95(final)
+    mean, half_width = mean_interval(final)
     snr = curves["snr"][np.isfinite(curves["snr"])]
     return {
         "learning_rate": rate,
@@ -356,6 +358,8 @@ def method_summary(
         "final_test_error_mean": float(mean),
         "final_test_error_ci95": float(half_width),
         "final_test_errors": final.tolist(),
+        # robust to one odd seed: the interquartile mean with its stratified bootstrap interval (rliable)
+        "final_test_error_iqm": aggregate(final, "iqm").as_dict() if np.all(np.isfinite(final)) else None,
         "mean_test_error_over_run": float(curves["test_error"].mean()),
         "snr_mean": float(snr.mean()) if snr.size else float("nan"),
         "snr_median": float(np.median(snr)) if snr.size else float("nan"),
@@ -364,6 +368,24 @@ def method_summary(
         "learning_rate_mean": float(np.nanmean(curves["learning_rate"])),
         "final_entropy": float(np.nanmean(curves["entropy"][:, -1])),
         "reward_queries": [float(records[-1]["train/reward_queries"]) for records in runs],
+    }
+
+
+def improvement_over_best(table: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """P(a run of the method ends with a lower test error than a run of the method with the lowest mean),
+    for every other method, with its stratified bootstrap interval (rliable)."""
+    finite = {method: row for method, row in table.items() if np.all(np.isfinite(row["final_test_errors"]))}
+    if not finite:  # every method diverged in some seed: nothing to compare
+        return {"best": None}
+    best = min(finite, key=lambda method: finite[method]["final_test_error_mean"])
+    reference = finite[best]["final_test_errors"]
+    return {
+        "best": best,
+        **{
+            method: probability_of_improvement(row["final_test_errors"], reference, lower_is_better=True).as_dict()
+            for method, row in finite.items()
+            if method != best
+        },
     }
 
 
@@ -425,13 +447,13 @@ def write_curves(run_dir: Path, curves: dict[str, dict[str, dict[str, np.ndarray
         for reward, by_method in curves.items():
             for method, curve in by_method.items():
                 events = SummaryWriter(str(run_dir / "tb_compare" / reward / method))
-                mean, half_width = ci95(curve["test_error"])
+                mean, half_width = mean_interval(curve["test_error"])
                 for queries, m, h in zip(curve["eval_queries"], mean, half_width, strict=True):
                     writer.writerow([reward, method, "test_error", int(queries), m, h])
                     events.add_scalar("compare/test_error", m, int(queries))
                 for name in ("trace_variance", "snr", "learning_rate", "equal_reward_groups", "entropy"):
                     values = np.where(np.isfinite(curve[name]), curve[name], np.nan)
-                    mean, half_width = ci95(values)
+                    mean, half_width = mean_interval(values)
                     for queries, m, h in zip(curve["step_queries"], mean, half_width, strict=True):
                         writer.writerow([reward, method, name, int(queries), m, h])
                         if np.isfinite(m):
@@ -455,7 +477,7 @@ def draw(path: Path, config: CompareConfig, summary: dict[str, Any], curves: dic
         for method in methods:
             curve, colour = curves[reward][method], colours[method]
             label = f"{LABELS.get(method, method)} (lr {summary['results'][reward][method]['learning_rate']:g})"
-            mean, half_width = ci95(curve["test_error"])
+            mean, half_width = mean_interval(curve["test_error"])
             row[0].plot(curve["eval_queries"], mean, color=colour, label=label)
             row[0].fill_between(curve["eval_queries"], mean - half_width, mean + half_width, color=colour, alpha=0.15)
             window = max(1, len(curve["step_queries"]) // 15)
@@ -514,6 +536,13 @@ def format_summary(summary: dict[str, Any]) -> str:
                 f"  {LABELS.get(method, method):<28} lr {row['learning_rate']:<5g}{edge:<12} final test error "
                 f"{row['final_test_error_mean']:.4f} +- {row['final_test_error_ci95']:.4f}   "
                 f"SNR {row['snr_mean']:.3g}   trace var {row['trace_variance_mean']:.3g}"
+            )
+        improvement = summary["probability_of_lower_error_than_best"][reward]
+        chances = [f"{LABELS.get(m, m)} {e['point']:.2f}" for m, e in improvement.items() if m != "best"]
+        if chances:
+            lines.append(
+                f"  P(lower final error than {LABELS.get(improvement['best'], improvement['best'])}): "
+                + ", ".join(chances)
             )
     return "\n".join(lines)
 

@@ -46,7 +46,9 @@ from agents.policy import LinearPolicy
 from agents.runs import read_metrics
 from agents.sb3.evaluation import greedy_decode
 from agents.sb3.training import SB3Job, read_history, run_sb3
+from agents.statistics import aggregate, mean_interval
 from agents.sweep import run_sweep
+from agents.tensorboard import experiment_views
 from seqreward_env import SequenceTask
 
 ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}
@@ -54,6 +56,14 @@ METHODS = ("paper_pg", "ppo", "a2c")
 LABELS = {"paper_pg": "paper's PG (Adagrad)", "ppo": "SB3 PPO", "a2c": "SB3 A2C"}
 REWARD_VALUES = (-1.0, 1.0)  # the paper's
 TUNING_SEED_OFFSET = 1000
+
+# TensorBoard custom-scalars layout: the runs of the experiment's summary events on shared charts.
+CHARTS = {
+    "compare_sb3: every method": {
+        "test error against env steps": ["compare/test_error_vs_env_steps"],
+        "test error against reward queries": ["compare/test_error_vs_reward_queries"],
+    }
+}
 
 
 @dataclass(frozen=True)
@@ -313,6 +323,7 @@ def run_compare(config: CompareSB3Config, run_dir: Path, *, show_progress: bool 
     }
     write_curves(run_dir, mean_curves)
     draw(run_dir / "compare_sb3.png", config, summary, mean_curves)
+    experiment_views(run_dir, CHARTS, run_dir / "compare_sb3.png")
     return summary
 
 
@@ -357,13 +368,6 @@ def stack_curves(runs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
             "test_error": np.stack([run["test_error"] for run in runs])}  # fmt: skip
 
 
-def mean_and_sem(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean over seeds (axis 0) and its standard error (0 for a single seed)."""
-    count = values.shape[0]
-    sem = values.std(axis=0, ddof=1) / np.sqrt(count) if count > 1 else np.zeros_like(values[0])
-    return values.mean(axis=0), sem
-
-
 def at_env_steps(curve: dict[str, np.ndarray], steps: int) -> np.ndarray:
     """Per-seed test error at exactly ``steps`` environment steps (an evaluation point of every run)."""
     (index,) = np.flatnonzero(curve["env_steps"] == steps)
@@ -382,14 +386,15 @@ def method_summary(
             "env_steps": equal_steps,
             "reward_queries": int(curve["reward_queries"][curve["env_steps"] == equal_steps][0]),
             "test_error_mean": float(at_steps.mean()),
-            "test_error_sem": float(mean_and_sem(at_steps[:, None])[1][0]),
+            "test_error_ci95": float(mean_interval(at_steps)[1]),
             "test_errors": at_steps.tolist(),
         },
         "equal_reward_queries": {
             "env_steps": int(curve["env_steps"][-1]),
             "reward_queries": int(curve["reward_queries"][-1]),
             "test_error_mean": float(at_queries.mean()),
-            "test_error_sem": float(mean_and_sem(at_queries[:, None])[1][0]),
+            "test_error_ci95": float(mean_interval(at_queries)[1]),
+            "test_error_iqm": aggregate(at_queries, "iqm").as_dict() if np.all(np.isfinite(at_queries)) else None,
             "test_errors": at_queries.tolist(),
             "greedy_exact_match_mean": float(np.mean(exact_match)),
             "greedy_exact_matches": exact_match,
@@ -431,13 +436,15 @@ def write_curves(run_dir: Path, curves: dict[str, dict[str, dict[str, np.ndarray
     shutil.rmtree(run_dir / "tb_compare", ignore_errors=True)  # redrawn from the runs on every call
     with open(run_dir / "compare_sb3_curves.csv", "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["reward", "method", "env_steps", "reward_queries", "test_error_mean", "test_error_sem"])
+        writer.writerow(["reward", "method", "env_steps", "reward_queries", "test_error_mean", "test_error_ci95"])
         for reward, by_method in curves.items():
             for method, curve in by_method.items():
                 events = SummaryWriter(str(run_dir / "tb_compare" / reward / method))
-                mean, sem = mean_and_sem(curve["test_error"])
-                for steps, queries, m, s in zip(curve["env_steps"], curve["reward_queries"], mean, sem, strict=True):
-                    writer.writerow([reward, method, int(steps), int(queries), m, s])
+                mean, half_width = mean_interval(curve["test_error"])
+                for steps, queries, m, h in zip(
+                    curve["env_steps"], curve["reward_queries"], mean, half_width, strict=True
+                ):
+                    writer.writerow([reward, method, int(steps), int(queries), m, h])
                     events.add_scalar("compare/test_error_vs_env_steps", m, int(steps))
                     events.add_scalar("compare/test_error_vs_reward_queries", m, int(queries))
                 events.close()
@@ -454,12 +461,12 @@ def draw(path: Path, config: CompareSB3Config, summary: dict[str, Any], curves: 
     styles = {"outcome": "--", "process": "-"}
     for reward, by_method in curves.items():
         for method, curve in by_method.items():
-            mean, sem = mean_and_sem(curve["test_error"])
+            mean, half_width = mean_interval(curve["test_error"])
             rate = summary["results"][reward][method]["learning_rate"]
             label = f"{LABELS[method]}, {reward} (lr {rate:g})"
             for axis, x in ((by_steps, curve["env_steps"]), (by_queries, curve["reward_queries"])):
                 axis.plot(x, mean, styles[reward], color=colours[method], label=label)
-                axis.fill_between(x, mean - sem, mean + sem, color=colours[method], alpha=0.15)
+                axis.fill_between(x, mean - half_width, mean + half_width, color=colours[method], alpha=0.15)
     by_steps.axvline(summary["equal_env_steps"], color="grey", linestyle=":")
     by_queries.axvline(summary["query_budget"], color="grey", linestyle=":")
     clusters = [(budget, reward) for budget in ("equal_env_steps", "equal_reward_queries") for reward in curves]
@@ -470,7 +477,7 @@ def draw(path: Path, config: CompareSB3Config, summary: dict[str, Any], curves: 
                 index + (offset - (len(summary["results"][reward]) - 1) / 2) * width,
                 row[budget]["test_error_mean"],
                 width,
-                yerr=row[budget]["test_error_sem"],
+                yerr=row[budget]["test_error_ci95"],
                 color=colours[method],
                 hatch="//" if reward == "outcome" else "",
                 capsize=3,
@@ -501,7 +508,7 @@ def draw(path: Path, config: CompareSB3Config, summary: dict[str, Any], curves: 
 
 def format_summary(summary: dict[str, Any]) -> str:
     lines = [
-        f"test error (mean +- s.e. over {summary['seeds']} seeds) at {summary['equal_env_steps']} environment steps "
+        f"test error (mean +- 95% t-interval over {summary['seeds']} seeds) at {summary['equal_env_steps']} environment steps "
         f"and at {summary['query_budget']} reward queries"
     ]
     for reward, table in summary["results"].items():
@@ -512,9 +519,9 @@ def format_summary(summary: dict[str, Any]) -> str:
             lines.append(
                 f"  {LABELS[method]:<22} lr {row['learning_rate']:<7g}{edge:<12} "
                 f"at {steps['env_steps']} steps ({steps['reward_queries']} queries): "
-                f"{steps['test_error_mean']:.4f} +- {steps['test_error_sem']:.4f}   "
+                f"{steps['test_error_mean']:.4f} +- {steps['test_error_ci95']:.4f}   "
                 f"at {queries['reward_queries']} queries ({queries['env_steps']} steps): "
-                f"{queries['test_error_mean']:.4f} +- {queries['test_error_sem']:.4f}, "
+                f"{queries['test_error_mean']:.4f} +- {queries['test_error_ci95']:.4f}, "
                 f"greedy exact match {queries['greedy_exact_match_mean']:.3f}"
             )
     return "\n".join(lines)

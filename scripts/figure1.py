@@ -41,6 +41,7 @@ from agents.pretrain import PretrainConfig, Pretrainer
 from agents.runs import Run, RunFolderError, read_metrics, train
 from agents.seeding import derive_seed
 from agents.sweep import run_sweep
+from agents.tensorboard import ORM_PRM_CHARTS, experiment_views
 from agents.training import OPTIMIZERS, limit_threads
 from scripts import figure1_analysis as analysis
 from scripts.figure1_plots import draw
@@ -386,6 +387,7 @@ def write_figure(
                 ):
                     writer.writerow([name, index, step, error, *[tracked[j] for j in indices]])
     draw(run_dir / "figure1.png", curves, support, summary, config)
+    experiment_views(run_dir, ORM_PRM_CHARTS, run_dir / "figure1.png")  # ORM and PRM on shared charts
     return result
 
 

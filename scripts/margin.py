@@ -24,11 +24,12 @@ from typing import Any
 
 from agents.cli import Experiment, run_experiment
 from agents.config_checks import ConfigError, check_choices, check_fields
+from agents.statistics import interval_or_none, interval_text, point_or_none, power_law_exponent
 from agents.sweep import run_sweep
+from agents.tensorboard import experiment_views
 from agents.theory_jobs import (
     ALGORITHMS,
     TheoryJob,
-    log_slope,
     query_statistics,
     run_theory_job,
     write_series_events,
@@ -41,6 +42,14 @@ LABELS = {
     "process_repair": "Algorithm 2 (process repair)",
     "adaptive_pg": "adaptive PG (outcome)",
     "uniform_pg": "uniform-behaviour PG (outcome)",
+}
+
+# TensorBoard custom-scalars layout: the runs of the experiment's summary events on shared charts.
+CHARTS = {
+    "margin: every algorithm": {
+        "median queries to the target against 1000 gamma": ["margin/median_queries"],
+        "runs that reached the target": ["margin/reached"],
+    }
 }
 
 
@@ -185,15 +194,18 @@ def run_margin(config: MarginConfig, run_dir: Path, *, show_progress: bool = Tru
             "inverse_margin_squared": [g**-2 for g in gammas],
         }
     write_series_events(run_dir / "tb_margin", series, "margin", "margin")
-    inverse = [math.log(1.0 / g) for g in gammas]
+    inverse = [1.0 / g for g in gammas]
+    exponents = {algorithm: power_law_exponent(inverse, c["median_queries"]) for algorithm, c in series.items()}
     summary = {
         "config": asdict(config),
         "series": series,
         # queries ~ C (1/gamma)^p: the fitted p (the theory's bounds have p = 2)
-        "exponent_of_inverse_margin": {a: log_slope(inverse, c["median_queries"]) for a, c in series.items()},
+        "exponent_of_inverse_margin": {a: point_or_none(e) for a, e in exponents.items()},
+        "exponent_of_inverse_margin_ci95": {a: interval_or_none(e) for a, e in exponents.items()},
         "queries_match_env": all(r["agent_reward_queries"] == r["env_reward_queries"] for r in results.values()),
     }
     draw(run_dir / "margin.png", config, series, rows)
+    experiment_views(run_dir, CHARTS, run_dir / "margin.png")
     return summary
 
 
@@ -238,7 +250,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines = []
     for algorithm, curve in summary["series"].items():
         exponent = summary["exponent_of_inverse_margin"][algorithm]
-        fitted = "no fit" if exponent is None else f"queries ~ (1/gamma)^{exponent:.2f}"
+        interval = interval_text(summary["exponent_of_inverse_margin_ci95"][algorithm])
+        fitted = "no fit" if exponent is None else f"queries ~ (1/gamma)^{exponent:.2f}{interval}"
         lines.append(f"{LABELS[algorithm]}: {fitted}")
         for gamma, median, reached in zip(curve["margin"], curve["median_queries"], curve["reached"], strict=True):
             shown = "-" if median is None else f"{median:.0f}"

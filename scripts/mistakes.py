@@ -31,12 +31,28 @@ from agents.config_checks import ConfigError, check_choices, check_fields
 from agents.evaluation import LinearEvaluator
 from agents.policy import LinearPolicy
 from agents.runs import Run, finished_run, read_metrics, train
+from agents.statistics import (
+    growth_per_token,
+    interval_or_none,
+    interval_text,
+    point_or_none,
+    power_law_exponent,
+)
 from agents.sweep import run_sweep
+from agents.tensorboard import experiment_views
 from agents.training import limit_threads
 from agents.uniform_pg import UniformPG, UniformPGConfig
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 REWARDS = ("outcome", "process")
+
+# TensorBoard custom-scalars layout: the runs of the experiment's summary events on shared charts.
+CHARTS = {
+    "mistakes: outcome against process reward": {
+        "mistakes against N": ["mistakes/against_seq_len"],
+        "mistakes against 1000 gamma": ["mistakes/against_1000_gamma"],
+    }
+}
 
 
 @dataclass(frozen=True)
@@ -229,6 +245,7 @@ def run_mistakes(config: MistakesConfig, run_dir: Path, *, show_progress: bool =
     summary = {"config": asdict(config), "runs": len(results), "series": series}
     write_tensorboard(run_dir, series)
     draw(run_dir / "mistakes.png", config, series, jobs)
+    experiment_views(run_dir, CHARTS, run_dir / "mistakes.png")
     return summary
 
 
@@ -249,13 +266,17 @@ def group_series(config: MistakesConfig, results: list[dict[str, Any]]) -> dict[
                 )
                 for g in list(config.margins)
             ]
+            growth = growth_per_token([p["seq_len"] for p in by_n], [p["mistakes_mean"] for p in by_n])
+            exponent = power_law_exponent([p["gamma"] for p in by_gamma], [p["mistakes_mean"] for p in by_gamma])
             series[name] = {
                 "reward": reward,
                 "zeta": zeta,
                 "by_seq_len": by_n,
                 "by_gamma": by_gamma,
-                "growth_per_token": fit_growth([p["seq_len"] for p in by_n], [p["mistakes_mean"] for p in by_n]),
-                "gamma_exponent": fit_exponent([p["gamma"] for p in by_gamma], [p["mistakes_mean"] for p in by_gamma]),
+                "growth_per_token": point_or_none(growth),
+                "growth_per_token_ci95": interval_or_none(growth),
+                "gamma_exponent": point_or_none(exponent),
+                "gamma_exponent_ci95": interval_or_none(exponent),
                 "all_converged": all(r["converged"] for r in runs),
             }
     return series
@@ -277,20 +298,6 @@ def point(config: MistakesConfig, runs: list[dict[str, Any]], key: str, value: f
         "rate": runs[0]["rate"],
         "mistakes_over_rate": float(mistakes.mean() / runs[0]["rate"]),
     }
-
-
-def fit_growth(lengths: list[int], mistakes: list[float]) -> float | None:
-    """exp of the slope of log mistakes against N (None with fewer than two points)."""
-    if len(lengths) < 2:
-        return None
-    return float(np.exp(np.polyfit(lengths, np.log(np.maximum(mistakes, 1e-9)), 1)[0]))
-
-
-def fit_exponent(gammas: list[float], mistakes: list[float]) -> float | None:
-    """The slope of log mistakes against log gamma (None with fewer than two points)."""
-    if len(gammas) < 2:
-        return None
-    return float(np.polyfit(np.log(gammas), np.log(np.maximum(mistakes, 1e-9)), 1)[0])
 
 
 def write_tensorboard(run_dir: Path, series: dict[str, Any]) -> None:
@@ -376,8 +383,10 @@ def format_summary(summary: dict[str, Any]) -> str:
     for name, curve in summary["series"].items():
         growth, exponent = curve["growth_per_token"], curve["gamma_exponent"]
         lines.append(
-            f"{name}: mistakes grow x{growth:.2f} per token (k = {summary['config']['vocab_size']}), "
-            f"exponent in gamma {exponent:.2f} (rate: -2); every run converged: {curve['all_converged']}"
+            f"{name}: mistakes grow x{growth:.2f}{interval_text(curve['growth_per_token_ci95'])} per token "
+            f"(k = {summary['config']['vocab_size']}), exponent in gamma "
+            f"{exponent:.2f}{interval_text(curve['gamma_exponent_ci95'])} (rate: -2); "
+            f"every run converged: {curve['all_converged']}"
             if growth is not None and exponent is not None
             else f"{name}:"
         )

@@ -1,5 +1,5 @@
-"""The python examples of docs/usage.md and README.md run, in order and in one namespace per file, from a
-scratch directory."""
+"""The python examples of every docs page and of README.md run, in order and in one namespace per file, from
+a scratch directory."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import pytest
 import torch
 
 USAGE = Path(__file__).resolve().parents[1] / "docs" / "usage.md"
+# Every other page of the documentation site (usage.md has its own tests below).
+DOCS_PAGES = sorted(path for path in USAGE.parent.rglob("*.md") if path != USAGE)
 README = USAGE.parents[1] / "README.md"
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```", re.DOTALL | re.MULTILINE)
@@ -55,6 +57,20 @@ def test_readme_examples_run(scratch_dir: Path) -> None:
     for number, code in enumerate(blocks, start=1):
         exec(compile(code, f"{README.name} python block {number}", "exec"), namespace)
     assert (scratch_dir / "runs" / "example" / "pg" / "metrics.jsonl").is_file()
+
+
+@pytest.mark.parametrize("page", DOCS_PAGES, ids=lambda path: str(path.relative_to(USAGE.parent)))
+def test_docs_page_examples_run(page: Path, scratch_dir: Path) -> None:
+    namespace: dict[str, object] = {"__name__": "docs_examples"}
+    for number, code in enumerate(python_blocks(page), start=1):
+        exec(compile(code, f"{page.name} python block {number}", "exec"), namespace)
+
+
+def test_docs_pages_have_examples() -> None:
+    """The pages that promise code show it: a regression here means an example was dropped."""
+    with_code = {str(page.relative_to(USAGE.parent)) for page in DOCS_PAGES if python_blocks(page)}
+    assert {"getting-started.md", "environments.md", "comparing-runs.md", "agents/index.md"} <= with_code
+    assert len(with_code) >= 10
 
 
 def script_command_lines(path: Path) -> list[list[str]]:

@@ -37,7 +37,26 @@ def test_compare_writes_its_files_and_resumes(tmp_path: Path) -> None:
             assert 0.0 <= row["final_test_error_mean"] <= 1.0 and row["final_test_error_ci95"] >= 0.0
             assert row["reward_queries"] == [summary["queries"][reward]] * 2
         assert summary["paired_trace_variance"][reward]["weighted_leave_one_out"]["batches"] > 0
+        improvement = summary["probability_of_lower_error_than_best"][reward]
+        [other] = {"grpo_clip", "oblr_po"} - {improvement["best"]}
+        assert 0.0 <= improvement[other]["low"] <= improvement[other]["point"] <= improvement[other]["high"] <= 1.0
+        for row in table.values():
+            iqm = row["final_test_error_iqm"]
+            assert (
+                min(row["final_test_errors"])
+                <= iqm["low"]
+                <= iqm["point"]
+                <= iqm["high"]
+                <= max(row["final_test_errors"])
+            )
         assert list((run_dir / "tb_compare" / reward / "oblr_po").glob("events.out.tfevents.*"))
+    # TensorBoard's comparison views: the layout, the figure, one HParams session and a query axis per run
+    assert list((run_dir / "tb_layout").glob("events.out.tfevents.*"))
+    assert list((run_dir / "tb_figures" / "compare").glob("events.out.tfevents.*"))
+    run_folders = {path.parent for path in (run_dir / "runs").rglob("metrics.jsonl")}
+    assert len(run_folders) == 16
+    assert all(list((folder / "tb" / "hparams").glob("events.out.tfevents.*")) for folder in run_folders)
+    assert all(list((folder / "tb" / "by_queries").glob("events.out.tfevents.*")) for folder in run_folders)
     with open(run_dir / "compare.csv") as file:
         rows = list(csv.DictReader(file))
     # 2 rewards x 2 methods x (2 rates x 1 tuning seed + 2 evaluation seeds)
@@ -77,10 +96,3 @@ def test_bad_settings_fail_early(
     with pytest.raises(SystemExit) as refused:
         compare.main([*TINY, *flags, "--run-dir", str(tmp_path)])
     assert message in str(refused.value) + capsys.readouterr().err
-
-
-def test_confidence_interval_uses_student_t() -> None:
-    import numpy as np
-
-    mean, half_width = compare.ci95(np.array([1.0, 2.0, 3.0]))
-    assert mean == 2.0 and half_width == pytest.approx(4.303 * 1.0 / np.sqrt(3))

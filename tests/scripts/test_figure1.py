@@ -25,6 +25,8 @@ TINY = [
 def test_figure1_writes_its_files_and_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_dir = figure1.main([*TINY, "--run-dir", str(tmp_path), "--workers", "1"])
     assert (run_dir / "figure1.png").stat().st_size > 10_000
+    assert list((run_dir / "tb_layout").glob("events.out.tfevents.*"))  # ORM and PRM on shared charts
+    assert list((run_dir / "tb_figures" / "figure1").glob("events.out.tfevents.*"))
     result = json.loads((run_dir / "figure1.json").read_text())
     for name in ("orm", "prm"):
         runs = result["curves"][name]
@@ -35,6 +37,7 @@ def test_figure1_writes_its_files_and_resumes(tmp_path: Path, capsys: pytest.Cap
             assert len(seed["tracked_likelihood"][0]) >= 4  # the centres, then off-support test contexts
         for index in range(2):
             assert list((run_dir / "pg" / f"seed{index}" / name / "tb").glob("events.out.tfevents.*"))
+            assert list((run_dir / "pg" / f"seed{index}" / name / "tb" / "hparams").glob("events.out.tfevents.*"))
             assert (run_dir / "pg" / f"seed{index}" / name / "final_model.pt").exists()
         summary = result["summary"][name]
         assert summary["seeds"] == 2
