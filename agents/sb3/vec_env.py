@@ -7,8 +7,8 @@ natively batched env built with ``autoreset_mode="same_step"``, whose layout is 
 that end in a step return their reset observation and hand their final one over in ``final_obs``.
 
 Row i behaves like ``DummyVecEnv([lambda: gym.make(env_id) for ...])``'s env i for the same seeds and
-actions: same observations, float32 rewards, dones and infos (``reward_queries``, ``is_success`` on the
-last step, ``TimeLimit.truncated`` and ``terminal_observation``), so every SB3 algorithm sees the same
+actions: same observations, float32 rewards, dones and infos (``reward_queries``, ``is_success`` (False
+until the last step), ``TimeLimit.truncated`` and ``terminal_observation``), so every SB3 algorithm sees the same
 data, only faster (no Python loop over rows, no wrapper stack per row).
 """
 
@@ -106,8 +106,10 @@ class SB3VecEnv(VecEnv):
         timeouts = (truncated & ~terminated).tolist()
         # Gymnasium's layout leaves out a key that no row reports (all rows ended in this step).
         queries = info.get("reward_queries", np.zeros(self.num_envs, dtype=np.int64))
+        running = info.get("is_success", np.zeros(self.num_envs, dtype=bool)).tolist()  # False before the end
         infos: list[dict[str, Any]] = [
-            {"reward_queries": q, "TimeLimit.truncated": t} for q, t in zip(queries.tolist(), timeouts, strict=True)
+            {"reward_queries": q, "is_success": s, "TimeLimit.truncated": t}
+            for q, s, t in zip(queries.tolist(), running, timeouts, strict=True)
         ]
         if "final_obs" in info:
             final_info = info["final_info"]
