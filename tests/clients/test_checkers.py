@@ -15,8 +15,11 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import seqreward_env
+from seqreward_env.registration import LATEST_ENV_IDS
 
 ENV_IDS = sorted(seqreward_env.ENV_IDS)
+# Gymnasium warns, on purpose, that an id with a newer version registered is out of date.
+OUT_OF_DATE = set(ENV_IDS) - set(LATEST_ENV_IDS)
 RENDER_MODES = ["ansi", "rgb_array"]
 
 
@@ -30,6 +33,8 @@ def test_both_envs_declare_both_render_modes() -> None:
 def test_checkers_pass_in_each_render_mode(env_id: str, render_mode: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        if env_id in OUT_OF_DATE:
+            warnings.filterwarnings("ignore", message=".*is out of date", category=DeprecationWarning)
         env = gym.make(env_id, render_mode=render_mode)
         gym_check_env(env.unwrapped)
         sb3_check_env(env.unwrapped, warn=True)
