@@ -62,3 +62,13 @@ def test_ppo_trains_on_the_adapter_without_warnings() -> None:
     model = train_a_little(env)
     assert model.num_timesteps == 2 * 8 * N_STEPS
     assert env.row_reward_queries.sum() == 2 * 8 * N_STEPS  # the process reward: one query per token
+
+
+def test_the_adapter_renders_frames_for_video_recorders() -> None:
+    env = make_sb3_vec_env(ENV_ID, 4, seed=0, render_mode="rgb_array")
+    env.reset()
+    frames = env.get_images()
+    assert len(frames) == 4 and all(frame is not None and frame.shape == (34, 128, 3) for frame in frames)
+    picture = env.render()
+    assert picture.dtype == np.uint8 and picture.shape == (2 * 34, 2 * 128, 3)  # SB3 tiles 4 frames 2 x 2
+    assert make_sb3_vec_env(ENV_ID, 2).render() is None
