@@ -1,4 +1,4 @@
-"""stable-baselines3 as it is used: ``make_vec_env`` on the plain ids, and the project's fast adapter.
+"""stable-baselines3 as it is used: ``make_vec_env`` on the plain ids, the project's fast adapter, videos.
 
 ``make_vec_env`` asks for ``render_mode="rgb_array"`` (and falls back only on a TypeError), so the
 envs must take it; PPO then trains on either env without a warning.
@@ -7,11 +7,13 @@ envs must take it; PPO then trains on either env without a warning.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
+import pytest
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecVideoRecorder
 
 from agents.sb3 import make_sb3_vec_env
 
@@ -72,3 +74,18 @@ def test_the_adapter_renders_frames_for_video_recorders() -> None:
     picture = env.render()
     assert picture.dtype == np.uint8 and picture.shape == (2 * 34, 2 * 128, 3)  # SB3 tiles 4 frames 2 x 2
     assert make_sb3_vec_env(ENV_ID, 2).render() is None
+
+
+@pytest.mark.parametrize("make", ["make_vec_env", "adapter"])
+def test_vec_video_recorder_writes_a_video(make: str, tmp_path: Path) -> None:
+    pytest.importorskip("moviepy")  # SB3's video writer, installed with the clients extra (rl_zoo3)
+    env = make_vec_env(ENV_ID, n_envs=4, seed=0) if make == "make_vec_env" else make_sb3_vec_env(
+        ENV_ID, 4, seed=0, render_mode="rgb_array"
+    )
+    recorder = VecVideoRecorder(env, str(tmp_path), record_video_trigger=lambda step: step == 0, video_length=12)
+    recorder.reset()
+    for _ in range(13):
+        recorder.step(np.zeros(4, dtype=np.int64))
+    recorder.close()
+    videos = list(tmp_path.glob("*.mp4"))
+    assert len(videos) == 1 and videos[0].stat().st_size > 1000

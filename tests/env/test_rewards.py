@@ -130,6 +130,35 @@ def test_success_is_false_on_every_row_until_its_last_step() -> None:
             np.testing.assert_array_equal(info["_is_success"], True)
 
 
+@pytest.mark.parametrize("autoreset_mode", ["next_step", "same_step", "disabled"])
+def test_every_stepped_row_reports_success_in_every_autoreset_mode(autoreset_mode: str) -> None:
+    """``_is_success`` is True on each row that stepped (not on a row restarting, nor on a row whose
+    verdict moved to ``final_info``); the verdict is False until the row's last step."""
+    envs = SequenceVectorEnv(3, **TASK, reward="outcome", autoreset_mode=autoreset_mode)
+    obs, _ = envs.reset(seed=4)
+    y = envs.task.targets(obs["context"])
+    y[1, 1] = (y[1, 1] + 1) % 3  # row 1 goes wrong; rows 0 and 2 are right
+    for _ in range(2):  # two episodes
+        for i in range(4):
+            obs, _, _, _, info = envs.step(y[:, i])
+            if i < 3:
+                np.testing.assert_array_equal(info["_is_success"], True)
+                np.testing.assert_array_equal(info["is_success"], False)
+            elif autoreset_mode == "same_step":
+                assert "is_success" not in info  # every row ended and restarted in this very step
+                np.testing.assert_array_equal(info["final_info"]["is_success"], [True, False, True])
+            else:
+                np.testing.assert_array_equal(info["is_success"], [True, False, True])
+        if autoreset_mode == "next_step":
+            obs, _, _, _, info = envs.step(np.zeros(3, dtype=np.int64))  # the restart step: no verdicts
+            assert "is_success" not in info
+        elif autoreset_mode == "disabled":
+            obs, _ = envs.reset(options={"reset_mask": np.ones(3, dtype=bool)})
+        np.testing.assert_array_equal(obs["position"], 0)  # the second episode starts
+        y = envs.task.targets(obs["context"])
+        y[1, 1] = (y[1, 1] + 1) % 3
+
+
 @pytest.mark.parametrize("reward", ["outcome", "process"])
 def test_info_keys_are_exactly_the_documented_ones(reward: str) -> None:
     env = SequenceEnv(**TASK, reward=reward)
