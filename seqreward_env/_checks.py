@@ -7,6 +7,12 @@ from typing import Any
 
 import numpy as np
 
+# The most memory one task or env may ask for at construction or in one step. The paper's largest task
+# needs under 1 MiB; a request past this is a typo (seq_len=10**9) or a task this dense design cannot
+# serve (vocab_size=30000 makes a 7 GB k x k teacher), refused before anything is allocated.
+MEMORY_LIMIT_GIB = 4.0
+SEED_RULE = "None or an integer >= 0 (a Python int or a numpy integer; not a bool or a float)"
+
 
 def check_int(name: str, value: Any, minimum: int) -> int:
     """Return ``value`` as an int if it is an integer >= ``minimum``, else raise ValueError."""
@@ -27,12 +33,38 @@ def check_real(name: str, value: Any, minimum: float = -np.inf, *, strict: bool 
     return float(value)
 
 
+def check_seed(name: str, value: Any) -> int | None:
+    """Return an episode seed as an int (or None); both environments accept exactly these."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or int(value) < 0:
+        raise ValueError(f"{name} must be {SEED_RULE}, got {value!r}")
+    return int(value)
+
+
+def check_memory(arguments: dict[str, Any], nbytes: int, what: str) -> None:
+    """Refuse, before allocating, sizes whose ``nbytes`` for ``what`` exceed ``MEMORY_LIMIT_GIB``.
+
+    ``arguments`` maps the size arguments that set ``nbytes`` to their values; the error names them all.
+    """
+    if nbytes > MEMORY_LIMIT_GIB * 2**30:
+        named = ", ".join(f"{name}={value!r}" for name, value in arguments.items())
+        raise ValueError(
+            f"{named} would need {nbytes / 2**30:.1f} GiB for {what}, over the {MEMORY_LIMIT_GIB:g} GiB "
+            f"limit (seqreward_env._checks.MEMORY_LIMIT_GIB); choose smaller sizes"
+        )
+
+
 def check_array(name: str, value: Any, shape: tuple[int | None, ...], *, dtype: Any = np.float64) -> np.ndarray:
-    """Return ``value`` as a finite array of the given shape (None matches any length), else raise ValueError."""
+    """Return ``value`` as a finite real array of the given shape (None matches any length), else raise ValueError."""
     try:
-        array = np.asarray(value, dtype=dtype)
+        raw = np.asarray(value)
+        complex_entries = raw.dtype.kind == "c"
+        array = raw if complex_entries else np.asarray(raw, dtype=dtype)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{name} must be a numeric array of shape {_shape_text(shape)}, got {value!r}") from error
+    if complex_entries:  # converting would silently drop the imaginary part
+        raise ValueError(f"{name} must be a real array, got a complex array {value!r}")
     if array.ndim != len(shape) or any(
         want is not None and have != want for have, want in zip(array.shape, shape, strict=True)
     ):

@@ -15,6 +15,8 @@ import numpy as np
 
 from seqreward_env._checks import check_array, check_int, check_real
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 class ContextDistribution:
     """Base class: a distribution over float32 contexts in R^d with coordinates in [-bound, bound]."""
@@ -109,6 +111,12 @@ class PoolContexts(ContextDistribution):
         array = check_array("contexts", pool, (None, None))
         if array.shape[0] < 1 or array.shape[1] < 1:
             raise ValueError(f"contexts must be a non-empty (num_contexts, context_dim) array, got shape {array.shape}")
+        largest = float(np.abs(array).max())
+        if largest > FLOAT32_MAX:  # contexts are float32 throughout: such an entry would become inf
+            raise ValueError(
+                f"contexts entries must lie within float32's range (|x| <= {FLOAT32_MAX:.4g}), got an entry of "
+                f"magnitude {largest:.4g}"
+            )
         self.pool = array.astype(np.float32)
         self.context_dim = self.pool.shape[1]
         self.raw_width = 1

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from seqreward_env._checks import check_tokens
+from seqreward_env._checks import check_memory, check_tokens
 from seqreward_env.task import SequenceTask
 
 RESET_OPTIONS = ("context", "prefix")
@@ -22,6 +22,7 @@ class EpisodeBatch:
     """
 
     def __init__(self, task: SequenceTask, num_rows: int) -> None:
+        check_episode_memory(task, num_rows)
         self.task = task
         n, big_n = num_rows, task.seq_len
         self.contexts = np.zeros((n, task.context_dim), dtype=np.float32)
@@ -69,6 +70,20 @@ class EpisodeBatch:
         False and ``rows`` is a slice)."""
         take = (lambda a: a[rows].copy()) if copy else (lambda a: a[rows])
         return {"context": take(self.contexts), "tokens": take(self.tokens), "position": take(self.positions)}
+
+
+def check_episode_memory(task: SequenceTask, num_rows: int) -> None:
+    """Refuse, before allocating, a batch whose arrays would not fit.
+
+    Per row: targets, tokens, the observation copy and the batched ``tokens`` space, ``(N,)`` int64
+    each; the reset's ``(k,)`` successor table; the context in float32 five times over (state, copy,
+    the batched box's bounds); about 1 KiB for the row's random generator.
+    """
+    per_row = 8 * (4 * task.seq_len + task.vocab_size) + 22 * task.context_dim + 1088
+    sizes = {"seq_len": task.seq_len, "vocab_size": task.vocab_size, "context_dim": task.context_dim}
+    if num_rows != 1:
+        sizes = {"num_envs": num_rows, **sizes}
+    check_memory(sizes, num_rows * per_row, "the episode arrays and observation spaces")
 
 
 def parse_reset_options(

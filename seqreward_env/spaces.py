@@ -9,6 +9,8 @@ from gymnasium import spaces
 
 from seqreward_env.task import SequenceTask
 
+RENDER_MODES = ("ansi", "rgb_array")
+
 
 def make_task(task: SequenceTask | None, task_kwargs: dict[str, Any]) -> SequenceTask:
     """The env's task: the given ``SequenceTask``, or one built from the keyword arguments (not both)."""
@@ -32,6 +34,13 @@ def observation_space(task: SequenceTask) -> spaces.Dict:
             "position": spaces.Discrete(task.seq_len + 1),
         }
     )
+
+
+def check_render_mode(render_mode: Any) -> str | None:
+    """The render mode if it is one of ``RENDER_MODES`` or None, else raise ValueError."""
+    if render_mode is not None and render_mode not in RENDER_MODES:
+        raise ValueError(f"render_mode must be None or one of {RENDER_MODES}, got {render_mode!r}")
+    return render_mode
 
 
 def action_space(task: SequenceTask) -> spaces.Discrete:

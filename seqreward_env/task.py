@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from seqreward_env import evaluation
-from seqreward_env._checks import check_array, check_int, check_real
+from seqreward_env._checks import check_array, check_int, check_memory, check_real
 from seqreward_env.contexts import ContextDistribution, MixtureContexts, PoolContexts, make_distribution
 from seqreward_env.paper import paper_task_arrays
 
@@ -24,8 +24,10 @@ REWARDS = ("outcome", "process")
 MARGIN_PROBE_SIZE = 4096
 MARGIN_MIN_ACCEPTANCE = 0.01
 MARGIN_MAX_REDRAWS = 10_000
-# Entries of the (contexts, k, k) successor scores computed at once in `targets`.
+# Entries of the (contexts, k, k) successor scores computed at once in `targets`, and of the
+# (contexts, N, k) scores computed at once in `margins`.
 TARGET_CHUNK_ENTRIES = 1 << 16
+MARGIN_CHUNK_ENTRIES = 1 << 20
 
 
 class SequenceTask:
@@ -67,6 +69,7 @@ class SequenceTask:
         self.seq_len = check_int("seq_len", seq_len, 1)
         self.vocab_size = check_int("vocab_size", vocab_size, 2)
         self.context_dim = check_int("context_dim", context_dim, 1)
+        _check_task_memory(self.seq_len, self.vocab_size, self.context_dim)
         self.task_seed = check_int("task_seed", task_seed, 0)
         if reward not in REWARDS:
             raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
@@ -225,6 +228,9 @@ class SequenceTask:
         and ||x||^2 at i = 1 (SPEC section 2).
         """
         x = np.asarray(x, dtype=np.float64)
+        rows = max(1, MARGIN_CHUNK_ENTRIES // (self.seq_len * self.vocab_size))  # bounded (rows, N, k) scores
+        if len(x) > rows:
+            return np.concatenate([self.margins(x[start : start + rows]) for start in range(0, len(x), rows)])
         base = self.teacher_scores(x)
         y = self.targets(x)
         scores = np.repeat(base[:, None, :], self.seq_len, axis=1)
@@ -279,6 +285,18 @@ class SequenceTask:
     def test_error(self, likelihoods: np.ndarray) -> float:
         """1 - mean p(y*|x) over a set of contexts, from their likelihoods."""
         return float(1.0 - np.mean(likelihoods))
+
+
+def _check_task_memory(seq_len: int, vocab_size: int, context_dim: int) -> None:
+    """Refuse sizes whose fixed arrays would not fit, before any is allocated (float64 throughout)."""
+    k = vocab_size
+    check_memory(
+        {"vocab_size": k, "context_dim": context_dim},
+        8 * (k * context_dim + 2 * k * k),
+        "the teacher (W1* (k, d), W2* (k, k)) and one context's (k, k) successor scores",
+    )
+    # The margin of one context holds its (N, k) scores three times over (scores, W2* columns, a copy).
+    check_memory({"seq_len": seq_len, "vocab_size": k}, 3 * 8 * seq_len * k, "one context's (N, k) margin scores")
 
 
 def _check_reward_values(values: Any) -> tuple[float, float]:

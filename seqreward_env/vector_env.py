@@ -14,9 +14,10 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from seqreward_env._checks import check_int
+from seqreward_env._checks import SEED_RULE, check_int, check_seed
 from seqreward_env.episodes import EpisodeBatch, parse_reset_options
-from seqreward_env.spaces import action_space, make_task, observation_space, render_row
+from seqreward_env.frames import render_frames
+from seqreward_env.spaces import RENDER_MODES, action_space, check_render_mode, make_task, observation_space, render_row
 from seqreward_env.task import SequenceTask
 
 
@@ -30,10 +31,15 @@ class SequenceVectorEnv(VectorEnv):
 
     ``reset(options=...)`` accepts ``context`` as one context ``(d,)`` for all rows or ``(num_envs, d)``,
     ``prefix`` as one prefix for all rows, an ``(num_envs, L)`` array or a list of per-row 1-D arrays,
-    and ``reset_mask`` ``(num_envs,)`` bool to reset only some rows.
+    and ``reset_mask`` ``(num_envs,)`` bool to reset only some rows; ``seed`` is an int (row i gets
+    ``seed + i``) or a list of one int or None per row, all checked before any row is seeded.
+
+    ``info["is_success"]`` comes on every stepped row (mask ``info["_is_success"]``): False until a row's
+    last step, then whether its response equals y*. ``render()`` returns one frame per row (a tuple);
+    ``action_masks()`` allows every token, ``(num_envs, k)`` bool.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4, "autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(
         self,
@@ -52,14 +58,12 @@ class SequenceVectorEnv(VectorEnv):
         self.autoreset_mode = _parse_autoreset_mode(autoreset_mode)
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.task = make_task(task, task_kwargs)
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
-        self.render_mode = render_mode
+        self.render_mode = check_render_mode(render_mode)
+        self._episodes = EpisodeBatch(self.task, self.num_envs)  # checks the sizes before the spaces allocate
         self.single_observation_space = observation_space(self.task)
         self.single_action_space = action_space(self.task)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._episodes = EpisodeBatch(self.task, self.num_envs)
         self._rngs: list[np.random.Generator] | None = None
         self._finished = np.ones(self.num_envs, dtype=bool)  # episode over: autoreset (or reset) due
         self._started = False
@@ -75,11 +79,11 @@ class SequenceVectorEnv(VectorEnv):
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        self._seed_rows(seed)
         rows = np.arange(self.num_envs)
-        if options is not None and "reset_mask" in options:
+        if isinstance(options, dict) and "reset_mask" in options:
             rows = np.flatnonzero(self._check_reset_mask(options["reset_mask"]))
         contexts, prefixes = parse_reset_options(self.task, options, self.num_envs, batched=True)
+        self._seed_rows(seed)  # after every check: a refused call changes nothing
         self._start_rows(
             rows,
             None if contexts is None else contexts[rows],
@@ -111,11 +115,7 @@ class SequenceVectorEnv(VectorEnv):
             terminated[stepping] = step_terminated
             self.total_reward_queries += int(queries.sum())
             _add(info, "reward_queries", stepping, queries, self.num_envs)
-            if step_terminated.any():
-                succeeded = np.zeros(self.num_envs, dtype=bool)
-                succeeded[stepping] = success
-                ended = np.flatnonzero(terminated)
-                _add(info, "is_success", ended, succeeded[ended], self.num_envs)
+            _add(info, "is_success", stepping, success & step_terminated, self.num_envs)
         self._finished = terminated.copy()
         if self.autoreset_mode == AutoresetMode.SAME_STEP and terminated.any():
             info = self._reset_finished_same_step(info, np.flatnonzero(terminated))
@@ -127,24 +127,33 @@ class SequenceVectorEnv(VectorEnv):
             info,
         )
 
-    def render(self) -> tuple[str, ...] | None:
-        if self.render_mode is None:
-            return None
-        return tuple(
-            render_row(self.task, self._episodes.tokens[i], int(self._episodes.positions[i]))
-            for i in range(self.num_envs)
-        )
+    def render(self) -> tuple[str, ...] | tuple[np.ndarray, ...] | None:
+        """One line of text per row ("ansi"), one ``(height, width, 3)`` uint8 frame per row ("rgb_array"),
+        or None."""
+        episodes = self._episodes
+        if self.render_mode == "ansi":
+            return tuple(
+                render_row(self.task, episodes.tokens[i], int(episodes.positions[i])) for i in range(self.num_envs)
+            )
+        if self.render_mode == "rgb_array":
+            return tuple(render_frames(self.task, episodes.contexts, episodes.tokens, episodes.positions))
+        return None
+
+    def action_masks(self) -> np.ndarray:
+        """``(num_envs, k)`` bool, all True: every token is a valid next action in every row."""
+        return np.ones((self.num_envs, self.task.vocab_size), dtype=bool)
 
     # ----- internals ------------------------------------------------------------------------------
     def _seed_rows(self, seed: int | list[int | None] | None) -> None:
         if seed is None:
             return
-        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            seeds: list[int | None] = [int(seed) + i for i in range(self.num_envs)]
-        elif isinstance(seed, (list, tuple)) and len(seed) == self.num_envs:
-            seeds = list(seed)
+        if isinstance(seed, (list, tuple)):
+            if len(seed) != self.num_envs:
+                raise ValueError(f"seed must be {SEED_RULE} or a list of {self.num_envs} of them, got {seed!r}")
+            seeds = [check_seed(f"seed[{i}]", row_seed) for i, row_seed in enumerate(seed)]  # all, before any row
         else:
-            raise ValueError(f"seed must be None, an int or a list of {self.num_envs} ints or None, got {seed!r}")
+            first = check_seed("seed", seed)
+            seeds = [None if first is None else first + i for i in range(self.num_envs)]
         rngs = self.np_random_generators
         for i, row_seed in enumerate(seeds):
             if row_seed is not None:
@@ -169,11 +178,10 @@ class SequenceVectorEnv(VectorEnv):
         final_info: dict[str, Any] = {}
         for key in ("reward_queries", "is_success"):
             _add(final_info, key, ended, info[key][ended], self.num_envs)
-        info["_reward_queries"][ended] = False
-        info["reward_queries"][ended] = 0
-        if not info["_reward_queries"].any():  # as in Gymnasium's layout, a key no row reports is absent
-            del info["reward_queries"], info["_reward_queries"]
-        del info["is_success"], info["_is_success"]
+            info["_" + key][ended] = False  # the rows now hold the new episode's (empty) reset info
+            info[key][ended] = 0
+            if not info["_" + key].any():  # as in Gymnasium's layout, a key no row reports is absent
+                del info[key], info["_" + key]
         mask = np.zeros(self.num_envs, dtype=bool)
         mask[ended] = True
         self._start_rows(ended, None, None)

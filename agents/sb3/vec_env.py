@@ -7,8 +7,8 @@ natively batched env built with ``autoreset_mode="same_step"``, whose layout is 
 that end in a step return their reset observation and hand their final one over in ``final_obs``.
 
 Row i behaves like ``DummyVecEnv([lambda: gym.make(env_id) for ...])``'s env i for the same seeds and
-actions: same observations, float32 rewards, dones and infos (``reward_queries``, ``is_success`` on the
-last step, ``TimeLimit.truncated`` and ``terminal_observation``), so every SB3 algorithm sees the same
+actions: same observations, float32 rewards, dones and infos (``reward_queries``, ``is_success`` (False
+until the last step), ``TimeLimit.truncated`` and ``terminal_observation``), so every SB3 algorithm sees the same
 data, only faster (no Python loop over rows, no wrapper stack per row).
 """
 
@@ -22,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
-from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn, tile_images
 
 from seqreward_env import SequenceVectorEnv
 
@@ -106,8 +106,10 @@ class SB3VecEnv(VecEnv):
         timeouts = (truncated & ~terminated).tolist()
         # Gymnasium's layout leaves out a key that no row reports (all rows ended in this step).
         queries = info.get("reward_queries", np.zeros(self.num_envs, dtype=np.int64))
+        running = info.get("is_success", np.zeros(self.num_envs, dtype=bool)).tolist()  # False before the end
         infos: list[dict[str, Any]] = [
-            {"reward_queries": q, "TimeLimit.truncated": t} for q, t in zip(queries.tolist(), timeouts, strict=True)
+            {"reward_queries": q, "is_success": s, "TimeLimit.truncated": t}
+            for q, s, t in zip(queries.tolist(), running, timeouts, strict=True)
         ]
         if "final_obs" in info:
             final_info = info["final_info"]
@@ -133,13 +135,23 @@ class SB3VecEnv(VecEnv):
         return np.ones((self.num_envs, self.venv.task.vocab_size), dtype=bool)
 
     def render(self, mode: str | None = None) -> Any:
-        """The rows' text (``render_mode="ansi"``), one string per row; None without a render mode."""
+        """The rows' text (``render_mode="ansi"``), one string per row; with ``"rgb_array"``, every row's
+        frame tiled into one picture as SB3's ``VecEnv.render`` does (what ``VecVideoRecorder`` records);
+        None without a render mode."""
         if mode not in (None, self.render_mode):
             raise ValueError(f"render mode is fixed at construction ({self.render_mode!r}); got mode={mode!r}")
+        if self.render_mode == "rgb_array":
+            return tile_images(self._frames())
         return self.venv.render()
 
     def get_images(self) -> Sequence[np.ndarray | None]:
-        raise NotImplementedError("the seqreward envs render text (render_mode='ansi'), not images")
+        """Each row's ``(height, width, 3)`` uint8 frame (``render_mode="rgb_array"`` only)."""
+        return list(self._frames())
+
+    def _frames(self) -> list[np.ndarray]:
+        if self.render_mode != "rgb_array":
+            raise NotImplementedError(f"images need render_mode='rgb_array'; this env renders {self.render_mode!r}")
+        return [cast(np.ndarray, frame) for frame in self.venv.render() or ()]
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         rows = list(self._get_indices(indices))

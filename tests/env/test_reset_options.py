@@ -86,8 +86,9 @@ def test_vector_env_per_row_contexts_and_prefixes() -> None:
         rewards.append(reward)
         ended_at[terminated & (ended_at < 0)] = step
         if step == 3:
-            np.testing.assert_array_equal(info["_is_success"], [False, False, True])
-            assert not info["is_success"][2]
+            # Row 1 restarts (no verdict); row 0 is mid-episode and row 2 ends off target: both False.
+            np.testing.assert_array_equal(info["_is_success"], [True, False, True])
+            np.testing.assert_array_equal(info["is_success"], [False, False, False])
     # Rows with longer prefixes finish sooner; the off-target row gets low rewards throughout.
     np.testing.assert_array_equal(ended_at, [4, 2, 3])
     np.testing.assert_array_equal(np.array(rewards)[:4, 2], envs.task.reward_low)

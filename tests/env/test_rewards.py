@@ -42,7 +42,7 @@ def test_outcome_reward_pays_only_at_the_end(reward_values: tuple[float, float])
             assert rewards[-1] == (high if wrong_at is None else low)
             assert [out[2] for out in outputs] == [False, False, False, True]
             assert not any(out[3] for out in outputs)
-            assert [out[4].get("is_success") for out in outputs] == [None, None, None, wrong_at is None]
+            assert [out[4]["is_success"] for out in outputs] == [False, False, False, wrong_at is None]
 
 
 @pytest.mark.parametrize("reward_values", [(0.0, 1.0), (-1.0, 1.0)])
@@ -113,19 +113,50 @@ def test_vector_env_reward_queries_are_counted(reward: str) -> None:
     assert envs.total_reward_queries == per_row.sum()
 
 
-def test_success_is_reported_only_at_the_end() -> None:
+def test_success_is_false_on_every_row_until_its_last_step() -> None:
     envs = SequenceVectorEnv(4, **TASK)
     obs, _ = envs.reset(seed=2)
     y = envs.task.targets(obs["context"])
     y[1:3, 2] = (y[1:3, 2] + 1) % 3
     for i in range(4):
         _, _, terminated, _, info = envs.step(y[:, i])
-        if i < 3:
-            assert "is_success" not in info and "_is_success" not in info and not terminated.any()
+        if i < 3:  # rows on and off target alike
+            np.testing.assert_array_equal(info["is_success"], False)
+            np.testing.assert_array_equal(info["_is_success"], True)
+            assert info["is_success"].dtype == np.bool_ and not terminated.any()
         else:
             assert terminated.all()
             np.testing.assert_array_equal(info["is_success"], [True, False, False, True])
             np.testing.assert_array_equal(info["_is_success"], True)
+
+
+@pytest.mark.parametrize("autoreset_mode", ["next_step", "same_step", "disabled"])
+def test_every_stepped_row_reports_success_in_every_autoreset_mode(autoreset_mode: str) -> None:
+    """``_is_success`` is True on each row that stepped (not on a row restarting, nor on a row whose
+    verdict moved to ``final_info``); the verdict is False until the row's last step."""
+    envs = SequenceVectorEnv(3, **TASK, reward="outcome", autoreset_mode=autoreset_mode)
+    obs, _ = envs.reset(seed=4)
+    y = envs.task.targets(obs["context"])
+    y[1, 1] = (y[1, 1] + 1) % 3  # row 1 goes wrong; rows 0 and 2 are right
+    for _ in range(2):  # two episodes
+        for i in range(4):
+            obs, _, _, _, info = envs.step(y[:, i])
+            if i < 3:
+                np.testing.assert_array_equal(info["_is_success"], True)
+                np.testing.assert_array_equal(info["is_success"], False)
+            elif autoreset_mode == "same_step":
+                assert "is_success" not in info  # every row ended and restarted in this very step
+                np.testing.assert_array_equal(info["final_info"]["is_success"], [True, False, True])
+            else:
+                np.testing.assert_array_equal(info["is_success"], [True, False, True])
+        if autoreset_mode == "next_step":
+            obs, _, _, _, info = envs.step(np.zeros(3, dtype=np.int64))  # the restart step: no verdicts
+            assert "is_success" not in info
+        elif autoreset_mode == "disabled":
+            obs, _ = envs.reset(options={"reset_mask": np.ones(3, dtype=bool)})
+        np.testing.assert_array_equal(obs["position"], 0)  # the second episode starts
+        y = envs.task.targets(obs["context"])
+        y[1, 1] = (y[1, 1] + 1) % 3
 
 
 @pytest.mark.parametrize("reward", ["outcome", "process"])
@@ -136,7 +167,8 @@ def test_info_keys_are_exactly_the_documented_ones(reward: str) -> None:
     assert set(obs) == {"context", "tokens", "position"}
     for step, (obs, _, terminated, _, info) in enumerate(play(env, [0, 1, 2, 0])):
         assert set(obs) == {"context", "tokens", "position"}
-        assert set(info) == ({"reward_queries", "is_success"} if terminated else {"reward_queries"}), step
+        assert set(info) == {"reward_queries", "is_success"}, step
+        assert isinstance(info["is_success"], bool) and (terminated or not info["is_success"])
     envs = SequenceVectorEnv(3, **TASK, reward=reward)
     _, info = envs.reset(seed=0)
     assert info == {}
