@@ -126,7 +126,10 @@ def rollout(
     table = None
     planned: np.ndarray | None = None
     with torch.no_grad():
-        cache = policy.begin(context)
+        if uniform_start and first > 0 and not _is_markov(policy):  # the whole given prefix conditions it
+            cache = policy.begin(context, tokens[:, :first])  # type: ignore[call-arg]
+        else:
+            cache = policy.begin(context)
         if use_table:
             table = policy.transition_table(cache)  # type: ignore[attr-defined]
             planned = _sample_from_table(table, previous, uniforms)
