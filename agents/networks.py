@@ -120,6 +120,9 @@ class CausalTransformer(nn.Module):
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
+    def _blocks(self) -> list[_Block]:
+        return [block for block in self.blocks if isinstance(block, _Block)]
+
     def _split(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, L, hidden)`` -> ``(B, heads, L, head_dim)``."""
         return x.unflatten(-1, (self.heads, self.head_dim)).transpose(1, 2)
@@ -132,7 +135,7 @@ class CausalTransformer(nn.Module):
         inputs = torch.cat([self.context_in(contexts).unsqueeze(1), self.token_in(tokens[:, :-1])], dim=1)
         hidden = inputs + self.position[:length]
         causal = torch.ones(length, length, dtype=torch.bool, device=tokens.device).tril()
-        for block in self.blocks:
+        for block in self._blocks():
             normed = block.attention_norm(hidden)
             query, key, value = (self._split(part) for part in block.qkv(normed).chunk(3, dim=-1))
             hidden = hidden + block.out(self._attend(query, key, value, causal))
@@ -169,7 +172,7 @@ class CausalTransformer(nn.Module):
         current = cache.context if previous is None else self.token_in(previous)
         hidden = (current + self.position[at]).unsqueeze(1)  # (B, 1, hidden)
         visible = torch.ones(1, at + 1, dtype=torch.bool, device=hidden.device)
-        for block, keys, values in zip(self.blocks, cache.keys, cache.values, strict=True):
+        for block, keys, values in zip(self._blocks(), cache.keys, cache.values, strict=True):
             query, key, value = (self._split(part) for part in block.qkv(block.attention_norm(hidden)).chunk(3, dim=-1))
             keys[:, :, at : at + 1] = key
             values[:, :, at : at + 1] = value

@@ -314,8 +314,7 @@ class MixturePolicy:
     @property
     def is_markov(self) -> bool:
         return all(
-            hasattr(policy, "transition_table") and bool(getattr(policy, "is_markov", True))
-            for policy in self.policies
+            hasattr(policy, "transition_table") and bool(getattr(policy, "is_markov", True)) for policy in self.policies
         )
 
     def next_probs(self, cache: list[Any], previous: torch.Tensor | None) -> torch.Tensor:

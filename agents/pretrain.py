@@ -11,7 +11,7 @@ import torch
 
 from agents.config_checks import check_at_least, check_positive, check_types
 from agents.evaluation import LinearEvaluator
-from agents.policy import LinearPolicy
+from agents.policy_grad import Policy
 from agents.training import adaptive_step, check_policy_fits, grad_norm, make_optimizer, set_gradient
 from seqreward_env import SequenceTask
 
@@ -40,7 +40,7 @@ class Pretrainer:
     """Trains ``policy`` in place on fresh contexts from ``task`` labelled with the teacher's y*."""
 
     def __init__(
-        self, task: SequenceTask, policy: LinearPolicy, config: PretrainConfig, seed: int, evaluator: LinearEvaluator
+        self, task: SequenceTask, policy: Policy, config: PretrainConfig, seed: int, evaluator: LinearEvaluator
     ) -> None:
         check_policy_fits(policy, task)
         self.task, self.policy, self.config, self.evaluator = task, policy, config, evaluator
