@@ -19,10 +19,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
+from agents.config_checks import ConfigError
 from agents.policy import LinearPolicy
 from agents.policy_grad import NetworkPolicy
 
@@ -279,3 +281,38 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu") -> LinearP
     policy = _network(str(name), int(saved["context_dim"]), int(saved["vocab_size"]), seq_len, sizes, device, 0)
     policy.load_state_dict(saved["state"])
     return policy
+
+
+@dataclass(frozen=True)
+class PolicyChoice:
+    """Which policy an experiment trains, as its command line gives it (``--policy``, ``--hidden``, ...)."""
+
+    name: str = "linear"
+    """linear, mlp or transformer."""
+    hidden: int = 32
+    layers: int = 1
+    heads: int = 2
+
+    def __post_init__(self) -> None:
+        if self.name not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}, got {self.name!r}")
+        NetworkSizes(self.hidden, self.layers, self.heads)  # validates the sizes
+
+    @classmethod
+    def of(cls, config: object) -> PolicyChoice:
+        """The choice held by an experiment config's ``policy``, ``hidden``, ``layers`` and ``heads`` fields;
+        a bad value raises ``ConfigError`` naming the flags."""
+        values = {field: getattr(config, field) for field in ("policy", "hidden", "layers", "heads")}
+        try:
+            return cls(values.pop("policy"), **values)
+        except ValueError as error:
+            raise ConfigError(f"--policy / --hidden / --layers / --heads: {error}", "policy") from None
+
+    def make(self, task: object, device: str | torch.device = "cpu", seed: int = 0) -> LinearPolicy | NetworkPolicy:
+        """A fresh policy of this choice for ``task`` (see ``make_policy``)."""
+        return make_policy(self.name, task, NetworkSizes(self.hidden, self.layers, self.heads), device, seed)
+
+    def record(self) -> dict[str, Any]:
+        """What a run's config records of the choice: nothing for the linear policy (so run folders made
+        before networks existed still resume), the name and sizes otherwise."""
+        return {} if self.name == "linear" else {"policy": asdict(self)}

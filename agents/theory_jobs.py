@@ -14,7 +14,7 @@ import numpy as np
 from agents.adaptive_pg import AdaptivePG, AdaptivePGConfig
 from agents.best_of_m import BestOfM, BestOfMConfig
 from agents.evaluation import LinearEvaluator
-from agents.networks import load_policy
+from agents.networks import PolicyChoice, load_policy
 from agents.policy import LinearPolicy
 from agents.policy_grad import Policy
 from agents.pretrain import PretrainConfig, Pretrainer
@@ -59,6 +59,8 @@ class PretrainJob:
     test_size: int = 1024
     threads: int = 1
     show_progress: bool = True
+    policy: PolicyChoice = PolicyChoice()
+    """The policy pre-trained (the linear one unless chosen otherwise)."""
 
 
 def pretrain_base_model(job: PretrainJob) -> str:
@@ -67,10 +69,12 @@ def pretrain_base_model(job: PretrainJob) -> str:
     path = Path(job.run_dir)
     model_file = path / BASE_MODEL
     record = {**asdict(job), "config": asdict(job.config), "show_progress": None}
+    del record["policy"]  # recorded only for a network, so linear run folders made before it still resume
+    record.update(job.policy.record())
     if finished_run(path, record) is not None and model_file.exists():
         return str(model_file)
     task = SequenceTask(**job.task)
-    policy = LinearPolicy.for_task(task)
+    policy = job.policy.make(task, seed=job.seed)
     evaluator = QualityEvaluator(task, job.test_size)
     trainer = Pretrainer(task, policy, job.config, job.seed, evaluator)
     run = Run(path, record)
