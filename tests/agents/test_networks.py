@@ -215,3 +215,26 @@ def test_oblr_baseline_variance_is_no_larger_than_rloo_on_the_mlp() -> None:
     b_star = float((p * rewards * norms).sum() / (p * norms).sum())
     optimal = float(((p * (rewards - b_star) ** 2 * norms).sum() - exact.pow(2).sum()) / 3)
     assert optimal < rloo
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", ["mlp", "transformer"])
+def test_a_network_on_cuda_gives_the_cpu_numbers(name: str) -> None:
+    envs = gym.make_vec("seqreward/Process-v0", num_envs=16, copy=False)
+    task = envs.unwrapped.task
+    cpu = random_network(name, task)
+    cuda = cpu.copy()
+    cuda.module.to("cuda")
+    contexts, tokens, weights = batch(16, task.context_dim, task.vocab_size, task.seq_len)
+    contexts, weights = contexts.float(), weights.float()
+    on_cuda = (contexts.cuda(), tokens.cuda(), None, weights.cuda())
+    torch.testing.assert_close(
+        cuda.group_scores(*on_cuda, 4).cpu(), cpu.group_scores(contexts, tokens, None, weights, 4), rtol=1e-4, atol=1e-5
+    )
+    torch.testing.assert_close(
+        cuda.score_sq_norms(*on_cuda).cpu(), cpu.score_sq_norms(contexts, tokens, None, weights), rtol=1e-4, atol=1e-5
+    )
+    generated = rollout(envs, cuda, torch.Generator(device="cuda").manual_seed(0), seed=0)
+    assert generated.tokens.device.type == "cuda"
+    expected = cuda.token_probs(generated.contexts, generated.tokens)
+    torch.testing.assert_close(generated.probs.float(), expected, rtol=1e-5, atol=1e-6)
