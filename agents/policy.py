@@ -44,7 +44,27 @@ class MarkovPolicy(AutoregressivePolicy, Protocol):
         ...
 
 
-class LinearPolicy:
+class TeacherForced:
+    """Probabilities of given responses from a policy's teacher-forced ``token_logits`` ``(B, N, k)``."""
+
+    def token_logits(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def token_probs(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced next-token probabilities at every position: ``(B, N, k)``."""
+        return torch.softmax(self.token_logits(contexts, tokens), dim=-1)
+
+    def token_log_probs(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """log p(y_i | x, y_<i) of the given ``(B, N)`` tokens: ``(B, N)``."""
+        log_probs = torch.log_softmax(self.token_logits(contexts, tokens), dim=-1)
+        return log_probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+
+    def log_likelihood(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """log p(y | x) of whole ``(B, N)`` sequences: ``(B,)``."""
+        return self.token_log_probs(contexts, tokens).sum(dim=1)
+
+
+class LinearPolicy(TeacherForced):
     """The student policy of SPEC section 2, w = (W1 ``(d, k)``, W2 ``(k, k)``); w = 0 is uniform.
 
     ``w1`` and ``w2`` are ``torch.nn.Parameter`` leaves so torch optimisers can step them; gradients are
@@ -137,19 +157,6 @@ class LinearPolicy:
         logits = base.unsqueeze(1).repeat(1, tokens.shape[1], 1)
         logits[:, 1:] += self.w2.T[tokens[:, :-1]]
         return logits
-
-    def token_probs(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced next-token probabilities at every position: ``(B, N, k)``."""
-        return torch.softmax(self.token_logits(contexts, tokens), dim=-1)
-
-    def token_log_probs(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """log p(y_i | x, y_<i) of the given ``(B, N)`` tokens: ``(B, N)``."""
-        log_probs = torch.log_softmax(self.token_logits(contexts, tokens), dim=-1)
-        return log_probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
-
-    def log_likelihood(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """log p_w(y | x) of whole ``(B, N)`` sequences: ``(B,)``."""
-        return self.token_log_probs(contexts, tokens).sum(dim=1)
 
     def observation_probs(self, observations: dict[str, np.ndarray]) -> np.ndarray:
         """Next-token probabilities from a batch of env observations: ``(B, k)`` numpy (for evaluation)."""

@@ -25,10 +25,10 @@ import numpy as np
 import torch
 from torch.func import functional_call, grad, vmap
 
-from agents.policy import NO_TOKEN, LinearPolicy
+from agents.policy import NO_TOKEN, LinearPolicy, TeacherForced
 
 
-class NetworkPolicy:
+class NetworkPolicy(TeacherForced):
     """A policy given by ``module`` (see ``agents.networks`` for the methods it must have).
 
     Args:
@@ -92,17 +92,6 @@ class NetworkPolicy:
     def token_logits(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits ``(B, N, k)``."""
         return self.module(contexts.to(self.dtype), tokens)  # type: ignore[no-any-return]
-
-    def token_probs(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.token_logits(contexts, tokens), dim=-1)
-
-    def token_log_probs(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """log p(y_i | x, y_<i) of the given ``(B, N)`` tokens: ``(B, N)``."""
-        log_probs = torch.log_softmax(self.token_logits(contexts, tokens), dim=-1)
-        return log_probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
-
-    def log_likelihood(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        return self.token_log_probs(contexts, tokens).sum(dim=1)
 
     def observation_probs(self, observations: dict[str, np.ndarray]) -> np.ndarray:
         """Next-token probabilities ``(B, k)`` numpy from env observations (rows at any positions)."""
