@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, grad, vmap
 
-from agents.policy import NO_TOKEN, LinearPolicy, TeacherForced
+from agents.policy import LinearPolicy, TeacherForced
 
 
 class NetworkPolicy(TeacherForced):
@@ -77,9 +77,8 @@ class NetworkPolicy(TeacherForced):
         return self.module.start(contexts)  # type: ignore[operator]
 
     def next_probs(self, cache: Any, previous: torch.Tensor | None) -> torch.Tensor:
-        """``(B, k)`` next-token probabilities (``NO_TOKEN`` previous entries only for Markov modules)."""
-        if previous is not None and not self.is_markov and bool((previous == NO_TOKEN).any()):
-            raise ValueError("a non-Markov policy needs every row at the same position (no NO_TOKEN rows)")
+        """``(B, k)`` next-token probabilities (``NO_TOKEN`` previous entries, rows at position 0 among
+        others, only for Markov modules; a rollout refuses mixed positions for the others)."""
         return torch.softmax(self.module.step(cache, previous), dim=-1)  # type: ignore[operator]
 
     def transition_table(self, cache: torch.Tensor) -> torch.Tensor:

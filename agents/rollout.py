@@ -105,6 +105,8 @@ def rollout(
         remaining = max_steps
     elif start.min() != start.max():
         raise ValueError("prefixes of different lengths need max_steps so that no row steps past its episode")
+    if start.min() != start.max() and not _is_markov(policy):
+        raise ValueError("a policy that reads the whole prefix needs prefixes of one length in a rollout")
     uniform_start = int(start.min()) == int(start.max())
     first = int(start.max())
     rewards = np.zeros((batch, length), dtype=np.float32)

@@ -17,7 +17,7 @@ from agents.networks import NetworkSizes, load_policy, make_policy
 from agents.policy import LinearPolicy, MixturePolicy
 from agents.policy_grad import NetworkPolicy, unflatten
 from agents.rollout import rollout
-from seqreward_env import SequenceTask
+from seqreward_env import SequenceTask, SequenceVectorEnv
 
 SMALL = NetworkSizes(hidden=8, layers=2, heads=2)
 
@@ -238,3 +238,13 @@ def test_a_network_on_cuda_gives_the_cpu_numbers(name: str) -> None:
     assert generated.tokens.device.type == "cuda"
     expected = cuda.token_probs(generated.contexts, generated.tokens)
     torch.testing.assert_close(generated.probs.float(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_rollout_refuses_mixed_prefix_lengths_for_the_transformer_only() -> None:
+    task = SequenceTask(seq_len=4, vocab_size=3, context_dim=2)
+    envs = SequenceVectorEnv(num_envs=2, task=task, copy=False, autoreset_mode="disabled")
+    prefixes = [np.array([1]), np.array([0, 2])]
+    mlp_batch = rollout(envs, random_network("mlp", task), torch.Generator(), prefixes=prefixes, max_steps=1)
+    assert mlp_batch.generated.sum() == 2
+    with pytest.raises(ValueError, match="prefixes of one length"):
+        rollout(envs, random_network("transformer", task), torch.Generator(), prefixes=prefixes, max_steps=1)
