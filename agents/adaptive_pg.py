@@ -20,7 +20,7 @@ import torch
 from agents.config_checks import check_types
 from agents.evaluation import LinearEvaluator
 from agents.exploration import adaptive_update
-from agents.policy import LinearPolicy
+from agents.policy_grad import Policy
 from agents.rollout import Rollout, rollout
 from agents.theory_agent import TheoryAgent
 from seqreward_env import SequenceTask
@@ -59,7 +59,7 @@ class AdaptivePG(TheoryAgent):
     """
 
     def __init__(
-        self, envs: Any, policy: LinearPolicy, config: AdaptivePGConfig, seed: int, evaluator: LinearEvaluator
+        self, envs: Any, policy: Policy, config: AdaptivePGConfig, seed: int, evaluator: LinearEvaluator
     ) -> None:
         super().__init__(envs, policy, seed, evaluator, reward=None)
         self.config = config

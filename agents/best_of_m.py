@@ -30,7 +30,7 @@ from agents.exploration import (
     sample_responses,
     sample_sequence_mixture,
 )
-from agents.policy import LinearPolicy
+from agents.policy_grad import Policy
 from agents.theory_agent import TheoryAgent
 
 
@@ -55,8 +55,8 @@ class BestOfM(TheoryAgent):
     def __init__(
         self,
         envs: Any,
-        policy: LinearPolicy,
-        base: LinearPolicy,
+        policy: Policy,
+        base: Policy,
         config: BestOfMConfig,
         seed: int,
         evaluator: LinearEvaluator,

@@ -1,17 +1,21 @@
-"""Exact evaluation of a linear policy during training: test error, tracked contexts' likelihoods, LQ."""
+"""Exact evaluation of any policy during training (teacher-forced p(y*|x), batched): test error, tracked
+contexts' likelihoods, LQ and token-level LQ."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import torch
 
 from agents.policy import LinearPolicy
+from agents.policy_grad import Policy
 from seqreward_env import SequenceTask, likelihood_quantile, linear_token_log_probs
 
 
-class LinearEvaluator:
-    """Computes the task's exact metrics of a ``LinearPolicy``, with the test set's targets computed once.
+class PolicyEvaluator:
+    """Computes the task's exact metrics of a policy (linear: in float64 closed form; network: teacher-forced
+    in batches), with the test set's targets computed once.
 
     Args:
         task: the task (its fixed test set: the given one, else drawn from its seed).
@@ -43,19 +47,17 @@ class LinearEvaluator:
         self.off_support = None if off_support is None else np.asarray(off_support, dtype=np.int64)
         self.lq_eps = lq_eps
 
-    def token_log_probs(self, policy: LinearPolicy) -> np.ndarray:
+    def token_log_probs(self, policy: Policy) -> np.ndarray:
         """log p(y*_i | x, y*_<i) on the test set: ``(test_size, N)``."""
-        w1, w2 = policy.as_numpy()
-        return linear_token_log_probs(w1, w2, self.test_contexts, self.test_targets)
+        return policy_token_log_probs(policy, self.test_contexts, self.test_targets)
 
-    def tracked_likelihoods(self, policy: LinearPolicy) -> np.ndarray:
+    def tracked_likelihoods(self, policy: Policy) -> np.ndarray:
         """p(y*|x) of the tracked contexts: ``(M,)``."""
         if self.tracked is None or self.tracked_targets is None:
             return np.zeros(0)
-        w1, w2 = policy.as_numpy()
-        return np.exp(linear_token_log_probs(w1, w2, self.tracked, self.tracked_targets).sum(axis=1))
+        return np.exp(policy_token_log_probs(policy, self.tracked, self.tracked_targets).sum(axis=1))
 
-    def __call__(self, policy: LinearPolicy) -> dict[str, Any]:
+    def __call__(self, policy: Policy) -> dict[str, Any]:
         token_log_probs = self.token_log_probs(policy)
         likelihoods = np.exp(token_log_probs.sum(axis=1))
         metrics: dict[str, Any] = {
@@ -70,3 +72,22 @@ class LinearEvaluator:
             if self.off_support is not None and self.off_support.size:
                 metrics["eval/off_support_likelihood"] = float(tracked[self.off_support].mean())
         return metrics
+
+
+LinearEvaluator = PolicyEvaluator
+"""The name this evaluator had when only the linear policy existed."""
+
+
+def policy_token_log_probs(policy: Policy, contexts: np.ndarray, targets: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """log p(y_i | x, y_<i) of ``(n, N)`` targets, float64 ``(n, N)``: exact in float64 for the linear
+    policy, teacher-forced in chunks of ``chunk`` rows for a network."""
+    if isinstance(policy, LinearPolicy):
+        w1, w2 = policy.as_numpy()
+        return linear_token_log_probs(w1, w2, contexts, targets)
+    out = np.empty(targets.shape, dtype=np.float64)
+    with torch.no_grad():
+        for start in range(0, len(contexts), chunk):
+            x = torch.as_tensor(contexts[start : start + chunk], device=policy.device)
+            y = torch.as_tensor(targets[start : start + chunk], device=policy.device)
+            out[start : start + chunk] = policy.token_log_probs(x, y).double().cpu().numpy()
+    return out

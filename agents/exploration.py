@@ -11,8 +11,10 @@ import numpy as np
 import torch
 
 from agents.config_checks import check_at_least, check_types
+from agents.evaluation import policy_token_log_probs
 from agents.policy import NO_TOKEN, LinearPolicy
-from seqreward_env import SequenceTask, SequenceVectorEnv, likelihood_quantile, linear_token_log_probs
+from agents.policy_grad import Policy, add_to_parameters, parameter_dtype
+from seqreward_env import SequenceTask, SequenceVectorEnv, likelihood_quantile
 
 
 def native_vector_env(envs: Any, reward: str | None = None) -> SequenceVectorEnv:
@@ -65,14 +67,18 @@ def gumbel_noise(shape: tuple[int, ...], generator: torch.Generator, device: tor
     return -torch.log(-torch.log(uniforms))
 
 
-def sample_responses(
-    policy: LinearPolicy, contexts: torch.Tensor, length: int, generator: torch.Generator
-) -> torch.Tensor:
-    """Whole responses drawn token by token from the linear policy (no env, no queries): ``(n, length)`` int64."""
+def sample_responses(policy: Policy, contexts: torch.Tensor, length: int, generator: torch.Generator) -> torch.Tensor:
+    """Whole responses drawn token by token from the policy (no env, no queries): ``(n, length)`` int64."""
     n, device = contexts.shape[0], contexts.device
     tokens = torch.empty(n, length, dtype=torch.int64, device=device)
     noise = gumbel_noise((length, n, policy.vocab_size), generator, device)
     with torch.no_grad():
+        if not isinstance(policy, LinearPolicy):  # a network: its incremental logits, position by position
+            cache, previous = policy.begin(contexts), None
+            for i in range(length):
+                tokens[:, i] = (torch.log(policy.next_probs(cache, previous)) + noise[i]).argmax(dim=-1)
+                previous = tokens[:, i]
+            return tokens
         base = policy.begin(contexts)
         transition = policy.w2.T  # row prev: the logits W2[:, prev] added after token prev
         tokens[:, 0] = (base + noise[0]).argmax(dim=-1)
@@ -82,7 +88,7 @@ def sample_responses(
 
 
 def sample_sequence_mixture(
-    base: LinearPolicy, contexts: torch.Tensor, length: int, generator: torch.Generator
+    base: Policy, contexts: torch.Tensor, length: int, generator: torch.Generator
 ) -> torch.Tensor:
     """Algorithm 1's behaviour: each response is, with probability 1/2, a whole response from the base
     model q0 and otherwise a uniform one (a mixture of sequence distributions): ``(n, length)``."""
@@ -93,15 +99,31 @@ def sample_sequence_mixture(
 
 
 def sample_token_mixture(
-    base: LinearPolicy, contexts: torch.Tensor, previous: torch.Tensor, generator: torch.Generator
+    base: Policy,
+    contexts: torch.Tensor,
+    previous: torch.Tensor,
+    generator: torch.Generator,
+    *,
+    prefixes: torch.Tensor | None = None,
+    lengths: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Algorithm 2's behaviour 1/2 q0 + 1/2 uniform, mixed token by token: one token per row after the
-    ``(n,)`` previous tokens (``NO_TOKEN`` at position 0): ``(n,)`` int64."""
+    ``(n,)`` previous tokens (``NO_TOKEN`` at position 0): ``(n,)`` int64.
+
+    A network base looks at the whole prefix: pass ``prefixes`` ``(n, N)`` and their ``(n,)`` ``lengths``
+    (row b's prefix is ``prefixes[b, :lengths[b]]``); the linear policy needs only ``previous``.
+    """
     n, device = contexts.shape[0], contexts.device
     with torch.no_grad():
-        logits = base.begin(contexts)
-        after = previous >= 0
-        logits = logits + torch.where(after.unsqueeze(1), base.w2.T[previous.clamp(min=0)], 0.0)
+        if isinstance(base, LinearPolicy):
+            logits = base.begin(contexts)
+            after = previous >= 0
+            logits = logits + torch.where(after.unsqueeze(1), base.w2.T[previous.clamp(min=0)], 0.0)
+        elif prefixes is None or lengths is None:
+            raise ValueError("a network base needs the whole prefixes and their lengths, not only previous tokens")
+        else:  # teacher-forced logits at position lengths[b] see exactly the prefix
+            at = lengths.clamp(max=prefixes.shape[1] - 1)
+            logits = base.token_logits(contexts, prefixes)[torch.arange(n, device=device), at]
         from_base = (logits + gumbel_noise((n, base.vocab_size), generator, device)).argmax(dim=-1)
     uniform = torch.randint(0, base.vocab_size, (n,), generator=generator, device=device)
     return torch.where(torch.rand(n, generator=generator, device=device) < 0.5, from_base, uniform)
@@ -113,7 +135,7 @@ def previous_tokens(tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor
     return torch.where(lengths > 0, last, torch.full_like(last, NO_TOKEN))
 
 
-def greedy_responses(policy: LinearPolicy, contexts: torch.Tensor, length: int) -> torch.Tensor:
+def greedy_responses(policy: Policy, contexts: torch.Tensor, length: int) -> torch.Tensor:
     """The policy's mode token by token (its prediction in online learning): ``(n, length)`` int64."""
     tokens = torch.empty(contexts.shape[0], length, dtype=torch.int64, device=contexts.device)
     with torch.no_grad():
@@ -127,7 +149,7 @@ def greedy_responses(policy: LinearPolicy, contexts: torch.Tensor, length: int) 
 
 # ----- the adaptive step ------------------------------------------------------------------------------
 def adaptive_update(
-    policy: LinearPolicy,
+    policy: Policy,
     contexts: torch.Tensor,
     tokens: torch.Tensor,
     weights: torch.Tensor,
@@ -149,20 +171,19 @@ def adaptive_update(
     Returns:
         the step sizes 1 / (4 + 2 ||g_b||^2): ``(B,)``.
     """
-    weights = weights.to(policy.w1.dtype)
+    weights = weights.to(parameter_dtype(policy))
     with torch.no_grad():
-        if probs is None:
+        if probs is None and isinstance(policy, LinearPolicy):
             probs = policy.token_probs(contexts, tokens)
-        step_sizes = 1.0 / (4.0 + 2.0 * policy.score_sq_norms(contexts, tokens, probs, weights))
+        step_sizes = 1.0 / (4.0 + 2.0 * policy.score_sq_norms(contexts, tokens, probs, weights))  # type: ignore[arg-type]
         factor = step_sizes if scale is None else step_sizes * scale.to(step_sizes.dtype)
-        grad_w1, grad_w2 = policy.score(contexts, tokens, probs, weights * factor.unsqueeze(1))
-        policy.w1.add_(grad_w1.to(policy.w1.dtype))
-        policy.w2.add_(grad_w2.to(policy.w2.dtype))
+        grads = policy.score(contexts, tokens, probs, weights * factor.unsqueeze(1).to(weights.dtype))  # type: ignore[arg-type]
+        add_to_parameters(policy, grads)
     return step_sizes
 
 
 def token_adaptive_update(
-    policy: LinearPolicy, contexts: torch.Tensor, tokens: torch.Tensor, weights: torch.Tensor
+    policy: Policy, contexts: torch.Tensor, tokens: torch.Tensor, weights: torch.Tensor
 ) -> torch.Tensor:
     """The adaptive step taken per token: w <- w + sum_(b,i) g_bi / (4 + 2 ||g_bi||^2), with
     g_bi = weights[b, i] grad log p_w(tokens[b, i] | x_b, tokens[b, <i]) at the current w.
@@ -172,9 +193,21 @@ def token_adaptive_update(
     rises by up to about 1/2 per update, where one step on the whole prefix shares that 1/2 among its
     positions. ||g_bi||^2 = w_bi^2 ||e_y - p||^2 (||x||^2 + 1), without the 1 at the first position.
 
+    For a network the norms ||g_bi||^2 come from per-sample scores of the B N (row, position) pairs.
+
     Args and shapes as in ``adaptive_update``. Returns the step sizes ``(B, N)``.
     """
-    weights = weights.to(policy.w1.dtype)
+    weights = weights.to(parameter_dtype(policy))
+    if not isinstance(policy, LinearPolicy):
+        rows, length = tokens.shape
+        one_position = torch.eye(length, dtype=weights.dtype, device=weights.device)  # (position, N)
+        per_token = (weights.unsqueeze(1) * one_position.unsqueeze(0)).reshape(rows * length, length)
+        norms = policy.score_sq_norms(
+            contexts.repeat_interleave(length, 0), tokens.repeat_interleave(length, 0), None, per_token
+        )
+        step_sizes = 1.0 / (4.0 + 2.0 * norms.view(rows, length))
+        add_to_parameters(policy, policy.score(contexts, tokens, None, weights * step_sizes))
+        return step_sizes
     with torch.no_grad():
         probs = policy.token_probs(contexts, tokens)
         residual = probs.pow(2).sum(-1) - 2 * probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1) + 1  # ||e_y - p||^2
@@ -182,9 +215,7 @@ def token_adaptive_update(
             probs.dtype
         )
         step_sizes = 1.0 / (4.0 + 2.0 * weights.pow(2) * residual * feature)
-        grad_w1, grad_w2 = policy.score(contexts, tokens, probs, weights * step_sizes)
-        policy.w1.add_(grad_w1.to(policy.w1.dtype))
-        policy.w2.add_(grad_w2.to(policy.w2.dtype))
+        add_to_parameters(policy, policy.score(contexts, tokens, probs, weights * step_sizes))
     return step_sizes
 
 
@@ -223,17 +254,14 @@ def _tries(log_term: float, success: float) -> int:
     return max(1, math.ceil(2.0 * log_term / success))
 
 
-def base_model_likelihoods(
-    task: SequenceTask, base: LinearPolicy, contexts: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def base_model_likelihoods(task: SequenceTask, base: Policy, contexts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """p0(y*|x) and min_i p0(y*_i | x, y*_<i) of the base model on ``(n, d)`` contexts: two ``(n,)`` arrays."""
-    w1, w2 = base.as_numpy()
-    token_log_probs = linear_token_log_probs(w1, w2, contexts, task.targets(contexts))
+    token_log_probs = policy_token_log_probs(base, contexts, task.targets(contexts))
     return np.exp(token_log_probs.sum(axis=1)), np.exp(token_log_probs.min(axis=1))
 
 
 def paper_tries(
-    algorithm: str, task: SequenceTask, base: LinearPolicy, contexts: np.ndarray, eps: float, delta: float
+    algorithm: str, task: SequenceTask, base: Policy, contexts: np.ndarray, eps: float, delta: float
 ) -> int:
     """The paper's m for ``algorithm`` ("best_of_m" or "process_repair") from a sample of contexts."""
     likelihoods, token_minima = base_model_likelihoods(task, base, contexts)

@@ -26,7 +26,8 @@ import torch
 from agents.baselines import group_advantages
 from agents.config_checks import check_choice, check_interval, check_positive, check_types
 from agents.evaluation import LinearEvaluator
-from agents.group_sampling import GroupBatch, flatten_blocks, group_gradients, sample_groups, token_entropy
+from agents.group_sampling import GroupBatch, sample_groups, token_entropy
+from agents.networks import load_policy
 from agents.oblr_po import (
     BASELINE_WEIGHTS,
     SNR_ESTIMATORS,
@@ -35,6 +36,7 @@ from agents.oblr_po import (
     gradient_statistics,
 )
 from agents.policy import LinearPolicy
+from agents.policy_grad import Policy, unflatten
 from agents.training import OPTIMIZERS, check_policy_fits, limit_threads, make_optimizer, set_gradient
 
 # method -> the estimator of its advantages (agents.baselines); OBLR-PO's is set by ``oblr_baseline``.
@@ -135,9 +137,7 @@ class GroupPG:
         evaluator: exact metrics for ``evaluate``.
     """
 
-    def __init__(
-        self, envs: Any, policy: LinearPolicy, config: GroupPGConfig, seed: int, evaluator: LinearEvaluator
-    ) -> None:
+    def __init__(self, envs: Any, policy: Policy, config: GroupPGConfig, seed: int, evaluator: LinearEvaluator) -> None:
         check_policy_fits(policy, envs.unwrapped.task if hasattr(envs, "unwrapped") else envs.task)
         self.envs, self.policy, self.config, self.evaluator = envs, policy, config, evaluator
         self.reference = policy.copy()
@@ -211,10 +211,17 @@ class GroupPG:
 
     # ----- the pieces of a step -------------------------------------------------------------------
     def _per_context_gradients(self, groups: GroupBatch, token_weights: torch.Tensor) -> torch.Tensor:
-        """g_b = 1/G sum_i (token-weighted score of response i): ``(B, dk + k^2)`` float64."""
+        """g_b = 1/G sum_i (token-weighted score of response i): ``(B, D)`` float64, D the number of parameters
+        (closed form for the linear policy, ``torch.func`` per group for a network)."""
         batch = groups.rollout
-        blocks = group_gradients(batch.contexts, batch.tokens, batch.probs.double(), token_weights, groups.num_contexts)
-        return flatten_blocks(blocks) / groups.group_size
+        if isinstance(self.policy, LinearPolicy):
+            probs = batch.probs.double()
+            per_group = self.policy.group_scores(
+                batch.contexts, batch.tokens, probs, token_weights, groups.num_contexts
+            )
+        else:
+            per_group = self.policy.group_scores(batch.contexts, batch.tokens, None, token_weights, groups.num_contexts)
+        return per_group.double() / groups.group_size
 
     def _ascend(self, update: torch.Tensor) -> None:
         """One optimiser step along the flattened ascent direction ``update``.
@@ -222,8 +229,7 @@ class GroupPG:
         A step that would leave a parameter non-finite (a learning rate far too large, e.g. in a grid
         search) is undone and counted in ``train/skipped_updates`` instead of poisoning the run.
         """
-        d, k = self.policy.context_dim, self.policy.vocab_size
-        ascent = [update[: d * k].view(d, k), update[d * k :].view(k, k)]
+        ascent = unflatten(self.policy, update)
         before = [parameter.detach().clone() for parameter in self.policy.parameters()]
         set_gradient(self.policy, [-block for block in ascent])  # optimisers minimise -J
         self.optimizer.step()
@@ -247,7 +253,7 @@ class GroupPG:
         advantage = advantages.reshape(-1, 1).expand_as(log_probs)
         weights, active = clipped_ratio_weights(log_probs, old_log_probs, advantage, epsilon)
         weights = (weights + kl_penalty_weights(log_probs, reference_log_probs, self.config.kl_coef)) * mask
-        grads = self.policy.score(batch.contexts, batch.tokens, probs, weights)
+        grads = self.policy.score(batch.contexts, batch.tokens, probs, weights)  # type: ignore[arg-type]
         rows = groups.num_contexts * groups.group_size
         self._ascend(torch.cat([g.reshape(-1) for g in grads]) / rows)
         return float(((~active).double() * mask).sum() / mask.sum())
@@ -368,7 +374,7 @@ def run_group_pg(job: GroupPGJob) -> str:
     limit_threads(job.threads)
     batch = job.config.num_contexts * job.config.group_size
     envs = gym.make_vec(job.env_id, num_envs=batch, copy=False, **job.env_kwargs)
-    policy = LinearPolicy.load(job.base_model, device=job.device)
+    policy = load_policy(job.base_model, device=job.device)
     task = envs.unwrapped.task  # type: ignore[attr-defined]
     evaluator = LinearEvaluator(task, job.test_size)
     agent = GroupPG(envs, policy, job.config, job.seed, evaluator)

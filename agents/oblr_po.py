@@ -23,18 +23,19 @@ from typing import Any, NamedTuple
 
 import torch
 
-from agents.policy import LinearPolicy
+from agents.policy_grad import Policy
 from agents.rollout import Rollout
 
 BASELINE_WEIGHTS = ("score_norm", "logit_residual")
 SNR_ESTIMATORS = ("plain", "debiased")
 
 
-def baseline_weights(policy: LinearPolicy, batch: Rollout, kind: str = "score_norm") -> torch.Tensor:
+def baseline_weights(policy: Policy, batch: Rollout, kind: str = "score_norm") -> torch.Tensor:
     """Per-response weights w_j of OBLR-PO's baseline: ``(B * G,)`` float64.
 
     ``score_norm`` (the variance-optimal choice): w_j = ||grad_w log p(y_j | x_j)||^2, exact and in closed
-    form for the linear policy (``LinearPolicy.score_sq_norms``), no per-sample backward pass.
+    form for the linear policy (``LinearPolicy.score_sq_norms``), no per-sample backward pass; for a network
+    from per-sample gradients (``NetworkPolicy.score_sq_norms``, ``torch.func``).
     ``logit_residual`` (a cheaper proxy that any model with kept next-token probabilities has):
     w_j = sum_i ||e_(y_ji) - p_ji||^2, the squared score with respect to the logits, position by position;
     it drops the feature map (here ||x||^2 and the transition block) and the cross-position terms.

@@ -15,8 +15,9 @@ import torch
 
 from agents.config_checks import check_choice, check_positive, check_types
 from agents.evaluation import LinearEvaluator
+from agents.networks import load_policy
 from agents.paper_task import load_task_arrays
-from agents.policy import LinearPolicy
+from agents.policy_grad import Policy
 from agents.rollout import Rollout, rollout
 from agents.seeding import derive_seed, row_seeds
 from agents.training import (
@@ -76,9 +77,7 @@ class PaperPG:
         evaluator: exact metrics for ``evaluate``.
     """
 
-    def __init__(
-        self, envs: Any, policy: LinearPolicy, config: PaperPGConfig, seed: int, evaluator: LinearEvaluator
-    ) -> None:
+    def __init__(self, envs: Any, policy: Policy, config: PaperPGConfig, seed: int, evaluator: LinearEvaluator) -> None:
         self.envs, self.policy, self.config, self.evaluator = envs, policy, config, evaluator
         self.task = envs.unwrapped.task
         self.optimizer = make_optimizer(config.optimizer, policy.parameters(), config.learning_rate)
@@ -133,7 +132,7 @@ class PaperPG:
 class PaperPGJob:
     """Everything one PG run needs, picklable so runs can go to separate processes.
 
-    ``base_model`` is the file of the ``LinearPolicy`` PG starts from; ``task_file``, when given, an
+    ``base_model`` is the file of the policy PG starts from (linear or a network); ``task_file``, when given, an
     ``.npz`` with the teacher and test set (``agents.paper_task.load_task_arrays``) that replace the
     env's own.
     """
@@ -170,7 +169,7 @@ def run_paper_pg(job: PaperPGJob) -> str:
         env_kwargs.update(teacher=(arrays.teacher_w1, arrays.teacher_w2), test_set=arrays.test_contexts)
     envs = gym.make_vec(job.env_id, num_envs=job.batch_size, copy=False, **env_kwargs)
     task = envs.unwrapped.task  # type: ignore[attr-defined]
-    policy = LinearPolicy.load(job.base_model, device=job.device)
+    policy = load_policy(job.base_model, device=job.device)
     evaluator = LinearEvaluator(task, job.test_size, tracked=job.tracked, off_support=job.off_support)
     agent = PaperPG(envs, policy, job.config, job.seed, evaluator)
     config = {

@@ -4,10 +4,13 @@ with its score (gradient of log-likelihoods) in closed form, and the behaviour p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from agents.policy_grad import NetworkPolicy
 
 NO_TOKEN = -1  # "no previous token": position 0, where the W2 term is absent
 # A row of the transition table whose unnormalised sum falls below this is recomputed with the plain
@@ -41,7 +44,27 @@ class MarkovPolicy(AutoregressivePolicy, Protocol):
         ...
 
 
-class LinearPolicy:
+class TeacherForced:
+    """Probabilities of given responses from a policy's teacher-forced ``token_logits`` ``(B, N, k)``."""
+
+    def token_logits(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def token_probs(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced next-token probabilities at every position: ``(B, N, k)``."""
+        return torch.softmax(self.token_logits(contexts, tokens), dim=-1)
+
+    def token_log_probs(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """log p(y_i | x, y_<i) of the given ``(B, N)`` tokens: ``(B, N)``."""
+        log_probs = torch.log_softmax(self.token_logits(contexts, tokens), dim=-1)
+        return log_probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+
+    def log_likelihood(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """log p(y | x) of whole ``(B, N)`` sequences: ``(B,)``."""
+        return self.token_log_probs(contexts, tokens).sum(dim=1)
+
+
+class LinearPolicy(TeacherForced):
     """The student policy of SPEC section 2, w = (W1 ``(d, k)``, W2 ``(k, k)``); w = 0 is uniform.
 
     ``w1`` and ``w2`` are ``torch.nn.Parameter`` leaves so torch optimisers can step them; gradients are
@@ -134,19 +157,6 @@ class LinearPolicy:
         logits = base.unsqueeze(1).repeat(1, tokens.shape[1], 1)
         logits[:, 1:] += self.w2.T[tokens[:, :-1]]
         return logits
-
-    def token_probs(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced next-token probabilities at every position: ``(B, N, k)``."""
-        return torch.softmax(self.token_logits(contexts, tokens), dim=-1)
-
-    def token_log_probs(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """log p(y_i | x, y_<i) of the given ``(B, N)`` tokens: ``(B, N)``."""
-        log_probs = torch.log_softmax(self.token_logits(contexts, tokens), dim=-1)
-        return log_probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
-
-    def log_likelihood(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """log p_w(y | x) of whole ``(B, N)`` sequences: ``(B,)``."""
-        return self.token_log_probs(contexts, tokens).sum(dim=1)
 
     def observation_probs(self, observations: dict[str, np.ndarray]) -> np.ndarray:
         """Next-token probabilities from a batch of env observations: ``(B, k)`` numpy (for evaluation)."""
@@ -242,6 +252,23 @@ class LinearPolicy:
         by_previous.index_add_(0, rows, residual[:, 1:].reshape(-1, k))
         return w1_part + by_previous.pow(2).sum(1).view(batch, k).sum(1)
 
+    def group_scores(
+        self, contexts: torch.Tensor, tokens: torch.Tensor, probs: torch.Tensor, weights: torch.Tensor, num_groups: int
+    ) -> torch.Tensor:
+        """Per-group sums of weighted scores in closed form, flattened like ``parameters()``:
+        ``(num_groups, dk + k^2)`` (see ``agents.group_sampling.group_gradients``)."""
+        from agents.group_sampling import flatten_blocks, group_gradients
+
+        return flatten_blocks(group_gradients(contexts, tokens, probs, weights, num_groups))
+
+    def general(self) -> NetworkPolicy:
+        """The same policy on the general autograd path (a ``LinearLogits`` module holding copies of W1 and
+        W2): what any network gets, to be checked against the closed forms here."""
+        from agents.networks import LinearLogits
+        from agents.policy_grad import NetworkPolicy
+
+        return NetworkPolicy(LinearLogits(self.w1, self.w2), self.context_dim, self.vocab_size, {"name": "linear"})
+
     def _weighted_residual(self, tokens: torch.Tensor, probs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         residual = -probs * weights.unsqueeze(-1).to(probs.dtype)
         residual.scatter_add_(-1, tokens.unsqueeze(-1), weights.unsqueeze(-1).to(probs.dtype))
@@ -281,10 +308,10 @@ class MixturePolicy:
         self.policies, self.weights = policies, weights
         self.vocab_size = policies[0].vocab_size
 
-    def begin(self, contexts: torch.Tensor) -> torch.Tensor:
-        return torch.stack([policy.begin(contexts) for policy in self.policies])
+    def begin(self, contexts: torch.Tensor) -> list[Any]:
+        return [policy.begin(contexts) for policy in self.policies]
 
-    def transition_table(self, cache: torch.Tensor) -> torch.Tensor:
+    def transition_table(self, cache: list[Any]) -> torch.Tensor:
         """The weighted sum of the components' tables (only when every component is a ``MarkovPolicy``)."""
         return sum(  # type: ignore[return-value]
             weight * policy.transition_table(cache[m])  # type: ignore[attr-defined]
@@ -293,9 +320,11 @@ class MixturePolicy:
 
     @property
     def is_markov(self) -> bool:
-        return all(hasattr(policy, "transition_table") for policy in self.policies)
+        return all(
+            hasattr(policy, "transition_table") and bool(getattr(policy, "is_markov", True)) for policy in self.policies
+        )
 
-    def next_probs(self, cache: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
+    def next_probs(self, cache: list[Any], previous: torch.Tensor | None) -> torch.Tensor:
         return sum(  # type: ignore[return-value]
             weight * policy.next_probs(cache[m], previous)
             for m, (policy, weight) in enumerate(zip(self.policies, self.weights, strict=True))

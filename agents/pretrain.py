@@ -11,7 +11,7 @@ import torch
 
 from agents.config_checks import check_at_least, check_positive, check_types
 from agents.evaluation import LinearEvaluator
-from agents.policy import LinearPolicy
+from agents.policy_grad import NetworkPolicy, Policy
 from agents.training import adaptive_step, check_policy_fits, grad_norm, make_optimizer, set_gradient
 from seqreward_env import SequenceTask
 
@@ -40,7 +40,7 @@ class Pretrainer:
     """Trains ``policy`` in place on fresh contexts from ``task`` labelled with the teacher's y*."""
 
     def __init__(
-        self, task: SequenceTask, policy: LinearPolicy, config: PretrainConfig, seed: int, evaluator: LinearEvaluator
+        self, task: SequenceTask, policy: Policy, config: PretrainConfig, seed: int, evaluator: LinearEvaluator
     ) -> None:
         check_policy_fits(policy, task)
         self.task, self.policy, self.config, self.evaluator = task, policy, config, evaluator
@@ -55,12 +55,17 @@ class Pretrainer:
         ones = torch.ones(targets.shape, device=self.policy.device)
         # Teacher forcing on y*: position i's distribution depends on (x, y*_(i-1)) only, so one
         # (B, k + 1, k) transition table serves every position (N / (k + 1) times less than (B, N, k)).
-        table = self.policy.transition_table(self.policy.begin(contexts))
-        grads = self.policy.score_from_table(contexts, targets, table, ones, ones.bool())
-        batch, length = targets.shape
-        previous = torch.cat([torch.full_like(targets[:, :1], self.task.vocab_size), targets[:, :-1]], dim=1)
-        chosen = table[torch.arange(batch, device=targets.device).unsqueeze(1), previous, targets]
-        loss = -torch.log(chosen.clamp_min(1e-30)).mean()
+        if isinstance(self.policy, NetworkPolicy) and not self.policy.is_markov:  # the whole prefix matters
+            grads = self.policy.score(contexts, targets, None, ones)
+            with torch.no_grad():
+                loss = -self.policy.token_log_probs(contexts, targets).mean()
+        else:
+            table = self.policy.transition_table(self.policy.begin(contexts))
+            grads = self.policy.score_from_table(contexts, targets, table, ones, ones.bool())
+            batch, length = targets.shape
+            previous = torch.cat([torch.full_like(targets[:, :1], self.task.vocab_size), targets[:, :-1]], dim=1)
+            chosen = table[torch.arange(batch, device=targets.device).unsqueeze(1), previous, targets]
+            loss = -torch.log(chosen.clamp_min(1e-30)).mean()
         if self.config.method == "adaptive_sgd":
             rate = adaptive_step(self.policy, grads, scale=1.0)
         else:

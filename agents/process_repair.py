@@ -34,7 +34,7 @@ from agents.exploration import (
     sample_token_mixture,
     token_adaptive_update,
 )
-from agents.policy import LinearPolicy
+from agents.policy_grad import Policy
 from agents.theory_agent import TheoryAgent
 
 
@@ -63,8 +63,8 @@ class ProcessRepair(TheoryAgent):
     def __init__(
         self,
         envs: Any,
-        policy: LinearPolicy,
-        base: LinearPolicy,
+        policy: Policy,
+        base: Policy,
         config: ProcessRepairConfig,
         seed: int,
         evaluator: LinearEvaluator,
@@ -102,7 +102,10 @@ class ProcessRepair(TheoryAgent):
         contexts = self.tensor(self.contexts)
         position = self.lengths.clamp(max=length - 1)
         own = self.response.gather(1, position.unsqueeze(1)).squeeze(1)
-        mixed = sample_token_mixture(self.base, contexts, previous_tokens(self.verified, self.lengths), self.generator)
+        previous = previous_tokens(self.verified, self.lengths)
+        mixed = sample_token_mixture(
+            self.base, contexts, previous, self.generator, prefixes=self.verified, lengths=self.lengths
+        )
         candidates = torch.where(self.on_response, own, mixed)
         self.repair_queries += int((~self.on_response).sum())
         verified = self.verified.cpu().numpy()

@@ -105,6 +105,8 @@ def rollout(
         remaining = max_steps
     elif start.min() != start.max():
         raise ValueError("prefixes of different lengths need max_steps so that no row steps past its episode")
+    if start.min() != start.max() and not _is_markov(policy):
+        raise ValueError("a policy that reads the whole prefix needs prefixes of one length in a rollout")
     uniform_start = int(start.min()) == int(start.max())
     first = int(start.max())
     rewards = np.zeros((batch, length), dtype=np.float32)
@@ -126,7 +128,10 @@ def rollout(
     table = None
     planned: np.ndarray | None = None
     with torch.no_grad():
-        cache = policy.begin(context)
+        if uniform_start and first > 0 and not _is_markov(policy):  # the whole given prefix conditions it
+            cache = policy.begin(context, tokens[:, :first])  # type: ignore[call-arg]
+        else:
+            cache = policy.begin(context)
         if use_table:
             table = policy.transition_table(cache)  # type: ignore[attr-defined]
             planned = _sample_from_table(table, previous, uniforms)

@@ -9,7 +9,7 @@ import torch
 
 from agents.evaluation import LinearEvaluator
 from agents.exploration import ExplorationConfig, is_high, native_vector_env, paper_tries, query_rewards
-from agents.policy import LinearPolicy
+from agents.policy_grad import Policy
 from seqreward_env import SequenceVectorEnv
 
 
@@ -30,9 +30,7 @@ class TheoryAgent:
         reward: the reward the algorithm needs ("outcome" or "process"), or None for either.
     """
 
-    def __init__(
-        self, envs: Any, policy: LinearPolicy, seed: int, evaluator: LinearEvaluator, reward: str | None
-    ) -> None:
+    def __init__(self, envs: Any, policy: Policy, seed: int, evaluator: LinearEvaluator, reward: str | None) -> None:
         self.envs: SequenceVectorEnv = native_vector_env(envs, reward)
         self.task = self.envs.task
         if (policy.context_dim, policy.vocab_size) != (self.task.context_dim, self.task.vocab_size):
@@ -54,7 +52,7 @@ class TheoryAgent:
         """Contexts the agent works on at once (the env's ``num_envs``)."""
         return self.envs.num_envs
 
-    def number_of_tries(self, algorithm: str, base: LinearPolicy, config: ExplorationConfig) -> int:
+    def number_of_tries(self, algorithm: str, base: Policy, config: ExplorationConfig) -> int:
         """m for ``algorithm`` ("best_of_m" or "process_repair"): ``config.tries``, or the paper's choice from
         the likelihood quantile of the base model on ``config.lq_contexts`` contexts drawn once."""
         if config.tries is not None:

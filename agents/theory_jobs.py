@@ -14,7 +14,9 @@ import numpy as np
 from agents.adaptive_pg import AdaptivePG, AdaptivePGConfig
 from agents.best_of_m import BestOfM, BestOfMConfig
 from agents.evaluation import LinearEvaluator
+from agents.networks import PolicyChoice, load_policy
 from agents.policy import LinearPolicy
+from agents.policy_grad import Policy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.process_repair import ProcessRepair, ProcessRepairConfig
 from agents.runs import DONE, Run, finished_run, read_metrics, train
@@ -37,7 +39,7 @@ class QualityEvaluator(LinearEvaluator):
     """``LinearEvaluator`` plus ``eval/mean_token_probability``: the mean over test contexts and positions
     of p(y*_i | x, y*_<i), the base model's quality per token (independent of N for a fixed model)."""
 
-    def __call__(self, policy: LinearPolicy) -> dict[str, Any]:
+    def __call__(self, policy: Policy) -> dict[str, Any]:
         return {
             **super().__call__(policy),
             "eval/mean_token_probability": float(np.exp(self.token_log_probs(policy)).mean()),
@@ -57,6 +59,8 @@ class PretrainJob:
     test_size: int = 1024
     threads: int = 1
     show_progress: bool = True
+    policy: PolicyChoice = PolicyChoice()
+    """The policy pre-trained (the linear one unless chosen otherwise)."""
 
 
 def pretrain_base_model(job: PretrainJob) -> str:
@@ -65,10 +69,12 @@ def pretrain_base_model(job: PretrainJob) -> str:
     path = Path(job.run_dir)
     model_file = path / BASE_MODEL
     record = {**asdict(job), "config": asdict(job.config), "show_progress": None}
+    del record["policy"]  # recorded only for a network, so linear run folders made before it still resume
+    record.update(job.policy.record())
     if finished_run(path, record) is not None and model_file.exists():
         return str(model_file)
     task = SequenceTask(**job.task)
-    policy = LinearPolicy.for_task(task)
+    policy = job.policy.make(task, seed=job.seed)
     evaluator = QualityEvaluator(task, job.test_size)
     trainer = Pretrainer(task, policy, job.config, job.seed, evaluator)
     run = Run(path, record)
@@ -122,9 +128,7 @@ class TheoryJob:
     progress_position: int = 0
 
 
-def make_agent(
-    job: TheoryJob, envs: SequenceVectorEnv, policy: LinearPolicy, base: LinearPolicy, evaluator: Any
-) -> Any:
+def make_agent(job: TheoryJob, envs: SequenceVectorEnv, policy: Policy, base: Policy, evaluator: Any) -> Any:
     """The agent ``job.algorithm`` names, built from ``job.agent_config``."""
     settings = job.agent_config
     if job.algorithm == "best_of_m":
@@ -167,9 +171,7 @@ def run_theory_job(job: TheoryJob) -> dict[str, Any]:
     task = job_task(job)
     envs = SequenceVectorEnv(num_envs=job.rows, task=task, copy=False, autoreset_mode="disabled")
     base = (
-        LinearPolicy.for_task(task, job.device)
-        if job.base_model is None
-        else LinearPolicy.load(job.base_model, job.device)
+        LinearPolicy.for_task(task, job.device) if job.base_model is None else load_policy(job.base_model, job.device)
     )
     policy = base.copy()
     agent = make_agent(job, envs, policy, base, LinearEvaluator(task, job.test_size))

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from agents.policy import LinearPolicy
+from agents.policy_grad import Policy
 
 OPTIMIZERS = ("adagrad", "sgd", "adam")
 
@@ -26,7 +26,7 @@ def make_optimizer(name: str, parameters: Sequence[torch.nn.Parameter], learning
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
 
 
-def check_policy_fits(policy: LinearPolicy, task: Any) -> None:
+def check_policy_fits(policy: Policy, task: Any) -> None:
     """Refuse, at a learner's construction, a policy shaped for another task (its context dimension and
     vocabulary must be the task's), instead of a shape error deep in the first update."""
     if (policy.context_dim, policy.vocab_size) != (task.context_dim, task.vocab_size):
@@ -36,7 +36,7 @@ def check_policy_fits(policy: LinearPolicy, task: Any) -> None:
         )
 
 
-def set_gradient(policy: LinearPolicy, grads: Sequence[torch.Tensor]) -> None:
+def set_gradient(policy: Policy, grads: Sequence[torch.Tensor]) -> None:
     """Write closed-form gradients of the loss (to be minimised) into ``.grad`` for a torch optimiser."""
     for parameter, grad in zip(policy.parameters(), grads, strict=True):
         parameter.grad = grad.to(parameter.dtype).clone()
@@ -47,7 +47,7 @@ def grad_norm(grads: Sequence[torch.Tensor]) -> float:
     return float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)))  # type: ignore[arg-type]
 
 
-def adaptive_step(policy: LinearPolicy, grads: Sequence[torch.Tensor], scale: float) -> float:
+def adaptive_step(policy: Policy, grads: Sequence[torch.Tensor], scale: float) -> float:
     """The theory's update w <- w + scale * g / (4 + 2 ||g||^2); returns the step size 1 / (4 + 2 ||g||^2).
 
     ``g`` is a per-sample score (of log p(y*|x) for pre-training, of the sampled response for PG) and

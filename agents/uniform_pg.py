@@ -36,7 +36,7 @@ import torch
 from agents.config_checks import check_at_least, check_types
 from agents.evaluation import LinearEvaluator
 from agents.exploration import adaptive_update, greedy_responses, is_high
-from agents.policy import LinearPolicy
+from agents.policy_grad import Policy
 from agents.theory_agent import TheoryAgent
 
 
@@ -82,7 +82,7 @@ def uniform_importance_ratios(token_log_probs: torch.Tensor, vocab_size: int, re
 
 
 def importance_weighted_step(
-    policy: LinearPolicy,
+    policy: Policy,
     contexts: torch.Tensor,
     tokens: torch.Tensor,
     advantages: torch.Tensor,
@@ -124,7 +124,7 @@ class UniformPG(TheoryAgent):
     """
 
     def __init__(
-        self, envs: Any, policy: LinearPolicy, config: UniformPGConfig, seed: int, evaluator: LinearEvaluator
+        self, envs: Any, policy: Policy, config: UniformPGConfig, seed: int, evaluator: LinearEvaluator
     ) -> None:
         super().__init__(envs, policy, seed, evaluator, reward=None)
         self.config = config

@@ -27,6 +27,7 @@ from typing import Any
 
 from agents.cli import Experiment, run_experiment
 from agents.config_checks import ConfigError, check_choices, check_fields
+from agents.networks import PolicyChoice
 from agents.pretrain import PretrainConfig
 from agents.statistics import growth_per_token, interval_or_none, interval_text, point_or_none, power_law_exponent
 from agents.sweep import run_sweep
@@ -109,6 +110,14 @@ class BarrierConfig:
     """Ray cluster address ('auto' to find one; empty starts a local Ray)."""
     device: str = "cpu"
     """Torch device."""
+    policy: str = "linear"
+    """The policy trained: linear, mlp or transformer."""
+    hidden: int = 32
+    """Network width (MLP hidden units, transformer model dimension)."""
+    layers: int = 1
+    """Network depth (MLP hidden layers, transformer blocks)."""
+    heads: int = 2
+    """Transformer attention heads (must divide --hidden)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -121,6 +130,7 @@ def main(argv: list[str] | None = None) -> Path:
 
 def check_config(config: BarrierConfig) -> None:
     """Fail early, with what is allowed, on a bad command line."""
+    PolicyChoice.of(config)
     if not config.seq_lens or min(config.seq_lens) < 1:
         raise ConfigError(f"--seq-lens must be integers >= 1, got {config.seq_lens!r}")
     check_choices(config, "algorithms", ALGORITHMS)
@@ -159,6 +169,7 @@ def pretrain_jobs(config: BarrierConfig, run_dir: Path, show_progress: bool) -> 
             token_probability=config.token_probability,
             test_size=config.test_size,
             show_progress=False,
+            policy=PolicyChoice.of(config),
         )
         for seq_len in list(config.seq_lens)
         for seed in range(config.seeds)

@@ -30,7 +30,7 @@ from agents.cli import Experiment, run_experiment
 from agents.config_checks import ConfigError, check_choices, check_fields
 from agents.evaluation import LinearEvaluator
 from agents.group_pg import METHODS, GroupPGConfig, GroupPGJob, run_group_pg
-from agents.policy import LinearPolicy
+from agents.networks import PolicyChoice, load_policy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.runs import Run, read_metrics, train
 from agents.statistics import aggregate, mean_interval, probability_of_improvement
@@ -134,6 +134,14 @@ class CompareConfig:
     """Ray cluster address ('auto' to find one; empty starts a local Ray)."""
     device: str = "cpu"
     """Torch device."""
+    policy: str = "linear"
+    """The policy trained: linear, mlp or transformer."""
+    hidden: int = 32
+    """Network width (MLP hidden units, transformer model dimension)."""
+    layers: int = 1
+    """Network depth (MLP hidden layers, transformer blocks)."""
+    heads: int = 2
+    """Transformer attention heads (must divide --hidden)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -146,6 +154,7 @@ def main(argv: list[str] | None = None) -> Path:
 
 def check_config(config: CompareConfig) -> None:
     """Fail early, with what is allowed, on a bad command line."""
+    PolicyChoice.of(config)
     check_choices(config, "rewards", ENV_IDS)
     check_choices(config, "methods", VARIANTS)
     rates = list(config.learning_rates)
@@ -187,9 +196,11 @@ def pretrain_base_model(config: CompareConfig, path: Path, *, show_progress: boo
     )
     model_file = path / "base_model.pt"
     evaluator = LinearEvaluator(task, config.test_size)
-    run = Run(path, {"task": task_kwargs(config), "pretrain": asdict(settings), "test_size": config.test_size})
+    choice = PolicyChoice.of(config)
+    record = {"task": task_kwargs(config), "pretrain": asdict(settings), "test_size": config.test_size}
+    run = Run(path, {**record, **choice.record()})
     if not (run.start_step >= settings.steps and model_file.exists()):
-        policy = LinearPolicy.for_task(task, device=config.device)
+        policy = choice.make(task, device=config.device, seed=config.task_seed)
         trainer = Pretrainer(task, policy, settings, config.task_seed, evaluator)
         train(
             run,
@@ -201,7 +212,7 @@ def pretrain_base_model(config: CompareConfig, path: Path, *, show_progress: boo
         )
         policy.save(model_file)
     run.close()
-    return model_file, float(evaluator(LinearPolicy.load(model_file))["eval/test_error"])
+    return model_file, float(evaluator(load_policy(model_file))["eval/test_error"])
 
 
 def make_job(

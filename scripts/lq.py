@@ -29,7 +29,8 @@ import numpy as np
 from agents.cli import command_line, mark_experiment_folder, start_fresh
 from agents.config_checks import ConfigError, check_fields
 from agents.evaluation import LinearEvaluator
-from agents.policy import LinearPolicy
+from agents.networks import PolicyChoice
+from agents.policy_grad import Policy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.runs import Run, read_metrics, train
 from agents.training import limit_threads
@@ -73,6 +74,14 @@ class LQConfig:
     """Torch threads."""
     device: str = "cpu"
     """Torch device ('cpu' or 'cuda')."""
+    policy: str = "linear"
+    """The policy trained: linear, mlp or transformer."""
+    hidden: int = 32
+    """Network width (MLP hidden units, transformer model dimension)."""
+    layers: int = 1
+    """Network depth (MLP hidden layers, transformer blocks)."""
+    heads: int = 2
+    """Transformer attention heads (must divide --hidden)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -112,6 +121,7 @@ def eps_values(config: LQConfig) -> list[float]:
 
 def check_config(config: LQConfig) -> None:
     """Fail early, with what is allowed, on a bad command line."""
+    PolicyChoice.of(config)
     if not config.eps or not all(0.0 <= eps < 1.0 for eps in config.eps):
         raise ConfigError(f"--eps must be numbers in [0, 1), got {config.eps!r}")
     if config.num_contexts < 2:
@@ -139,7 +149,7 @@ class LikelihoodRecorder(LinearEvaluator):
         self.eps = eps
         self.latest: dict[str, np.ndarray] = {}
 
-    def __call__(self, policy: LinearPolicy) -> dict[str, Any]:
+    def __call__(self, policy: Policy) -> dict[str, Any]:
         token_log_probs = self.token_log_probs(policy)  # (n, N), natural log, never underflows
         self.latest = {"sequence": token_log_probs.sum(axis=1) / LOG10, "token": token_log_probs.min(axis=1) / LOG10}
         metrics: dict[str, Any] = {"eval/test_error": float(1.0 - np.exp(token_log_probs.sum(axis=1)).mean())}
@@ -171,10 +181,11 @@ def run_lq(config: LQConfig, run_dir: Path, *, show_progress: bool = True) -> di
     (run_dir / "models").mkdir(exist_ok=True)
     task = make_task(config)
     settings = PretrainConfig(steps=config.steps, batch_size=config.batch_size, learning_rate=config.learning_rate)
-    run = Run(run_dir / "pretrain", {**asdict(config), "threads": None, "device": None})
+    record = {key: value for key, value in asdict(config).items() if key not in ("policy", "hidden", "layers", "heads")}
+    run = Run(run_dir / "pretrain", {**record, "threads": None, "device": None, **PolicyChoice.of(config).record()})
     steps = checkpoint_steps(config)
     if not all(likelihood_file(run_dir, step).exists() for step in steps):
-        policy = LinearPolicy.for_task(task, device=config.device)
+        policy = PolicyChoice.of(config).make(task, device=config.device, seed=config.seed)
         recorder = LikelihoodRecorder(task, config.num_contexts, eps_values(config))
         trainer = Pretrainer(task, policy, settings, config.seed, recorder)
 
