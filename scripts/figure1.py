@@ -34,9 +34,10 @@ if __package__ in (None, ""):  # run as ``python scripts/figure1.py``: make ``sc
 from agents.cli import command_line, mark_experiment_folder, start_fresh
 from agents.config_checks import ConfigError, check_choice, check_fields, check_interval, check_positive
 from agents.evaluation import LinearEvaluator
+from agents.networks import PolicyChoice, load_policy
 from agents.paper_pg import PaperPGConfig, PaperPGJob, run_paper_pg
 from agents.paper_task import PaperTaskArrays, draw_paper_task, load_task_arrays, save_task_arrays
-from agents.policy import LinearPolicy
+from agents.policy_grad import Policy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.runs import Run, RunFolderError, read_metrics, train
 from agents.seeding import derive_seed
@@ -102,9 +103,19 @@ class Figure1Config:
     """Processes for the PG runs."""
     device: str = "cpu"
     """Torch device ('cpu' or 'cuda')."""
+    policy: str = "linear"
+    """The student: 'linear' (the paper's), 'mlp' (context and previous token) or 'transformer' (the whole
+    prefix); a network may need a smaller learning rate (e.g. 0.01)."""
+    hidden: int = 32
+    """Width of the network policies."""
+    layers: int = 1
+    """Layers of the network policies."""
+    heads: int = 2
+    """Attention heads of the transformer."""
 
     def __post_init__(self) -> None:
-        check_fields(self)  # types, seeds in [0, 2^63), every other count >= 1, vocab_size >= 2, rates > 0
+        check_fields(self)
+        PolicyChoice.of(self)  # types, seeds in [0, 2^63), every other count >= 1, vocab_size >= 2, rates > 0
         check_positive(self, "sigma", "off_support_threshold")
         check_interval(self, "lift_level", 0.0, 1.0, low_open=True, high_open=True)
         check_choice(self, "teacher", TEACHERS)
@@ -227,7 +238,7 @@ def run_figure1(config: Figure1Config, run_dir: Path, *, show_progress: bool = T
         base_model = Path(config.base_model)
     else:
         base_model = pretrain_base_model(config, task, run_dir / "pretrain", show_progress=show_progress)
-    base = LinearPolicy.load(base_model)
+    base = load_policy(base_model, device=config.device)
     evaluator = LinearEvaluator(task, config.test_size)
     support = off_support_contexts(config, task, evaluator, base)
     jobs = pg_jobs(config, run_dir, task_file, base_model, support, show_progress)
@@ -242,12 +253,17 @@ def pretrain_base_model(config: Figure1Config, task: SequenceTask, path: Path, *
     )
     model_file = path / "base_model.pt"
     seed = derive_seed(config.seed, "pretrain")
-    identity = {"task": task_kwargs(config), "teacher": config.teacher, "task_file": config.task_file}
+    identity = {
+        "task": task_kwargs(config),
+        "teacher": config.teacher,
+        "task_file": config.task_file,
+        **PolicyChoice.of(config).record(),
+    }
     run = Run(path, {**identity, "pretrain": asdict(settings), "seed": seed})
     if run.start_step >= settings.steps and model_file.exists():
         run.close()
         return model_file
-    policy = LinearPolicy.for_task(task, device=config.device)
+    policy = PolicyChoice.of(config).make(task, config.device, seed=derive_seed(config.seed, "initial weights"))
     trainer = Pretrainer(task, policy, settings, seed, LinearEvaluator(task, config.test_size))
     train(
         run,
@@ -263,7 +279,7 @@ def pretrain_base_model(config: Figure1Config, task: SequenceTask, path: Path, *
 
 
 def off_support_contexts(
-    config: Figure1Config, task: SequenceTask, evaluator: LinearEvaluator, base: LinearPolicy
+    config: Figure1Config, task: SequenceTask, evaluator: LinearEvaluator, base: Policy
 ) -> dict[str, Any]:
     """Which contexts to track and which of them are off-support.
 

@@ -151,3 +151,15 @@ def test_bootstrap_interval_and_pooling() -> None:
     assert pooled["orm"]["test_error"] == pytest.approx(0.3)  # every draw's test error counts
     low, high = pooled["orm"]["lifted_interval"]
     assert 0.0 <= low <= 0.5 <= high <= 1.0
+
+
+def test_figure1_with_a_network_policy(tmp_path: Path) -> None:
+    run_dir = figure1.main(
+        [*TINY, "--seeds", "1", "--policy", "mlp", "--hidden", "8", "--run-dir", str(tmp_path), "--workers", "1"]
+    )
+    result = json.loads((run_dir / "figure1.json").read_text())
+    errors = result["curves"]["prm"][0]["test_error"]
+    assert errors[0] == pytest.approx(result["base_test_error"])
+    assert result["base_test_error"] < 1 - 1 / 4**5  # pre-training moved the MLP off the uniform policy
+    config = json.loads((run_dir / "pretrain" / "config.json").read_text())
+    assert config["policy"]["name"] == "mlp" and config["policy"]["hidden"] == 8
