@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the rollout")
     args = parser.parse_args(argv)
 
-    envs = gym.make_vec("seqreward/PaperOutcome-v0", num_envs=args.num_envs)
+    envs = gym.make_vec("seqreward/PaperOutcome-v1", num_envs=args.num_envs)
     task = envs.unwrapped.task
     rng = np.random.default_rng(args.seed)
     start = time.perf_counter()
