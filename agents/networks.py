@@ -284,6 +284,21 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu") -> LinearP
 
 
 @dataclass(frozen=True)
+class PolicyFields:
+    """The settings of an experiment that say which policy it trains; an experiment's config inherits them
+    and ``PolicyChoice.of(config)`` reads them."""
+
+    policy: str = "linear"
+    """The policy trained: linear, mlp or transformer."""
+    hidden: int = 32
+    """Network width (MLP hidden units, transformer model dimension)."""
+    layers: int = 1
+    """Network depth (MLP hidden layers, transformer blocks)."""
+    heads: int = 2
+    """Transformer attention heads (must divide --hidden)."""
+
+
+@dataclass(frozen=True)
 class PolicyChoice:
     """Which policy an experiment trains, as its command line gives it (``--policy``, ``--hidden``, ...)."""
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from agents.cli import Experiment, run_experiment
 from agents.config_checks import ConfigError, check_choices, check_fields
-from agents.networks import PolicyChoice
+from agents.networks import PolicyChoice, PolicyFields
 from agents.pretrain import PretrainConfig
 from agents.statistics import growth_per_token, interval_or_none, interval_text, point_or_none, power_law_exponent
 from agents.sweep import run_sweep
@@ -56,7 +56,7 @@ CHARTS = {
 
 
 @dataclass(frozen=True)
-class BarrierConfig:
+class BarrierConfig(PolicyFields):
     """Settings of the barrier experiment (defaults: the full setting)."""
 
     seq_lens: tuple[int, ...] = (2, 4, 6, 8, 10, 12)
@@ -110,14 +110,6 @@ class BarrierConfig:
     """Ray cluster address ('auto' to find one; empty starts a local Ray)."""
     device: str = "cpu"
     """Torch device."""
-    policy: str = "linear"
-    """The policy trained: linear, mlp or transformer."""
-    hidden: int = 32
-    """Network width (MLP hidden units, transformer model dimension)."""
-    layers: int = 1
-    """Network depth (MLP hidden layers, transformer blocks)."""
-    heads: int = 2
-    """Transformer attention heads (must divide --hidden)."""
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -30,7 +30,7 @@ from agents.cli import Experiment, run_experiment
 from agents.config_checks import ConfigError, check_choices, check_fields
 from agents.evaluation import LinearEvaluator
 from agents.group_pg import METHODS, GroupPGConfig, GroupPGJob, run_group_pg
-from agents.networks import PolicyChoice, load_policy
+from agents.networks import PolicyChoice, PolicyFields, load_policy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.runs import Run, read_metrics, train
 from agents.statistics import aggregate, mean_interval, probability_of_improvement
@@ -71,7 +71,7 @@ CHARTS = {
 
 
 @dataclass(frozen=True)
-class CompareConfig:
+class CompareConfig(PolicyFields):
     """Settings of the comparison (defaults: the full setting)."""
 
     seq_len: int = 8
@@ -134,14 +134,6 @@ class CompareConfig:
     """Ray cluster address ('auto' to find one; empty starts a local Ray)."""
     device: str = "cpu"
     """Torch device."""
-    policy: str = "linear"
-    """The policy trained: linear, mlp or transformer."""
-    hidden: int = 32
-    """Network width (MLP hidden units, transformer model dimension)."""
-    layers: int = 1
-    """Network depth (MLP hidden layers, transformer blocks)."""
-    heads: int = 2
-    """Transformer attention heads (must divide --hidden)."""
 
     def __post_init__(self) -> None:
         check_fields(self)

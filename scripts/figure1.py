@@ -34,7 +34,7 @@ if __package__ in (None, ""):  # run as ``python scripts/figure1.py``: make ``sc
 from agents.cli import command_line, mark_experiment_folder, start_fresh
 from agents.config_checks import ConfigError, check_choice, check_fields, check_interval, check_positive
 from agents.evaluation import LinearEvaluator
-from agents.networks import PolicyChoice, load_policy
+from agents.networks import PolicyChoice, PolicyFields, load_policy
 from agents.paper_pg import PaperPGConfig, PaperPGJob, run_paper_pg
 from agents.paper_task import PaperTaskArrays, draw_paper_task, load_task_arrays, save_task_arrays
 from agents.policy_grad import Policy
@@ -53,7 +53,7 @@ TEACHERS = ("paper", "numpy")
 
 
 @dataclass(frozen=True)
-class Figure1Config:
+class Figure1Config(PolicyFields):
     """Settings of the Figure-1 experiment (defaults: the paper's)."""
 
     seq_len: int = 128
@@ -103,15 +103,6 @@ class Figure1Config:
     """Processes for the PG runs."""
     device: str = "cpu"
     """Torch device ('cpu' or 'cuda')."""
-    policy: str = "linear"
-    """The student: 'linear' (the paper's), 'mlp' (context and previous token) or 'transformer' (the whole
-    prefix); a network may need a smaller learning rate (e.g. 0.01)."""
-    hidden: int = 32
-    """Width of the network policies."""
-    layers: int = 1
-    """Layers of the network policies."""
-    heads: int = 2
-    """Attention heads of the transformer."""
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -29,7 +29,7 @@ import numpy as np
 from agents.cli import command_line, mark_experiment_folder, start_fresh
 from agents.config_checks import ConfigError, check_fields
 from agents.evaluation import LinearEvaluator
-from agents.networks import PolicyChoice
+from agents.networks import PolicyChoice, PolicyFields
 from agents.policy_grad import Policy
 from agents.pretrain import PretrainConfig, Pretrainer
 from agents.runs import Run, read_metrics, train
@@ -43,7 +43,7 @@ LOG10 = float(np.log(10.0))
 
 
 @dataclass(frozen=True)
-class LQConfig:
+class LQConfig(PolicyFields):
     """Settings of the LQ experiment (defaults: the paper's synthetic setting)."""
 
     seq_len: int = 100
@@ -74,14 +74,6 @@ class LQConfig:
     """Torch threads."""
     device: str = "cpu"
     """Torch device ('cpu' or 'cuda')."""
-    policy: str = "linear"
-    """The policy trained: linear, mlp or transformer."""
-    hidden: int = 32
-    """Network width (MLP hidden units, transformer model dimension)."""
-    layers: int = 1
-    """Network depth (MLP hidden layers, transformer blocks)."""
-    heads: int = 2
-    """Transformer attention heads (must divide --hidden)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
