@@ -1,4 +1,4 @@
-"""PG with the theory's adaptive learning rate (SPEC section 3, item 3): one response per context,
+"""PG with the theory's adaptive learning rate (arXiv 2603.06957): one response per context,
 rewards read as r in {0, 1}, w <- w + r g / (4 + 2 ||g||^2) with g the score of the sampled response.
 
 With the outcome reward g_A = r * grad log p_w(y|x); with the process reward the advantages are the

@@ -1,4 +1,4 @@
-"""Algorithm 1 of the paper, best-of-m exploration with the outcome reward (SPEC section 3, item 4).
+"""Algorithm 1 of the paper, best-of-m exploration with the outcome reward (arXiv 2603.06957).
 
 For a context x: draw y from the current policy p_w and query the outcome reward; while the response is
 wrong and fewer than m extra tries were spent, draw a whole response from the behaviour mixture

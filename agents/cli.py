@@ -74,8 +74,6 @@ def config_from_args(
         raise SystemExit(f"{parser.prog}: error: {error}") from None
 
 
-
-
 def _parser_for(kind: Any) -> Any:
     if kind in (int, float, str):
         return kind
@@ -186,9 +184,7 @@ def command_line(
         ),
     ]
     command_class = dataclasses.make_dataclass("Command", fields, frozen=True)
-    command = tyro.cli(
-        command_class, args=argv, default=command_class(config=base), description=description, prog=prog
-    )
+    command = tyro.cli(command_class, args=argv, default=command_class(config=base), description=description, prog=prog)
     flags = argparse.Namespace(
         quick=command.quick, run_dir=command.run_dir, fresh=command.fresh, no_progress=command.no_progress
     )

@@ -137,7 +137,9 @@ def check_choice(config: Any, name: str, choices: Collection[Any]) -> None:
     """The named field is one of ``choices``."""
     value = getattr(config, name)
     if value not in choices:
-        raise ConfigError(f"{_label(name)} must be one of {sorted(choices)}, got {value!r} [{type(config).__name__}]", name)
+        raise ConfigError(
+            f"{_label(name)} must be one of {sorted(choices)}, got {value!r} [{type(config).__name__}]", name
+        )
 
 
 def check_choices(config: Any, name: str, choices: Collection[Any], *, at_least_one: bool = True) -> None:
@@ -147,7 +149,9 @@ def check_choices(config: Any, name: str, choices: Collection[Any], *, at_least_
         raise ConfigError(f"{_label(name)} must name at least one of {sorted(choices)} [{type(config).__name__}]", name)
     for value in values:
         if value not in choices:
-            raise ConfigError(f"{_label(name)}: {value!r} is not one of {sorted(choices)} [{type(config).__name__}]", name)
+            raise ConfigError(
+                f"{_label(name)}: {value!r} is not one of {sorted(choices)} [{type(config).__name__}]", name
+            )
 
 
 SEED_LIMIT = 2**63  # seeds must fit torch's and numpy's 64-bit seeding
@@ -166,7 +170,9 @@ def check_fields(config: Any) -> None:
             continue
         if name == "seed" or name.endswith("_seed"):
             if not 0 <= value < SEED_LIMIT:
-                raise ConfigError(f"{_label(name)} must lie in [0, 2^63), got {value!r} [{type(config).__name__}]", name)
+                raise ConfigError(
+                    f"{_label(name)} must lie in [0, 2^63), got {value!r} [{type(config).__name__}]", name
+                )
         elif name == "vocab_size":
             check_at_least(config, 2, name)
         else:

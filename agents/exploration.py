@@ -1,4 +1,4 @@
-"""What the theory's algorithms share (SPEC section 3, items 3 to 6): reward queries through the env, the
+"""What the theory's algorithms share ("Post-Training with Policy Gradients", arXiv 2603.06957): reward queries through the env, the
 behaviour mixture 1/2 q0 + 1/2 uniform, the paper's number of tries m, and the batched adaptive step."""
 
 from __future__ import annotations

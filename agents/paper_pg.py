@@ -1,4 +1,4 @@
-"""Policy gradient as the paper's experiment runs it (SPEC section 3, item 2): on-policy through the env,
+"""Policy gradient as the paper's experiment runs it (arXiv 2603.06957, section 6): on-policy through the env,
 fresh contexts each step, loss -mean(A log p) over batch and tokens, Adagrad lr 0.1.
 
 Outcome reward (ORM): A_i = R - mean(R) for every token, R the episode's reward (batch-mean baseline).

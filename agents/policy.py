@@ -65,7 +65,7 @@ class TeacherForced:
 
 
 class LinearPolicy(TeacherForced):
-    """The student policy of SPEC section 2, w = (W1 ``(d, k)``, W2 ``(k, k)``); w = 0 is uniform.
+    """The student policy of arXiv 2603.06957 (linear autoregressive softmax), w = (W1 ``(d, k)``, W2 ``(k, k)``); w = 0 is uniform.
 
     ``w1`` and ``w2`` are ``torch.nn.Parameter`` leaves so torch optimisers can step them; gradients are
     computed in closed form (``score``) and written to ``.grad``, never by autograd.

@@ -1,5 +1,5 @@
 """Supervised pre-training of the base model on (x, y*) pairs: the paper's Adagrad experiment and the
-theory's SGD with the adaptive step 1/(4 + 2 ||g||^2) (SPEC section 3, item 1)."""
+theory's SGD with the adaptive step 1/(4 + 2 ||g||^2) (arXiv 2603.06957)."""
 
 from __future__ import annotations
 

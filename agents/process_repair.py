@@ -1,4 +1,4 @@
-"""Algorithm 2 of the paper, process repair with the process reward (SPEC section 3, item 5).
+"""Algorithm 2 of the paper, process repair with the process reward (arXiv 2603.06957).
 
 For a context x: draw y from the current policy p_w; the process reward finds its first wrong position;
 from there the verified prefix is extended token by token, trying at each position up to m candidate

@@ -1,5 +1,5 @@
 """PG with a uniform behaviour policy, the online-learning (mistake-bound) regime, and its off-policy variant
-with a clipped importance ratio (SPEC section 3, item 6).
+with a clipped importance ratio (arXiv 2603.06957).
 
 Each round a fresh context x arrives. The learner's answer is the mode of p_w, token by token; a wrong
 answer is a mistake, counted from the task's ground truth (never from a reward query, and never shown to

@@ -225,7 +225,7 @@ class SequenceTask:
 
         The smallest gap over positions i and wrong tokens j between the teacher's score of y*_i and of j
         given the correct prefix, divided by ||w*|| * max ||phi||, where ||phi||^2 = ||x||^2 + 1 at i >= 2
-        and ||x||^2 at i = 1 (SPEC section 2).
+        and ||x||^2 at i = 1 (arXiv 2603.06957).
         """
         x = np.asarray(x, dtype=np.float64)
         rows = max(1, MARGIN_CHUNK_ENTRIES // (self.seq_len * self.vocab_size))  # bounded (rows, N, k) scores

@@ -3,7 +3,7 @@
 SB3's policies define a distribution over the next token given an observation. The metrics here read
 that distribution (``policy.get_distribution(obs).distribution.probs``) on teacher-forced observations,
 so p(y*|x) is exact, never estimated by sampling, and comparable with every other agent of the project
-(SPEC section 2, "Evaluation on the task object").
+(exact, as on the task object).
 
 Recurrent policies (sb3-contrib's RecurrentPPO) carry an LSTM state along the episode. The task calls
 the policy once per position, in order, on the same batch of contexts; the probability function built
@@ -48,7 +48,7 @@ class ExactMetrics(NamedTuple):
 
     @property
     def test_error(self) -> float:
-        """1 - mean p(y*|x) (SPEC section 2)."""
+        """1 - mean p(y*|x) (the task's test error)."""
         return float(1.0 - np.mean(self.likelihoods))
 
     @property
