@@ -15,11 +15,13 @@ install: $(VENV)/.installed
 
 # The main job: the paper's Figure 1 on the paper's own task, over several PG seeds (ARGS="--quick" for a
 # small setting). The full run's figure and numbers are also copied to docs/, where the README shows them.
+# With ARGS the script picks a run folder of its own for those settings (it prints it).
 RUN_DIR ?= runs/figure1/paper
 run: install
-	$(PY) scripts/figure1.py --run-dir $(RUN_DIR) $(ARGS)
-	@if [ -z "$(ARGS)" ]; then cp $(RUN_DIR)/figure1.png docs/figure1.png && cp $(RUN_DIR)/figure1_summary.json docs/figure1_summary.json \
-		&& echo "copied the figure and its numbers to docs/figure1.png and docs/figure1_summary.json"; fi
+	@if [ -z "$(ARGS)" ]; then $(PY) scripts/figure1.py --run-dir $(RUN_DIR) \
+		&& cp $(RUN_DIR)/figure1.png docs/figure1.png && cp $(RUN_DIR)/figure1_summary.json docs/figure1_summary.json \
+		&& echo "copied the figure and its numbers to docs/figure1.png and docs/figure1_summary.json"; \
+	else $(PY) scripts/figure1.py $(ARGS); fi
 
 # The test suite without the long learning runs (marked slow); `make test-all` runs them too.
 test: install

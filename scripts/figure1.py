@@ -223,7 +223,7 @@ def run_figure1(config: Figure1Config, run_dir: Path, *, show_progress: bool = T
     """Pre-train (or load the given base model), run PG with both rewards over the seeds, then draw the
     figure from what the runs wrote."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    task_file = save_task_arrays(run_dir / "task.npz", task_arrays(config))
+    task_file = keep_task_file(run_dir / "task.npz", task_arrays(config))
     task = build_task(config, load_task_arrays(task_file))
     if config.base_model is not None:
         base_model = Path(config.base_model)
@@ -235,6 +235,20 @@ def run_figure1(config: Figure1Config, run_dir: Path, *, show_progress: bool = T
     jobs = pg_jobs(config, run_dir, task_file, base_model, support, show_progress)
     run_sweep(run_paper_pg, jobs, workers=config.workers, show_progress=False)
     return write_figure(run_dir, config, support, evaluator(base)["eval/test_error"])
+
+
+def keep_task_file(path: Path, arrays: PaperTaskArrays) -> Path:
+    """Write the run's task file, or check that the one already there holds the same task: a run folder
+    never has its task replaced under runs that were trained on it."""
+    if path.exists():
+        held = load_task_arrays(path)
+        if not all(np.array_equal(a, b) for a, b in zip(held, arrays, strict=True)):
+            raise RunFolderError(
+                f"run folder {path.parent} holds runs of another task ({path.name} differs); "
+                "use another folder, or the same settings to resume or reuse it"
+            )
+        return path
+    return save_task_arrays(path, arrays)
 
 
 def pretrain_base_model(config: Figure1Config, task: SequenceTask, path: Path, *, show_progress: bool) -> Path:

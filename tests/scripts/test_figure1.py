@@ -163,3 +163,12 @@ def test_figure1_with_a_network_policy(tmp_path: Path) -> None:
     assert result["base_test_error"] < 1 - 1 / 4**5  # pre-training moved the MLP off the uniform policy
     config = json.loads((run_dir / "pretrain" / "config.json").read_text())
     assert config["policy"]["name"] == "mlp" and config["policy"]["hidden"] == 8
+
+
+def test_a_run_folder_of_another_task_is_refused_untouched(tmp_path: Path) -> None:
+    figure1.main([*TINY, "--seeds", "1", "--run-dir", str(tmp_path), "--workers", "1"])
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file() and "tb" not in path.parts}
+    with pytest.raises(SystemExit, match="another task|different config"):
+        figure1.main([*TINY, "--seeds", "1", "--task-seed", "5", "--run-dir", str(tmp_path), "--workers", "1"])
+    after = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file() and "tb" not in path.parts}
+    assert after == before
