@@ -196,6 +196,14 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     return read_json_lines(file)
 
 
+def final_test_error(path: str | Path) -> float:
+    """The last evaluation's exact test error of the run in the folder ``path``; inf for a diverged run
+    (a non-finite error) or one without an evaluation, so that it never wins a tuning."""
+    evaluations = [record for record in read_metrics(path) if "eval/test_error" in record]
+    error = float(evaluations[-1]["eval/test_error"]) if evaluations else math.inf
+    return error if math.isfinite(error) else math.inf
+
+
 def check_same_config(path: str | Path, config: Mapping[str, Any]) -> None:
     """Refuse (``ValueError`` naming the differing fields) a folder whose ``config.json`` differs from
     ``config`` (already made portable by ``portable_config``)."""

@@ -8,6 +8,9 @@ experiment's run folder), and Tune's own records of the sweep (trial states, eac
 path (a shared file system): the runs write their folders there directly, so the analysis on the head
 node reads them as they are. A restore finds the trials that had finished and returns their recorded
 results; the others start again, and their jobs resume from their own run folders' checkpoints.
+
+``run_tune_search`` is the same over a named grid (a learning rate and a seed, say): each trial reports a
+number measured on its finished run, and the caller picks from the ``ResultGrid``.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 TUNE_FOLDER = "ray_tune"
 
@@ -82,34 +87,13 @@ def run_tune_sweep(
         max_concurrent: the most trials at once (0: as many as the cluster's CPUs allow, one CPU each).
         on_result: called once per finished trial (a progress bar's update).
     """
-    import ray
     from ray import tune
 
-    if max_concurrent < 0:
-        raise ValueError(f"max_concurrent must be >= 0, got {max_concurrent!r}")
     storage = storage_for(jobs, storage_path)
-    name = experiment_name(name)
-    if not ray.is_initialized():
-        ray.init(address=ray_address, ignore_reinit_error=True, log_to_driver=False)
-    trainable = tune.with_resources(tune.with_parameters(run_trial, function=function, jobs=list(jobs)), {"cpu": 1})
-    callbacks = [_Progress(on_result)] if on_result is not None else []
-    folder = storage / TUNE_FOLDER / name
-    if tune.Tuner.can_restore(str(folder)):
-        tuner = tune.Tuner.restore(str(folder), trainable, resume_unfinished=True, resume_errored=True)
-    else:
-        tuner = tune.Tuner(
-            trainable,
-            param_space={"index": tune.grid_search(list(range(len(jobs))))},
-            tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent or None),
-            run_config=tune.RunConfig(
-                name=name, storage_path=str(storage / TUNE_FOLDER), verbose=0, callbacks=callbacks
-            ),
-        )
-    grid = tuner.fit()
+    trainable = tune.with_parameters(run_trial, function=function, jobs=list(jobs))
+    space = {"index": tune.grid_search(list(range(len(jobs))))}
+    grid = fit(trainable, space, storage, name, ray_address, max_concurrent, on_result)
     trials = [grid[index] for index in range(len(grid))]
-    errors = [str(result.error) for result in trials if result.error is not None]
-    if errors:
-        raise RuntimeError(f"{len(errors)} of {len(jobs)} trials of sweep {name!r} failed; first error: {errors[0]}")
     results: list[Any] = [None] * len(jobs)
     seen = set()
     for result in trials:
@@ -122,6 +106,116 @@ def run_tune_sweep(
     if len(seen) != len(jobs):
         raise RuntimeError(f"sweep {name!r} returned {len(seen)} results for {len(jobs)} jobs")
     return results
+
+
+def run_search_trial(
+    config: dict[str, Any],
+    function: Callable[[Any], Any],
+    jobs: Mapping[tuple[Any, ...], Any],
+    axes: Sequence[str],
+    metric: Callable[[str], float],
+) -> None:
+    """One trial of a grid search: run the job at the trial's point (``config[axis]`` for each axis), then
+    report the point, its run folder and ``metric(job.run_dir)`` under the name ``"metric"``."""
+    from ray import tune
+
+    point = tuple(config[axis] for axis in axes)
+    job = jobs[point]
+    function(job)
+    tune.report(
+        {**dict(zip(axes, point, strict=True)), "metric": float(metric(job.run_dir)), "run_dir": str(job.run_dir)}
+    )
+
+
+def run_tune_search(
+    function: Callable[[Any], Any],
+    jobs: Mapping[tuple[Any, ...], Any],
+    axes: Sequence[str],
+    metric: Callable[[str], float],
+    *,
+    storage_path: str | os.PathLike[str] | None = None,
+    name: str = "search",
+    ray_address: str | None = None,
+    max_concurrent: int = 0,
+    on_result: Callable[[], None] | None = None,
+) -> Any:
+    """A Tune grid search over every point of ``jobs``: one trial per point runs ``function(job)`` in the
+    job's run folder and reports ``metric(job.run_dir)``; resumes the search if ``<storage>/ray_tune/<name>`` holds
+    an interrupted one (finished trials are not run again).
+
+    Args:
+        function: a module-level function (Ray imports it on the worker).
+        jobs: ``{(value of axes[0], value of axes[1], ...): job}`` over the full grid of the axes' values,
+            each job with a ``run_dir`` under the storage path.
+        axes: the names of the search space's dimensions (each a ``tune.grid_search`` over its values).
+        metric: a module-level function of a finished job's run folder, the number the trial reports as
+            ``"metric"`` (importable on the workers: from the installed package, not a script).
+        storage_path, name, ray_address, max_concurrent, on_result: as in ``run_tune_sweep``.
+
+    Returns:
+        Tune's ``ResultGrid``: one result per point, whose ``metrics`` hold the axes' values, ``"metric"``
+        and ``"run_dir"``.
+    """
+    from ray import tune
+
+    if not jobs:
+        raise ValueError("jobs must map at least one point of the grid to a job, got none")
+    points = list(jobs)
+    if any(len(point) != len(axes) for point in points):
+        raise ValueError(f"every key of jobs must hold one value per axis of {list(axes)}, got {points}")
+    values = [sorted({point[position] for point in points}) for position in range(len(axes))]
+    if len(points) != int(np.prod([len(value) for value in values])):
+        raise ValueError(f"jobs must cover the full grid of {list(axes)}, got {len(points)} points")
+    storage = storage_for(list(jobs.values()), storage_path)
+    trainable = tune.with_parameters(
+        run_search_trial, function=function, jobs=dict(jobs), axes=list(axes), metric=metric
+    )
+    space = {axis: tune.grid_search(value) for axis, value in zip(axes, values, strict=True)}
+    grid = fit(trainable, space, storage, name, ray_address, max_concurrent, on_result)
+    reported = [grid[i].metrics for i in range(len(grid)) if grid[i].metrics and "metric" in grid[i].metrics]
+    if len(reported) != len(points):
+        raise RuntimeError(f"search {name!r} returned {len(reported)} results for {len(points)} trials")
+    return grid
+
+
+def fit(
+    trainable: Any,
+    space: dict[str, Any],
+    storage: Path,
+    name: str,
+    ray_address: str | None,
+    max_concurrent: int,
+    on_result: Callable[[], None] | None,
+) -> Any:
+    """Run (or restore and finish) the Tune experiment ``<storage>/ray_tune/<name>`` of one-CPU trials over
+    the search space ``space``; its ``ResultGrid``, after checking that no trial failed."""
+    import ray
+    from ray import tune
+
+    if max_concurrent < 0:
+        raise ValueError(f"max_concurrent must be >= 0, got {max_concurrent!r}")
+    name = experiment_name(name)
+    if not ray.is_initialized():
+        ray.init(address=ray_address, ignore_reinit_error=True, log_to_driver=False)
+    trainable = tune.with_resources(trainable, {"cpu": 1})
+    callbacks = [_Progress(on_result)] if on_result is not None else []
+    folder = storage / TUNE_FOLDER / name
+    if tune.Tuner.can_restore(str(folder)):
+        tuner = tune.Tuner.restore(str(folder), trainable, resume_unfinished=True, resume_errored=True)
+    else:
+        tuner = tune.Tuner(
+            trainable,
+            param_space=space,
+            tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent or None),
+            run_config=tune.RunConfig(
+                name=name, storage_path=str(storage / TUNE_FOLDER), verbose=0, callbacks=callbacks
+            ),
+        )
+    grid = tuner.fit()
+    errors = [str(grid[i].error) for i in range(len(grid)) if grid[i].error is not None]
+    if errors:
+        raise RuntimeError(f"{len(errors)} of {len(grid)} trials of {name!r} failed; first error: {errors[0]}")
+    return grid
 
 
 class _Progress:

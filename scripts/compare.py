@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from agents.cli import Experiment, run_experiment
 from agents.config_checks import ConfigError, check_choices, check_fields
@@ -32,7 +33,7 @@ from agents.evaluation import LinearEvaluator
 from agents.group_pg import METHODS, GroupPGConfig, GroupPGJob, run_group_pg
 from agents.networks import PolicyChoice, PolicyFields, load_policy
 from agents.pretrain import PretrainConfig, Pretrainer
-from agents.runs import Run, read_metrics, train
+from agents.runs import Run, final_test_error, read_metrics, train
 from agents.statistics import aggregate, mean_interval, probability_of_improvement
 from agents.sweep import run_sweep
 from agents.tensorboard import experiment_views
@@ -243,11 +244,51 @@ def sweep(config: CompareConfig, jobs: list[GroupPGJob], description: str, show_
     )
 
 
-def final_test_error(run_dir: str) -> float:
-    """The last evaluation's exact test error (inf for a diverged run, so it never wins the tuning)."""
-    evaluations = [r for r in read_metrics(run_dir) if "eval/test_error" in r]
-    error = evaluations[-1]["eval/test_error"] if evaluations else float("nan")
-    return float(error) if np.isfinite(error) else float("inf")
+def choose_rate(errors: dict[float, list[float]]) -> tuple[float, dict[float, float]]:
+    """The tuned learning rate: the one with the lowest mean final test error over its tuning seeds.
+
+    Args:
+        errors: ``{rate: [final test error of each tuning seed]}``, inf for a diverged run (so a rate with
+            one diverged seed scores inf and never beats a finite one).
+
+    Returns:
+        The chosen rate (on a tie, the smaller rate; if every rate diverged, the smallest) and the mean of
+        each rate.
+    """
+    if not errors or any(len(values) == 0 for values in errors.values()):
+        raise ValueError(f"errors must give at least one final test error per rate, got {errors!r}")
+    scores = {float(rate): float(np.mean(values)) for rate, values in errors.items()}
+    return min(scores, key=lambda rate: (scores[rate], rate)), scores
+
+
+def tuning_errors_on_ray(
+    config: CompareConfig, tuning: dict[tuple[str, str, float, int], GroupPGJob], storage: Path, show_progress: bool
+) -> dict[tuple[str, str], dict[float, list[float]]]:
+    """The tuning as Ray Tune searches, one per (reward, method), each a grid search over the rates and the
+    tuning seeds under the storage path ``storage``; the final test errors per rate read from each search's
+    ``ResultGrid``."""
+    from agents.tune import run_tune_search
+
+    progress = tqdm(total=len(tuning), desc="tuning runs", disable=not show_progress, dynamic_ncols=True)
+    errors: dict[tuple[str, str], dict[float, list[float]]] = {}
+    for reward, method in dict.fromkeys(key[:2] for key in tuning):
+        jobs = {(rate, seed): job for (r, m, rate, seed), job in tuning.items() if (r, m) == (reward, method)}
+        grid = run_tune_search(
+            run_group_pg,
+            jobs,
+            ("learning_rate", "seed"),
+            final_test_error,
+            storage_path=storage,
+            name=f"tuning {reward} {method}",
+            ray_address=config.ray_address or None,
+            on_result=lambda: progress.update(1),
+        )
+        by_rate: dict[float, list[float]] = {}
+        for result in sorted((grid[i] for i in range(len(grid))), key=lambda result: result.metrics["seed"]):
+            by_rate.setdefault(float(result.metrics["learning_rate"]), []).append(float(result.metrics["metric"]))
+        errors[reward, method] = by_rate
+    progress.close()
+    return errors
 
 
 def run_compare(config: CompareConfig, run_dir: Path, *, show_progress: bool = True) -> dict[str, Any]:
@@ -264,17 +305,24 @@ def run_compare(config: CompareConfig, run_dir: Path, *, show_progress: bool = T
         for rate in rates
         for seed in tuning_seeds
     }
-    sweep(config, list(tuning.values()), "tuning runs", show_progress)
+    if config.backend == "ray":  # a Tune search per (reward, method), the rate picked from its results
+        errors = tuning_errors_on_ray(config, tuning, run_dir / "runs" / "tune", show_progress)
+    else:
+        sweep(config, list(tuning.values()), "tuning runs", show_progress)
+        errors = {
+            (reward, method): {
+                rate: [final_test_error(tuning[reward, method, rate, s].run_dir) for s in tuning_seeds]
+                for rate in rates
+            }
+            for reward in rewards
+            for method in methods
+        }
     grid: dict[str, dict[str, dict[str, float]]] = {reward: {} for reward in rewards}
     chosen: dict[tuple[str, str], float] = {}
     for reward in rewards:
         for method in methods:
-            scores = {
-                rate: float(np.mean([final_test_error(tuning[reward, method, rate, s].run_dir) for s in tuning_seeds]))
-                for rate in rates
-            }
-            grid[reward][method] = {f"{rate:g}": score for rate, score in scores.items()}
-            chosen[reward, method] = min(rates, key=lambda rate: (scores[rate], rate))
+            chosen[reward, method], scores = choose_rate(errors[reward, method])
+            grid[reward][method] = {f"{rate:g}": scores[rate] for rate in rates}
     evaluation = {
         (reward, method, seed): make_job(
             config, run_dir, base_model, "eval", reward, method, chosen[reward, method], seed

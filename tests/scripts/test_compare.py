@@ -96,3 +96,50 @@ def test_bad_settings_fail_early(
     with pytest.raises(SystemExit) as refused:
         compare.main([*TINY, *flags, "--run-dir", str(tmp_path)])
     assert message in str(refused.value) + capsys.readouterr().err
+
+
+def test_rate_choice_is_the_lowest_mean_over_tuning_seeds() -> None:
+    inf = float("inf")
+    # the mean over seeds decides, not the best single seed
+    assert compare.choose_rate({0.5: [0.30, 0.30], 2.0: [0.10, 0.60]}) == (0.5, {0.5: 0.30, 2.0: 0.35})
+    # one diverged seed makes the rate's mean inf: it never beats a finite rate, however good its other seeds
+    assert compare.choose_rate({0.5: [0.40, 0.40], 2.0: [0.01, inf]})[0] == 0.5
+    # a tie goes to the smaller rate, whatever order the rates come in
+    assert compare.choose_rate({4.0: [0.2], 1.0: [0.2], 2.0: [0.3]})[0] == 1.0
+    # every rate diverged: the smallest
+    assert compare.choose_rate({8.0: [inf], 2.0: [inf, inf]}) == (2.0, {8.0: inf, 2.0: inf})
+    with pytest.raises(ValueError, match="at least one final test error per rate"):
+        compare.choose_rate({0.5: []})
+
+
+@pytest.mark.slow
+def test_ray_tune_search_chooses_the_rates_of_the_local_backend(tmp_path: Path) -> None:
+    """The tuning as Tune searches on a local Ray with 2 CPUs: the rates it picks are those the local backend
+    picks from the same run folders, and every trial's folder lies under the storage path exactly once."""
+    ray = pytest.importorskip("ray")
+    flags = [*TINY, "--tuning-seeds", "2", "--run-dir", str(tmp_path)]
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        on_ray = json.loads((compare.main([*flags, "--backend", "ray"]) / "compare.json").read_text())
+    finally:
+        ray.shutdown()
+    stamps = {path: path.stat().st_mtime_ns for path in (tmp_path / "runs").rglob("metrics.jsonl")}
+    local = json.loads((compare.main([*flags, "--backend", "local"]) / "compare.json").read_text())
+    assert stamps == {path: path.stat().st_mtime_ns for path in (tmp_path / "runs").rglob("metrics.jsonl")}
+    for reward in ("outcome", "process"):
+        for method in ("grpo_clip", "oblr_po"):
+            ray_row, local_row = on_ray["results"][reward][method], local["results"][reward][method]
+            assert ray_row["learning_rate"] == local_row["learning_rate"]
+            assert ray_row["tuning_final_test_error"] == local_row["tuning_final_test_error"]
+    storage = tmp_path / "runs" / "tune" / "ray_tune"
+    searches = sorted(folder.name for folder in storage.iterdir() if folder.is_dir())
+    assert searches == [f"tuning-{r}-{m}" for r in ("outcome", "process") for m in ("grpo_clip", "oblr_po")]
+    points = []
+    for search in searches:
+        for trial in (storage / search).glob("run_search_trial_*"):
+            params = json.loads((trial / "params.json").read_text())
+            [result] = [json.loads(line) for line in (trial / "result.json").read_text().splitlines()]
+            assert Path(result["run_dir"]).resolve().is_relative_to((tmp_path / "runs" / "tune").resolve())
+            points.append((search, params["learning_rate"], params["seed"]))
+    expected = [(s, rate, seed) for s in searches for rate in (0.5, 2.0) for seed in (1000, 1001)]
+    assert sorted(points) == sorted(expected)  # every trial exactly once, under the storage path
