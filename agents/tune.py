@@ -16,13 +16,12 @@ number measured on its finished run, and the caller picks from the ``ResultGrid`
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 TUNE_FOLDER = "ray_tune"
 
@@ -140,8 +139,8 @@ def run_tune_search(
     on_result: Callable[[], None] | None = None,
 ) -> Any:
     """A Tune grid search over every point of ``jobs``: one trial per point runs ``function(job)`` in the
-    job's run folder and reports ``metric(job.run_dir)``; resumes the search if ``<storage>/ray_tune/<name>`` holds
-    an interrupted one (finished trials are not run again).
+    job's run folder and reports ``metric(job.run_dir)``; resumes the search if ``<storage>/ray_tune/<name>``
+    holds an interrupted one (finished trials are not run again).
 
     Args:
         function: a module-level function (Ray imports it on the worker).
@@ -156,17 +155,17 @@ def run_tune_search(
         Tune's ``ResultGrid``: one result per point, whose ``metrics`` hold the axes' values, ``"metric"``
         and ``"run_dir"``.
     """
-    from ray import tune
-
     if not jobs:
         raise ValueError("jobs must map at least one point of the grid to a job, got none")
     points = list(jobs)
     if any(len(point) != len(axes) for point in points):
         raise ValueError(f"every key of jobs must hold one value per axis of {list(axes)}, got {points}")
     values = [sorted({point[position] for point in points}) for position in range(len(axes))]
-    if len(points) != int(np.prod([len(value) for value in values])):
+    if len(points) != math.prod(len(value) for value in values):
         raise ValueError(f"jobs must cover the full grid of {list(axes)}, got {len(points)} points")
     storage = storage_for(list(jobs.values()), storage_path)
+    from ray import tune
+
     trainable = tune.with_parameters(
         run_search_trial, function=function, jobs=dict(jobs), axes=list(axes), metric=metric
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.tune import experiment_name, storage_for
+from agents.tune import experiment_name, run_tune_search, storage_for
 
 DRIVER = """
 import json
@@ -99,3 +99,15 @@ def test_storage_holds_every_run_folder(tmp_path: Path) -> None:
     assert experiment_name("tuning runs") == "tuning-runs"
     with pytest.raises(ValueError, match="description must contain"):
         experiment_name(" / ")
+
+
+def test_search_needs_the_full_grid_of_its_axes(tmp_path: Path) -> None:
+    class Job:
+        run_dir = str(tmp_path / "run")
+
+    with pytest.raises(ValueError, match="at least one point"):
+        run_tune_search(print, {}, ("learning_rate", "seed"), float)
+    with pytest.raises(ValueError, match=r"one value per axis of \['learning_rate', 'seed'\]"):
+        run_tune_search(print, {(0.5,): Job()}, ("learning_rate", "seed"), float)
+    with pytest.raises(ValueError, match="full grid of"):  # (2.0, 1) missing
+        run_tune_search(print, {(0.5, 0): Job(), (0.5, 1): Job(), (2.0, 0): Job()}, ("learning_rate", "seed"), float)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,17 +119,21 @@ def test_ray_tune_search_chooses_the_rates_of_the_local_backend(tmp_path: Path) 
     picks from the same run folders, and every trial's folder lies under the storage path exactly once."""
     ray = pytest.importorskip("ray")
     flags = [*TINY, "--tuning-seeds", "2", "--run-dir", str(tmp_path)]
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        on_ray = json.loads((compare.main([*flags, "--backend", "ray"]) / "compare.json").read_text())
-    finally:
-        ray.shutdown()
+
+    def on_ray() -> dict[str, Any]:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        try:
+            return json.loads((compare.main([*flags, "--backend", "ray"]) / "compare.json").read_text())
+        finally:
+            ray.shutdown()
+
+    first = on_ray()
     stamps = {path: path.stat().st_mtime_ns for path in (tmp_path / "runs").rglob("metrics.jsonl")}
     local = json.loads((compare.main([*flags, "--backend", "local"]) / "compare.json").read_text())
     assert stamps == {path: path.stat().st_mtime_ns for path in (tmp_path / "runs").rglob("metrics.jsonl")}
     for reward in ("outcome", "process"):
         for method in ("grpo_clip", "oblr_po"):
-            ray_row, local_row = on_ray["results"][reward][method], local["results"][reward][method]
+            ray_row, local_row = first["results"][reward][method], local["results"][reward][method]
             assert ray_row["learning_rate"] == local_row["learning_rate"]
             assert ray_row["tuning_final_test_error"] == local_row["tuning_final_test_error"]
     storage = tmp_path / "runs" / "tune" / "ray_tune"
@@ -143,3 +148,8 @@ def test_ray_tune_search_chooses_the_rates_of_the_local_backend(tmp_path: Path) 
             points.append((search, params["learning_rate"], params["seed"]))
     expected = [(s, rate, seed) for s in searches for rate in (0.5, 2.0) for seed in (1000, 1001)]
     assert sorted(points) == sorted(expected)  # every trial exactly once, under the storage path
+    # a rerun restores the finished searches: no trial runs or reports again, and the same rates come back
+    assert on_ray()["results"] == first["results"]
+    trials = [trial for search in searches for trial in (storage / search).glob("run_search_trial_*")]
+    assert len(trials) == len(expected)
+    assert all(len((trial / "result.json").read_text().splitlines()) == 1 for trial in trials)
