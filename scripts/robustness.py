@@ -30,7 +30,7 @@ from agents.config_checks import check_fields
 from agents.runs import RunFolderError
 from agents.seeding import derive_seed
 from agents.training import limit_threads
-from scripts import figure1
+from scripts import figure1, figure1_jobs
 from scripts import figure1_analysis as analysis
 
 
@@ -121,8 +121,8 @@ def run_robustness(
     for draw in range(config.draws):
         draw_dir = run_dir / f"draw{draw}"
         pretrain_config = replace(draw_config(config, base, draw, "adagrad"), learning_rate=base.learning_rate)
-        task = figure1.build_task(pretrain_config, figure1.task_arrays(pretrain_config))
-        base_model = figure1.pretrain_base_model(
+        task = figure1_jobs.build_task(pretrain_config, figure1_jobs.task_arrays(pretrain_config))
+        base_model = figure1_jobs.pretrain_base_model(
             pretrain_config, task, draw_dir / "pretrain", show_progress=show_progress
         )
         for optimizer in OPTIMIZERS:
