@@ -72,14 +72,13 @@ def load_task_arrays(path: str | Path) -> PaperTaskArrays:
         raise ValueError(f"task file {str(path)!r} does not exist")
     try:
         with np.load(path, allow_pickle=False) as data:
-            missing = [name for name in PaperTaskArrays._fields if name not in data.files]
-            if missing:
-                raise ValueError(
-                    f"task file {str(path)!r} lacks {missing}; it must hold {list(PaperTaskArrays._fields)}"
-                )
-            arrays = PaperTaskArrays(*(np.asarray(data[name], dtype=np.float32) for name in PaperTaskArrays._fields))
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"task file {str(path)!r} is not a readable .npz file: {error}") from error
+            found = {name: np.asarray(data[name], dtype=np.float32) for name in data.files}
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
+        raise ValueError(f"task file {str(path)!r} is not a readable .npz file of arrays: {error}") from error
+    missing = [name for name in PaperTaskArrays._fields if name not in found]
+    if missing:
+        raise ValueError(f"task file {str(path)!r} lacks {missing}; it must hold {list(PaperTaskArrays._fields)}")
+    arrays = PaperTaskArrays(*(found[name] for name in PaperTaskArrays._fields))
     k, d = arrays.teacher_w1.shape if arrays.teacher_w1.ndim == 2 else (0, 0)
     if (
         not k

@@ -117,6 +117,23 @@ class Figure1Config(PolicyFields):
             path = getattr(self, name)
             if path is not None and not Path(path).is_file():
                 raise ConfigError(f"{name} (--{name.replace('_', '-')}) must be an existing file, got {path!r}", name)
+        if self.task_file is not None:
+            self._check_task_file(self.task_file)
+
+    def _check_task_file(self, path: str) -> None:
+        """The task file's arrays must load and fit the task's shapes and test size."""
+        try:
+            arrays = load_task_arrays(path)
+        except ValueError as error:
+            raise ConfigError(f"task_file (--task-file): {error}", "task_file") from None
+        k, d = self.vocab_size, self.context_dim
+        if arrays.teacher_w1.shape != (k, d) or len(arrays.test_contexts) < self.test_size:
+            raise ConfigError(
+                f"task_file (--task-file) {path!r} holds a teacher of shape {arrays.teacher_w1.shape} and "
+                f"{len(arrays.test_contexts)} test contexts; vocab_size={k}, context_dim={d} and "
+                f"test_size={self.test_size} need ({k}, {d}) and at least {self.test_size}",
+                "task_file",
+            )
 
 
 QUICK = Figure1Config(

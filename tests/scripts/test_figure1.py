@@ -172,3 +172,16 @@ def test_a_run_folder_of_another_task_is_refused_untouched(tmp_path: Path) -> No
         figure1.main([*TINY, "--seeds", "1", "--task-seed", "5", "--run-dir", str(tmp_path), "--workers", "1"])
     after = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file() and "tb" not in path.parts}
     assert after == before
+
+
+def test_a_task_file_that_does_not_fit_fails_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = save_task_arrays(tmp_path / "wrong.npz", draw_paper_task(1, vocab_size=6, context_dim=4, test_size=64))
+    damaged = tmp_path / "damaged.npz"
+    damaged.write_bytes(b"not a zip file")
+    for path, message in ((wrong, "holds a teacher of shape (6, 4)"), (damaged, "is not a readable .npz file")):
+        with pytest.raises(SystemExit):
+            figure1.main([*TINY, "--task-file", str(path), "--run-dir", str(tmp_path / "run")])
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
