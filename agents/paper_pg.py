@@ -22,6 +22,7 @@ from agents.rollout import Rollout, rollout
 from agents.seeding import derive_seed, row_seeds
 from agents.training import (
     OPTIMIZERS,
+    check_policy_fits,
     env_random_state,
     grad_norm,
     limit_threads,
@@ -80,6 +81,7 @@ class PaperPG:
     def __init__(self, envs: Any, policy: Policy, config: PaperPGConfig, seed: int, evaluator: LinearEvaluator) -> None:
         self.envs, self.policy, self.config, self.evaluator = envs, policy, config, evaluator
         self.task = envs.unwrapped.task
+        check_policy_fits(policy, self.task)
         self.optimizer = make_optimizer(config.optimizer, policy.parameters(), config.learning_rate)
         self.generator = torch.Generator(device=policy.device).manual_seed(derive_seed(seed, "sampling"))
         self._env_seed: list[int] | None = row_seeds(seed, envs.num_envs, "env")

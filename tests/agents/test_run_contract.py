@@ -149,7 +149,7 @@ def test_a_bad_config_fails_at_construction_naming_the_field(name: str) -> None:
         dataclasses.replace(config, **{field: bad})
 
 
-@pytest.mark.parametrize("name", [name for name in sorted(LEARNERS) if name != "paper_pg"])
+@pytest.mark.parametrize("name", sorted(LEARNERS))
 def test_a_policy_for_another_task_fails_at_construction(name: str) -> None:
     make_envs, make_learner, config, _, _ = LEARNERS[name]
     with pytest.raises(ValueError, match="context_dim"):
