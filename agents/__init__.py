@@ -1,5 +1,121 @@
-"""agents: policy-gradient learners for the seqreward environments."""
+"""agents: policy-gradient learners for the seqreward environments.
+
+The sub-packages are the roles: ``agents.policy`` (what acts), ``agents.rules`` (how it learns: pure
+functions with their equations), ``agents.learners`` (the Trainables) and ``agents.experiment`` (run
+folders, the training loop, sweeps, command lines, statistics, seeding).
+
+The public API below is imported on first use (PEP 562 ``__getattr__``): an eager import would load
+torch and the learners, about a second, for every ``import agents`` (the version check, the command
+lines' ``--help``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from seqreward_env._version import __distribution__, __version__
 
-__all__ = ["__distribution__", "__version__"]
+if TYPE_CHECKING:
+    from agents.experiment.runs import Run, train
+    from agents.experiment.seeding import check_seed, derive_seed, row_seeds, stream
+    from agents.experiment.sweep import run_sweep
+    from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
+    from agents.learners.best_of_m import BestOfM, BestOfMConfig
+    from agents.learners.group_pg import GroupPG, GroupPGConfig
+    from agents.learners.paper_pg import PaperPG, PaperPGConfig
+    from agents.learners.pretrain import PretrainConfig, Pretrainer
+    from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
+    from agents.learners.sb3 import SB3Job, run_sb3
+    from agents.learners.uniform_pg import UniformPG, UniformPGConfig
+    from agents.policy.networks import CausalTransformer, MarkovMLP, make_policy
+    from agents.policy.policy import LinearPolicy, MixturePolicy, uniform_policy
+    from agents.policy.policy_grad import NetworkPolicy
+    from agents.policy.rollout import Rollout, rollout
+
+# public name -> the module that defines it
+_EXPORTS = {
+    "LinearPolicy": "agents.policy.policy",
+    "MixturePolicy": "agents.policy.policy",
+    "uniform_policy": "agents.policy.policy",
+    "NetworkPolicy": "agents.policy.policy_grad",
+    "MarkovMLP": "agents.policy.networks",
+    "CausalTransformer": "agents.policy.networks",
+    "make_policy": "agents.policy.networks",
+    "Rollout": "agents.policy.rollout",
+    "rollout": "agents.policy.rollout",
+    "Pretrainer": "agents.learners.pretrain",
+    "PretrainConfig": "agents.learners.pretrain",
+    "PaperPG": "agents.learners.paper_pg",
+    "PaperPGConfig": "agents.learners.paper_pg",
+    "GroupPG": "agents.learners.group_pg",
+    "GroupPGConfig": "agents.learners.group_pg",
+    "AdaptivePG": "agents.learners.adaptive_pg",
+    "AdaptivePGConfig": "agents.learners.adaptive_pg",
+    "BestOfM": "agents.learners.best_of_m",
+    "BestOfMConfig": "agents.learners.best_of_m",
+    "ProcessRepair": "agents.learners.process_repair",
+    "ProcessRepairConfig": "agents.learners.process_repair",
+    "UniformPG": "agents.learners.uniform_pg",
+    "UniformPGConfig": "agents.learners.uniform_pg",
+    "SB3Job": "agents.learners.sb3",
+    "run_sb3": "agents.learners.sb3",
+    "Run": "agents.experiment.runs",
+    "train": "agents.experiment.runs",
+    "run_sweep": "agents.experiment.sweep",
+    "check_seed": "agents.experiment.seeding",
+    "derive_seed": "agents.experiment.seeding",
+    "row_seeds": "agents.experiment.seeding",
+    "stream": "agents.experiment.seeding",
+}
+
+__all__ = [
+    "__distribution__",
+    "__version__",
+    "LinearPolicy",
+    "MixturePolicy",
+    "uniform_policy",
+    "NetworkPolicy",
+    "MarkovMLP",
+    "CausalTransformer",
+    "make_policy",
+    "Rollout",
+    "rollout",
+    "Pretrainer",
+    "PretrainConfig",
+    "PaperPG",
+    "PaperPGConfig",
+    "GroupPG",
+    "GroupPGConfig",
+    "AdaptivePG",
+    "AdaptivePGConfig",
+    "BestOfM",
+    "BestOfMConfig",
+    "ProcessRepair",
+    "ProcessRepairConfig",
+    "UniformPG",
+    "UniformPGConfig",
+    "SB3Job",
+    "run_sb3",
+    "Run",
+    "train",
+    "run_sweep",
+    "check_seed",
+    "derive_seed",
+    "row_seeds",
+    "stream",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first access and cache the name in this module."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agents' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

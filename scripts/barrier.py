@@ -25,14 +25,18 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from agents.cli import Experiment, run_experiment
-from agents.config_checks import ConfigError, check_choices, check_fields
-from agents.networks import PolicyChoice, PolicyFields
-from agents.pretrain import PretrainConfig
-from agents.statistics import growth_per_token, interval_or_none, interval_text, point_or_none, power_law_exponent
-from agents.sweep import run_sweep
-from agents.tensorboard import experiment_views
-from agents.theory_jobs import (
+from agents.experiment.cli import Experiment, run_experiment
+from agents.experiment.config_checks import ConfigError, check_choices, check_fields
+from agents.experiment.statistics import (
+    growth_per_token,
+    interval_or_none,
+    interval_text,
+    point_or_none,
+    power_law_exponent,
+)
+from agents.experiment.sweep import run_sweep
+from agents.experiment.tensorboard import experiment_views
+from agents.experiment.theory_jobs import (
     RESULT,
     PretrainJob,
     TheoryJob,
@@ -42,6 +46,8 @@ from agents.theory_jobs import (
     write_series_events,
     write_table,
 )
+from agents.learners.pretrain import PretrainConfig
+from agents.policy.networks import PolicyChoice, PolicyFields
 
 ALGORITHMS = {"best_of_m": "Algorithm 1: best-of-m, outcome reward", "process_repair": "Algorithm 2: process repair"}
 COLOURS = {"best_of_m": "tab:red", "process_repair": "tab:blue"}

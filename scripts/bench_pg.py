@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 import seqreward_env  # noqa: F401  (registers the ids)
-from agents.evaluation import LinearEvaluator
-from agents.paper_pg import PaperPG, PaperPGConfig
-from agents.policy import LinearPolicy
-from agents.training import limit_threads
+from agents.learners.paper_pg import PaperPG, PaperPGConfig
+from agents.learners.training import limit_threads
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy import LinearPolicy
 from seqreward_env import SequenceTask
 
 

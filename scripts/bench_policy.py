@@ -20,12 +20,12 @@ import gymnasium as gym
 import torch
 
 import seqreward_env  # noqa: F401  (registers the ids)
-from agents.evaluation import PolicyEvaluator
-from agents.group_pg import GroupPG, GroupPGConfig
-from agents.networks import POLICIES, NetworkSizes, make_policy
-from agents.paper_pg import PaperPG, PaperPGConfig
-from agents.policy import LinearPolicy
-from agents.training import limit_threads
+from agents.learners.group_pg import GroupPG, GroupPGConfig
+from agents.learners.paper_pg import PaperPG, PaperPGConfig
+from agents.learners.training import limit_threads
+from agents.policy.evaluation import PolicyEvaluator
+from agents.policy.networks import POLICIES, NetworkSizes, make_policy
+from agents.policy.policy import LinearPolicy
 
 
 def best_time(function: Callable[[], Any], repeats: int) -> float:

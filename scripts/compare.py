@@ -27,16 +27,16 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from agents.cli import Experiment, run_experiment
-from agents.config_checks import ConfigError, check_choices, check_fields
-from agents.evaluation import LinearEvaluator
-from agents.group_pg import METHODS, GroupPGConfig, GroupPGJob, run_group_pg
-from agents.networks import PolicyChoice, PolicyFields, load_policy
-from agents.pretrain import PretrainConfig, Pretrainer
-from agents.runs import Run, final_test_error, read_metrics, train
-from agents.statistics import aggregate, mean_interval, probability_of_improvement
-from agents.sweep import run_sweep
-from agents.tensorboard import experiment_views
+from agents.experiment.cli import Experiment, run_experiment
+from agents.experiment.config_checks import ConfigError, check_choices, check_fields
+from agents.experiment.runs import Run, final_test_error, read_metrics, train
+from agents.experiment.statistics import aggregate, mean_interval, probability_of_improvement
+from agents.experiment.sweep import run_sweep
+from agents.experiment.tensorboard import experiment_views
+from agents.learners.group_pg import METHODS, GroupPGConfig, GroupPGJob, run_group_pg
+from agents.learners.pretrain import PretrainConfig, Pretrainer
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.networks import PolicyChoice, PolicyFields, load_policy
 from seqreward_env import SequenceTask
 
 ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}
@@ -106,7 +106,7 @@ class CompareConfig(PolicyFields):
         "oblr_po_debiased",
         "oblr_baseline",
     )
-    """Methods (agents.group_pg.METHODS, or the named VARIANTS of this script)."""
+    """Methods (agents.learners.group_pg.METHODS, or the named VARIANTS of this script)."""
     learning_rates: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
     """Learning-rate grid, the same for every method (OBLR-PO: eta_max)."""
     tuning_seeds: int = 3
@@ -267,7 +267,7 @@ def tuning_errors_on_ray(
     """The tuning as Ray Tune searches, one per (reward, method), each a grid search over the rates and the
     tuning seeds under the storage path ``storage``; the final test errors per rate read from each search's
     ``ResultGrid``."""
-    from agents.tune import run_tune_search
+    from agents.experiment.tune import run_tune_search
 
     progress = tqdm(total=len(tuning), desc="tuning runs", disable=not show_progress, dynamic_ncols=True)
     errors: dict[tuple[str, str], dict[float, list[float]]] = {}

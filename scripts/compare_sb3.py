@@ -39,16 +39,16 @@ from typing import Any
 
 import numpy as np
 
-from agents.cli import Experiment, parse_experiment_args, run_experiment
-from agents.config_checks import ConfigError, check_choices, check_fields
-from agents.paper_pg import PaperPGConfig, PaperPGJob, run_paper_pg
-from agents.policy import LinearPolicy
-from agents.runs import read_metrics
-from agents.sb3.evaluation import greedy_decode
-from agents.sb3.training import SB3Job, read_history, run_sb3
-from agents.statistics import aggregate, mean_interval
-from agents.sweep import run_sweep
-from agents.tensorboard import experiment_views
+from agents.experiment.cli import Experiment, parse_experiment_args, run_experiment
+from agents.experiment.config_checks import ConfigError, check_choices, check_fields
+from agents.experiment.runs import read_metrics
+from agents.experiment.statistics import aggregate, mean_interval
+from agents.experiment.sweep import run_sweep
+from agents.experiment.tensorboard import experiment_views
+from agents.learners.paper_pg import PaperPGConfig, PaperPGJob, run_paper_pg
+from agents.learners.sb3.evaluation import greedy_decode
+from agents.learners.sb3.training import SB3Job, read_history, run_sb3
+from agents.policy.policy import LinearPolicy
 from seqreward_env import SequenceTask
 
 ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}

@@ -29,16 +29,16 @@ from typing import Any
 if __package__ in (None, ""):  # run as ``python scripts/figure1.py``: make ``scripts`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.cli import command_line, mark_experiment_folder, start_fresh
-from agents.config_checks import ConfigError, check_choice, check_fields, check_interval, check_positive
-from agents.evaluation import LinearEvaluator
-from agents.networks import PolicyChoice, PolicyFields, load_policy
-from agents.paper_pg import run_paper_pg
-from agents.paper_task import load_task_arrays
-from agents.runs import RunFolderError
-from agents.sweep import run_sweep
-from agents.tensorboard import ORM_PRM_CHARTS, experiment_views
-from agents.training import OPTIMIZERS, limit_threads
+from agents.experiment.cli import command_line, mark_experiment_folder, start_fresh
+from agents.experiment.config_checks import ConfigError, check_choice, check_fields, check_interval, check_positive
+from agents.experiment.paper_task import load_task_arrays
+from agents.experiment.runs import RunFolderError
+from agents.experiment.sweep import run_sweep
+from agents.experiment.tensorboard import ORM_PRM_CHARTS, experiment_views
+from agents.learners.paper_pg import run_paper_pg
+from agents.learners.training import OPTIMIZERS, limit_threads
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.networks import PolicyChoice, PolicyFields, load_policy
 from scripts import figure1_analysis as analysis
 from scripts.figure1_jobs import (
     build_task,

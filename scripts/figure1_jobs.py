@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agents.evaluation import LinearEvaluator
-from agents.networks import PolicyChoice
-from agents.paper_pg import PaperPGConfig, PaperPGJob
-from agents.paper_task import PaperTaskArrays, draw_paper_task, load_task_arrays, save_task_arrays
-from agents.policy_grad import Policy
-from agents.pretrain import PretrainConfig, Pretrainer
-from agents.runs import Run, RunFolderError, read_metrics, train
-from agents.seeding import derive_seed
+from agents.experiment.paper_task import PaperTaskArrays, draw_paper_task, load_task_arrays, save_task_arrays
+from agents.experiment.runs import Run, RunFolderError, read_metrics, train
+from agents.experiment.seeding import derive_seed
+from agents.learners.paper_pg import PaperPGConfig, PaperPGJob
+from agents.learners.pretrain import PretrainConfig, Pretrainer
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.networks import PolicyChoice
+from agents.policy.policy_grad import Policy
 from scripts import figure1_analysis as analysis
 from seqreward_env import SequenceTask
 

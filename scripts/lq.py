@@ -26,14 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from agents.cli import command_line, mark_experiment_folder, start_fresh
-from agents.config_checks import ConfigError, check_fields
-from agents.evaluation import LinearEvaluator
-from agents.networks import PolicyChoice, PolicyFields
-from agents.policy_grad import Policy
-from agents.pretrain import PretrainConfig, Pretrainer
-from agents.runs import Run, read_metrics, train
-from agents.training import limit_threads
+from agents.experiment.cli import command_line, mark_experiment_folder, start_fresh
+from agents.experiment.config_checks import ConfigError, check_fields
+from agents.experiment.runs import Run, read_metrics, train
+from agents.learners.pretrain import PretrainConfig, Pretrainer
+from agents.learners.training import limit_threads
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.networks import PolicyChoice, PolicyFields
+from agents.policy.policy_grad import Policy
 from seqreward_env import SequenceTask, likelihood_quantile
 
 LEVELS = ("sequence", "token")

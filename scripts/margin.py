@@ -22,12 +22,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from agents.cli import Experiment, run_experiment
-from agents.config_checks import ConfigError, check_choices, check_fields
-from agents.statistics import interval_or_none, interval_text, point_or_none, power_law_exponent
-from agents.sweep import run_sweep
-from agents.tensorboard import experiment_views
-from agents.theory_jobs import (
+from agents.experiment.cli import Experiment, run_experiment
+from agents.experiment.config_checks import ConfigError, check_choices, check_fields
+from agents.experiment.statistics import interval_or_none, interval_text, point_or_none, power_law_exponent
+from agents.experiment.sweep import run_sweep
+from agents.experiment.tensorboard import experiment_views
+from agents.experiment.theory_jobs import (
     ALGORITHMS,
     TheoryJob,
     query_statistics,

@@ -2,7 +2,7 @@
 
 Each run starts from w = 0 on a task with margin gamma and plays rounds of online learning, one fresh
 context per round: the learner answers with the mode of p_w (a wrong answer is a mistake), a uniform
-response is queried through the env, and the learner takes the adaptive step on it (``agents.uniform_pg``;
+response is queried through the env, and the learner takes the adaptive step on it (``agents.learners.uniform_pg``;
 zeta > 1 adds the clipped importance ratio). A run ends when the learner's answer is right on every test
 context (checked every ``eval_every`` rounds; it has then converged: later mistakes are rare) or after
 ``max_rounds`` rounds. Two sweeps: the length N at a fixed gamma, and gamma at a fixed N, each over seeds,
@@ -26,22 +26,22 @@ from typing import Any
 
 import numpy as np
 
-from agents.cli import Experiment, run_experiment
-from agents.config_checks import ConfigError, check_choices, check_fields
-from agents.evaluation import LinearEvaluator
-from agents.policy import LinearPolicy
-from agents.runs import Run, finished_run, read_metrics, train
-from agents.statistics import (
+from agents.experiment.cli import Experiment, run_experiment
+from agents.experiment.config_checks import ConfigError, check_choices, check_fields
+from agents.experiment.runs import Run, finished_run, read_metrics, train
+from agents.experiment.statistics import (
     growth_per_token,
     interval_or_none,
     interval_text,
     point_or_none,
     power_law_exponent,
 )
-from agents.sweep import run_sweep
-from agents.tensorboard import experiment_views
-from agents.training import limit_threads
-from agents.uniform_pg import UniformPG, UniformPGConfig
+from agents.experiment.sweep import run_sweep
+from agents.experiment.tensorboard import experiment_views
+from agents.learners.training import limit_threads
+from agents.learners.uniform_pg import UniformPG, UniformPGConfig
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy import LinearPolicy
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 REWARDS = ("outcome", "process")

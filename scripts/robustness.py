@@ -25,11 +25,11 @@ from typing import Any
 if __package__ in (None, ""):  # run as ``python scripts/robustness.py``: make ``scripts`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.cli import command_line, mark_experiment_folder, start_fresh
-from agents.config_checks import check_fields
-from agents.runs import RunFolderError
-from agents.seeding import derive_seed
-from agents.training import limit_threads
+from agents.experiment.cli import command_line, mark_experiment_folder, start_fresh
+from agents.experiment.config_checks import check_fields
+from agents.experiment.runs import RunFolderError
+from agents.experiment.seeding import derive_seed
+from agents.learners.training import limit_threads
 from scripts import figure1, figure1_jobs
 from scripts import figure1_analysis as analysis
 

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import seqreward_env
-from agents.run_files import RunFolderError, clear_run_folder
-from agents.sb3.training import ALGORITHMS, JOB_FILE, SB3_WRITES, VEC_ENVS, SB3Job, run_sb3
+from agents.experiment.run_files import RunFolderError, clear_run_folder
+from agents.learners.sb3.training import ALGORITHMS, JOB_FILE, SB3_WRITES, VEC_ENVS, SB3Job, run_sb3
 
 __all__ = ["ALGORITHMS", "job_from_args", "main", "parse_args"]
 

@@ -223,10 +223,10 @@ def check_training() -> str:
     import gymnasium as gym
     import torch
 
-    from agents.evaluation import LinearEvaluator
-    from agents.paper_pg import PaperPG, PaperPGConfig
-    from agents.policy import LinearPolicy
-    from agents.training import limit_threads
+    from agents.learners.paper_pg import PaperPG, PaperPGConfig
+    from agents.learners.training import limit_threads
+    from agents.policy.evaluation import LinearEvaluator
+    from agents.policy.policy import LinearPolicy
 
     limit_threads(1)
     envs = gym.make_vec("seqreward/Process-v0", num_envs=256, copy=False)

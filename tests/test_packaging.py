@@ -56,3 +56,20 @@ def test_constraints_pin_torch_and_the_release_tools() -> None:
     pins = pinned_versions(ROOT / "constraints.txt")
     assert pins["torch"] == "2.13.0"
     assert {"build", "twine", "setuptools"} <= pins.keys()
+
+
+def test_public_api_resolves_lazily() -> None:
+    """Every name in ``agents.__all__`` resolves, has a module to come from, and ``import agents`` alone
+    loads neither torch nor a learner."""
+    import subprocess
+    import sys
+
+    code = "import sys, agents; print(sorted(m for m in ('torch', 'agents.experiment.runs') if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+    exported = set(agents.__all__) - {"__distribution__", "__version__"}
+    assert exported == set(agents._EXPORTS)
+    for name in agents.__all__:
+        assert getattr(agents, name) is not None, name
+    assert agents.LinearPolicy.__module__ == "agents.policy.policy"
+    assert agents.train.__module__ == "agents.experiment.runs"

@@ -19,11 +19,11 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.baselines import expected_scale, group_advantages, leave_one_out_mean, weighted_leave_one_out
-from agents.group_sampling import flatten_blocks, group_gradients, sample_groups
-from agents.oblr_po import baseline_weights
-from agents.policy import LinearPolicy
-from agents.rollout import Rollout
+from agents.learners.group_sampling import flatten_blocks, group_gradients, sample_groups
+from agents.learners.oblr_po import baseline_weights
+from agents.policy.policy import LinearPolicy
+from agents.policy.rollout import Rollout
+from agents.rules.baselines import expected_scale, group_advantages, leave_one_out_mean, weighted_leave_one_out
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TINY = {"seq_len": 2, "vocab_size": 3, "context_dim": 2, "contexts": "rademacher"}
@@ -76,7 +76,7 @@ def enumerate_responses(task: SequenceTask, policy: LinearPolicy, x: np.ndarray,
     prefix_right = (tokens == target).long().cumprod(dim=1).bool()
     verdicts = torch.where(prefix_right, task.reward_high, task.reward_low).double()
     # outcome: the verdict on the whole response; process: the sum of per-prefix verdicts (the sequence
-    # reward group methods use, agents.group_sampling).
+    # reward group methods use, agents.learners.group_sampling).
     rewards = verdicts[:, -1] if reward == "outcome" else verdicts.sum(dim=1)
     context = torch.as_tensor(x, dtype=torch.float64)
     w1, w2 = policy.w1.detach(), policy.w2.detach()

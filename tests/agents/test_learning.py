@@ -7,11 +7,11 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.evaluation import LinearEvaluator
-from agents.paper_pg import PaperPG, PaperPGConfig, paper_advantages
-from agents.policy import LinearPolicy
-from agents.pretrain import PretrainConfig, Pretrainer
-from agents.rollout import Rollout
+from agents.learners.paper_pg import PaperPG, PaperPGConfig, paper_advantages
+from agents.learners.pretrain import PretrainConfig, Pretrainer
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy import LinearPolicy
+from agents.policy.rollout import Rollout
 from seqreward_env import SequenceTask
 
 TINY = {"seq_len": 6, "vocab_size": 4, "context_dim": 8, "num_components": 8}

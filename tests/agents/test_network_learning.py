@@ -18,17 +18,17 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.adaptive_pg import AdaptivePG, AdaptivePGConfig
-from agents.best_of_m import BestOfM, BestOfMConfig
-from agents.evaluation import PolicyEvaluator
-from agents.group_pg import GroupPG, GroupPGConfig
-from agents.networks import NetworkSizes, make_policy
-from agents.paper_pg import PaperPG, PaperPGConfig
-from agents.policy_grad import NetworkPolicy
-from agents.pretrain import PretrainConfig, Pretrainer
-from agents.process_repair import ProcessRepair, ProcessRepairConfig
-from agents.runs import Run, read_metrics, train
-from agents.uniform_pg import UniformPG, UniformPGConfig
+from agents.experiment.runs import Run, read_metrics, train
+from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
+from agents.learners.best_of_m import BestOfM, BestOfMConfig
+from agents.learners.group_pg import GroupPG, GroupPGConfig
+from agents.learners.paper_pg import PaperPG, PaperPGConfig
+from agents.learners.pretrain import PretrainConfig, Pretrainer
+from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
+from agents.learners.uniform_pg import UniformPG, UniformPGConfig
+from agents.policy.evaluation import PolicyEvaluator
+from agents.policy.networks import NetworkSizes, make_policy
+from agents.policy.policy_grad import NetworkPolicy
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TINY = {"seq_len": 6, "vocab_size": 4, "context_dim": 8, "num_components": 8}

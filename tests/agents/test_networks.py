@@ -12,11 +12,11 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.baselines import group_advantages
-from agents.networks import NetworkSizes, load_policy, make_policy
-from agents.policy import LinearPolicy, MixturePolicy
-from agents.policy_grad import NetworkPolicy, unflatten
-from agents.rollout import rollout
+from agents.policy.networks import NetworkSizes, load_policy, make_policy
+from agents.policy.policy import LinearPolicy, MixturePolicy
+from agents.policy.policy_grad import NetworkPolicy, unflatten
+from agents.policy.rollout import rollout
+from agents.rules.baselines import group_advantages
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 SMALL = NetworkSizes(hidden=8, layers=2, heads=2)

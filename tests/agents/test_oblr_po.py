@@ -13,8 +13,8 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.evaluation import LinearEvaluator
-from agents.group_pg import (
+from agents.experiment.runs import read_metrics
+from agents.learners.group_pg import (
     COMPLETE,
     METHODS,
     GroupPG,
@@ -24,10 +24,10 @@ from agents.group_pg import (
     kl_penalty_weights,
     run_group_pg,
 )
-from agents.oblr_po import GradientStatistics, SNRLearningRate, gradient_statistics
-from agents.policy import LinearPolicy
-from agents.pretrain import PretrainConfig, Pretrainer
-from agents.runs import read_metrics
+from agents.learners.oblr_po import GradientStatistics, SNRLearningRate, gradient_statistics
+from agents.learners.pretrain import PretrainConfig, Pretrainer
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy import LinearPolicy
 
 TASK = {"seq_len": 4, "vocab_size": 4, "context_dim": 6, "num_components": 6}
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from agents.policy import NO_TOKEN, LinearPolicy, MixturePolicy
+from agents.policy.policy import NO_TOKEN, LinearPolicy, MixturePolicy
 from seqreward_env import SequenceTask
 
 

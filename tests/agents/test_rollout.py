@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.policy import LinearPolicy
-from agents.rollout import rollout, sample_tokens
+from agents.policy.policy import LinearPolicy
+from agents.policy.rollout import rollout, sample_tokens
 
 
 def make_policy(task, seed: int = 0) -> LinearPolicy:
@@ -112,7 +112,7 @@ def test_rollout_tokens_follow_the_policy_through_its_transition_table() -> None
 
 
 def test_the_table_sampler_never_draws_a_token_of_probability_zero() -> None:
-    from agents.rollout import _sample_from_table
+    from agents.policy.rollout import _sample_from_table
 
     k = 3
     # Row 0: the last token has probability 0 and the others sum to just below 1 in float32; a uniform

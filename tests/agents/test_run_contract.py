@@ -16,16 +16,16 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.adaptive_pg import AdaptivePG, AdaptivePGConfig
-from agents.best_of_m import BestOfM, BestOfMConfig
-from agents.evaluation import LinearEvaluator
-from agents.group_pg import METHODS, GroupPG, GroupPGConfig
-from agents.paper_pg import PaperPG, PaperPGConfig
-from agents.policy import LinearPolicy
-from agents.pretrain import PretrainConfig, Pretrainer
-from agents.process_repair import ProcessRepair, ProcessRepairConfig
-from agents.runs import Run, RunFolderBusy, read_metrics, train
-from agents.uniform_pg import UniformPG, UniformPGConfig
+from agents.experiment.runs import Run, RunFolderBusy, read_metrics, train
+from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
+from agents.learners.best_of_m import BestOfM, BestOfMConfig
+from agents.learners.group_pg import METHODS, GroupPG, GroupPGConfig
+from agents.learners.paper_pg import PaperPG, PaperPGConfig
+from agents.learners.pretrain import PretrainConfig, Pretrainer
+from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
+from agents.learners.uniform_pg import UniformPG, UniformPGConfig
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy import LinearPolicy
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TINY = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4, "margin": 0.05}

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from agents.group_pg import GroupPGConfig
-from agents.paper_pg import PaperPG
-from agents.run_files import RunFolderError, clear_run_folder
-from agents.runs import CHECKPOINT, METRICS, Run, finished_run, read_metrics, train
+from agents.experiment.run_files import RunFolderError, clear_run_folder
+from agents.experiment.runs import CHECKPOINT, METRICS, Run, finished_run, read_metrics, train
+from agents.learners.group_pg import GroupPGConfig
+from agents.learners.paper_pg import PaperPG
 from tests.agents.test_runs import EVAL_EVERY, STEPS, make_agent, run_once
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,7 +142,7 @@ def test_train_refuses_bad_budgets_before_any_work(settings: dict[str, Any], mes
 
 def test_a_second_process_on_the_same_folder_is_refused(tmp_path: Path) -> None:
     code = (
-        "import sys; from agents.runs import Run, RunFolderBusy\n"
+        "import sys; from agents.experiment.runs import Run, RunFolderBusy\n"
         "try:\n    Run(sys.argv[1], {'steps': 1})\nexcept RunFolderBusy as error:\n    print(error); sys.exit(3)\n"
     )
     with Run(tmp_path, {"steps": 1}):
@@ -178,7 +178,7 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_pool_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
     code = (
-        "import time\nfrom agents.sweep import run_sweep\n"
+        "import time\nfrom agents.experiment.sweep import run_sweep\n"
         "if __name__ == '__main__':\n    run_sweep(time.sleep, [60, 60], workers=2, show_progress=False)\n"
     )
     script = tmp_path / "parent.py"

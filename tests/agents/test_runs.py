@@ -10,10 +10,10 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.evaluation import LinearEvaluator
-from agents.paper_pg import PaperPG, PaperPGConfig
-from agents.policy import LinearPolicy
-from agents.runs import Run, read_metrics, train
+from agents.experiment.runs import Run, read_metrics, train
+from agents.learners.paper_pg import PaperPG, PaperPGConfig
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy import LinearPolicy
 
 STEPS, EVAL_EVERY = 24, 8
 

@@ -20,7 +20,7 @@ from stable_baselines3.common.env_checker import check_env
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import seqreward_env
-from agents.sb3 import (
+from agents.learners.sb3 import (
     ExactMetricsCallback,
     SB3Job,
     SB3VecEnv,

@@ -6,10 +6,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents.evaluation import LinearEvaluator
-from agents.paper_pg import PaperPG, PaperPGConfig
-from agents.policy import LinearPolicy
-from agents.seeding import derive_seed, row_seeds, stream
+from agents.experiment.seeding import derive_seed, row_seeds, stream
+from agents.learners.paper_pg import PaperPG, PaperPGConfig
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy import LinearPolicy
 
 NUM_ENVS = 512
 

@@ -12,11 +12,11 @@ from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 
 import seqreward_env  # noqa: F401
-from agents.evaluation import LinearEvaluator
-from agents.paper_pg import PaperPG, PaperPGConfig
-from agents.policy import LinearPolicy
-from agents.runs import Run, read_metrics, train
-from agents.tensorboard import flatten_config, log_figure, write_layout
+from agents.experiment.runs import Run, read_metrics, train
+from agents.experiment.tensorboard import flatten_config, log_figure, write_layout
+from agents.learners.paper_pg import PaperPG, PaperPGConfig
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy import LinearPolicy
 
 STEPS, EVAL_EVERY = 12, 4
 CONFIG = {"steps": STEPS, "learner": {"optimizer": "adagrad", "lr": 0.1, "clip": None}, "seeds": [1, 2], "fast": True}

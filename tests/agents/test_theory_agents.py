@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from agents import adaptive_pg
-from agents.adaptive_pg import AdaptivePG, AdaptivePGConfig
-from agents.best_of_m import BestOfM, BestOfMConfig
-from agents.evaluation import LinearEvaluator
-from agents.policy import LinearPolicy
-from agents.process_repair import ProcessRepair, ProcessRepairConfig
-from agents.rollout import Rollout
-from agents.runs import Run, read_metrics, train
+from agents.experiment.runs import Run, read_metrics, train
+from agents.learners import adaptive_pg
+from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
+from agents.learners.best_of_m import BestOfM, BestOfMConfig
+from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy import LinearPolicy
+from agents.policy.rollout import Rollout
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 # N = 3, k = 3 (k^N = 27 answers), d = 4, contexts with margin >= 0.05.

@@ -12,10 +12,9 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.adaptive_pg import AdaptivePG, AdaptivePGConfig
-from agents.best_of_m import BestOfM, BestOfMConfig
-from agents.evaluation import LinearEvaluator
-from agents.exploration import (
+from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
+from agents.learners.best_of_m import BestOfM, BestOfMConfig
+from agents.learners.exploration import (
     adaptive_update,
     best_of_m_tries,
     paper_tries,
@@ -25,8 +24,9 @@ from agents.exploration import (
     sample_token_mixture,
     token_adaptive_update,
 )
-from agents.policy import NO_TOKEN, LinearPolicy
-from agents.process_repair import ProcessRepair, ProcessRepairConfig
+from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy import NO_TOKEN, LinearPolicy
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.tune import experiment_name, run_tune_search, storage_for
+from agents.experiment.tune import experiment_name, run_tune_search, storage_for
 
 DRIVER = """
 import json
@@ -21,9 +21,9 @@ import sys
 
 import ray
 
-from agents.pretrain import PretrainConfig
-from agents.theory_jobs import PretrainJob, pretrain_base_model
-from agents.tune import run_tune_sweep
+from agents.learners.pretrain import PretrainConfig
+from agents.experiment.theory_jobs import PretrainJob, pretrain_base_model
+from agents.experiment.tune import run_tune_sweep
 
 storage = sys.argv[1]
 task = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4}

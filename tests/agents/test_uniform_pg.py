@@ -13,16 +13,16 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.evaluation import LinearEvaluator
-from agents.policy import LinearPolicy
-from agents.runs import Run, read_metrics, train
-from agents.uniform_pg import (
+from agents.experiment.runs import Run, read_metrics, train
+from agents.learners.uniform_pg import (
     UniformPG,
     UniformPGConfig,
     clipped_importance_ratio,
     importance_weighted_step,
     uniform_importance_ratios,
 )
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy import LinearPolicy
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TINY: dict[str, Any] = {"seq_len": 3, "vocab_size": 3, "context_dim": 6, "contexts": "rademacher", "margin": 0.05}

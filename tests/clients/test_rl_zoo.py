@@ -15,7 +15,7 @@ import yaml  # noqa: E402
 from stable_baselines3 import PPO  # noqa: E402
 
 import seqreward_env  # noqa: E402
-from agents.sb3 import evaluate_sb3_policy  # noqa: E402
+from agents.learners.sb3 import evaluate_sb3_policy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 ZOO = ROOT / "scripts" / "rl_zoo"

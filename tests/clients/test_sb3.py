@@ -15,7 +15,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecVideoRecorder
 
-from agents.sb3 import make_sb3_vec_env
+from agents.learners.sb3 import make_sb3_vec_env
 
 ENV_ID = "seqreward/Process-v0"
 N_STEPS = 16  # x 8 envs = 128 steps per rollout: 21 whole episodes and a part

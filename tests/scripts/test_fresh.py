@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agents.cli import EXPERIMENT_MARKER, start_fresh
+from agents.experiment.cli import EXPERIMENT_MARKER, start_fresh
 from scripts import barrier, compare, compare_sb3, figure1, lq, margin, mistakes, robustness, train_sb3
 
 MAINS: dict[str, Callable[[list[str]], Any]] = {

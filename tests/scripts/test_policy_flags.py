@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.networks import load_policy
-from agents.policy_grad import NetworkPolicy
+from agents.policy.networks import load_policy
+from agents.policy.policy_grad import NetworkPolicy
 from scripts import barrier, compare, lq
 from tests.scripts.test_barrier import TINY as BARRIER
 from tests.scripts.test_compare import TINY as COMPARE

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.policy import NO_TOKEN, AutoregressivePolicy
+from agents.policy.policy import NO_TOKEN, AutoregressivePolicy
 
 
 class Rollout:
@@ -77,7 +77,7 @@ def rollout(
             sync/async one; per-row ``contexts``/``prefixes`` need the native env).
         policy: samples every token; its probabilities are kept in the batch.
         generator: torch generator for sampling (one seed makes the run reproducible).
-        seed: passed to ``envs.reset``: an int, one seed per row (see ``agents.seeding.row_seeds``), or
+        seed: passed to ``envs.reset``: an int, one seed per row (see ``agents.experiment.seeding.row_seeds``), or
             None to continue the rows' random streams (fresh contexts).
         contexts: ``(B, d)`` contexts to ask instead of fresh ones.
         prefixes: per-row starting prefixes (not queried). Rows must share one length unless

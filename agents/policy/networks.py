@@ -4,7 +4,7 @@ Every module here maps (context, prefix) to next-token logits in two ways:
 
 - ``forward(contexts, tokens)``: teacher-forced logits ``(B, N, k)`` for ``(B, d)`` contexts and ``(B, N)``
   tokens, where position i sees the context and ``tokens[:, :i]`` only (what the general autograd path of
-  ``agents.policy_grad.NetworkPolicy`` differentiates);
+  ``agents.policy.policy_grad.NetworkPolicy`` differentiates);
 - ``start(contexts)`` then ``step(state, previous)``: the same logits one position at a time for a rollout
   (``previous`` None at position 0, else the ``(B,)`` tokens just written).
 
@@ -24,9 +24,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from agents.config_checks import ConfigError
-from agents.policy import LinearPolicy
-from agents.policy_grad import NetworkPolicy
+from agents.experiment.config_checks import ConfigError
+from agents.policy.policy import LinearPolicy
+from agents.policy.policy_grad import NetworkPolicy
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.evaluation import LinearEvaluator
-from agents.exploration import (
+from agents.learners.exploration import (
     ExplorationConfig,
     adaptive_update,
     previous_tokens,
@@ -34,8 +33,9 @@ from agents.exploration import (
     sample_token_mixture,
     token_adaptive_update,
 )
-from agents.policy_grad import Policy
-from agents.theory_agent import TheoryAgent
+from agents.learners.theory_agent import TheoryAgent
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy_grad import Policy
 
 
 @dataclass(frozen=True)

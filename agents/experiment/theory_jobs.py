@@ -1,6 +1,6 @@
 """Picklable jobs for the theory experiments: pre-train a base model to a fixed quality, then run one of
 the theory's agents in its own run folder until a target test error (or a budget), and summarise what
-the run wrote. Sweeps send these jobs to worker processes or a Ray cluster (``agents.sweep``)."""
+the run wrote. Sweeps send these jobs to worker processes or a Ray cluster (``agents.experiment.sweep``)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from agents.adaptive_pg import AdaptivePG, AdaptivePGConfig
-from agents.best_of_m import BestOfM, BestOfMConfig
-from agents.evaluation import LinearEvaluator
-from agents.networks import PolicyChoice, load_policy
-from agents.policy import LinearPolicy
-from agents.policy_grad import Policy
-from agents.pretrain import PretrainConfig, Pretrainer
-from agents.process_repair import ProcessRepair, ProcessRepairConfig
-from agents.runs import DONE, Run, finished_run, read_metrics, train
-from agents.training import limit_threads
-from agents.uniform_pg import UniformPG, UniformPGConfig
+from agents.experiment.runs import DONE, Run, finished_run, read_metrics, train
+from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
+from agents.learners.best_of_m import BestOfM, BestOfMConfig
+from agents.learners.pretrain import PretrainConfig, Pretrainer
+from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
+from agents.learners.training import limit_threads
+from agents.learners.uniform_pg import UniformPG, UniformPGConfig
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.networks import PolicyChoice, load_policy
+from agents.policy.policy import LinearPolicy
+from agents.policy.policy_grad import Policy
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 RESULT = DONE  # a run's finished marker, holding its summary

@@ -23,15 +23,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.evaluation import LinearEvaluator
-from agents.exploration import (
+from agents.learners.exploration import (
     ExplorationConfig,
     adaptive_update,
     sample_responses,
     sample_sequence_mixture,
 )
-from agents.policy_grad import Policy
-from agents.theory_agent import TheoryAgent
+from agents.learners.theory_agent import TheoryAgent
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy_grad import Policy
 
 
 @dataclass(frozen=True)

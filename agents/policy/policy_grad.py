@@ -25,17 +25,17 @@ import numpy as np
 import torch
 from torch.func import functional_call, grad, vmap
 
-from agents.policy import LinearPolicy, TeacherForced
+from agents.policy.policy import LinearPolicy, TeacherForced
 
 
 class NetworkPolicy(TeacherForced):
-    """A policy given by ``module`` (see ``agents.networks`` for the methods it must have).
+    """A policy given by ``module`` (see ``agents.policy.networks`` for the methods it must have).
 
     Args:
         module: ``forward(contexts (B, d), tokens (B, N)) -> (B, N, k)`` teacher-forced logits, ``start`` and
             ``step`` for incremental logits, optionally ``transition_logits`` (then the policy is Markov).
         context_dim, vocab_size: the task's d and k.
-        architecture: how to rebuild the module on load (name and sizes, see ``agents.networks.load_policy``).
+        architecture: how to rebuild the module on load (name and sizes, see ``agents.policy.networks.load_policy``).
     """
 
     def __init__(

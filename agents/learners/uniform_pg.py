@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.config_checks import check_at_least, check_types
-from agents.evaluation import LinearEvaluator
-from agents.exploration import adaptive_update, greedy_responses, is_high
-from agents.policy_grad import Policy
-from agents.theory_agent import TheoryAgent
+from agents.experiment.config_checks import check_at_least, check_types
+from agents.learners.exploration import adaptive_update, greedy_responses, is_high
+from agents.learners.theory_agent import TheoryAgent
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy_grad import Policy
 
 
 @dataclass(frozen=True)

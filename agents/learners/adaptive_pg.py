@@ -17,12 +17,12 @@ from typing import Any
 
 import torch
 
-from agents.config_checks import check_types
-from agents.evaluation import LinearEvaluator
-from agents.exploration import adaptive_update
-from agents.policy_grad import Policy
-from agents.rollout import Rollout, rollout
-from agents.theory_agent import TheoryAgent
+from agents.experiment.config_checks import check_types
+from agents.learners.exploration import adaptive_update
+from agents.learners.theory_agent import TheoryAgent
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy_grad import Policy
+from agents.policy.rollout import Rollout, rollout
 from seqreward_env import SequenceTask
 
 

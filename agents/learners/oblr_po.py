@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 
 import torch
 
-from agents.policy_grad import Policy
-from agents.rollout import Rollout
+from agents.policy.policy_grad import Policy
+from agents.policy.rollout import Rollout
 
 BASELINE_WEIGHTS = ("score_norm", "logit_residual")
 SNR_ESTIMATORS = ("plain", "debiased")

@@ -1,7 +1,7 @@
 """Group policy gradient: REINFORCE, RLOO, GRPO, Dr. GRPO and OBLR-PO on B contexts x G responses per step.
 
 One learning rule, one estimator per method (``METHODS``): every method samples the same way
-(``agents.group_sampling``), forms its advantages A_bi (``agents.baselines``) and ascends
+(``agents.learners.group_sampling``), forms its advantages A_bi (``agents.rules.baselines``) and ascends
 g = 1/(B G) sum_{b,i} A_bi s_bi, s_bi the score of response i to context b, computed in closed form per
 context so that the spread of the B per-context estimates g_b gives the gradient's trace variance and
 SNR at no extra cost. Choices shared by every method:
@@ -23,23 +23,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.baselines import group_advantages
-from agents.config_checks import check_choice, check_interval, check_positive, check_types
-from agents.evaluation import LinearEvaluator
-from agents.group_sampling import GroupBatch, sample_groups, token_entropy
-from agents.networks import load_policy
-from agents.oblr_po import (
+from agents.experiment.config_checks import check_choice, check_interval, check_positive, check_types
+from agents.learners.group_sampling import GroupBatch, sample_groups, token_entropy
+from agents.learners.oblr_po import (
     BASELINE_WEIGHTS,
     SNR_ESTIMATORS,
     SNRLearningRate,
     baseline_weights,
     gradient_statistics,
 )
-from agents.policy import LinearPolicy
-from agents.policy_grad import Policy, unflatten
-from agents.training import OPTIMIZERS, check_policy_fits, limit_threads, make_optimizer, set_gradient
+from agents.learners.training import OPTIMIZERS, check_policy_fits, limit_threads, make_optimizer, set_gradient
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.networks import load_policy
+from agents.policy.policy import LinearPolicy
+from agents.policy.policy_grad import Policy, unflatten
+from agents.rules.baselines import group_advantages
 
-# method -> the estimator of its advantages (agents.baselines); OBLR-PO's is set by ``oblr_baseline``.
+# method -> the estimator of its advantages (agents.rules.baselines); OBLR-PO's is set by ``oblr_baseline``.
 METHODS: dict[str, str] = {
     "reinforce": "reinforce",
     "reinforce_mean": "batch_mean",
@@ -120,7 +120,7 @@ class GroupPGConfig:
 
     @property
     def estimator(self) -> str:
-        """The advantage estimator of ``agents.baselines`` this method uses."""
+        """The advantage estimator of ``agents.rules.baselines`` this method uses."""
         if self.method in ("oblr_po", "oblr_baseline"):
             return OBLR_BASELINES[self.oblr_baseline]
         return METHODS[self.method]
@@ -350,7 +350,7 @@ class GroupPGJob:
     progress_position: int = 0
 
 
-COMPLETE = "done.json"  # the finished marker of agents.runs
+COMPLETE = "done.json"  # the finished marker of agents.experiment.runs
 
 
 def job_record(job: GroupPGJob) -> dict[str, Any]:
@@ -365,7 +365,7 @@ def run_group_pg(job: GroupPGJob) -> str:
 
     import gymnasium as gym
 
-    from agents.runs import Run, finished_run, train
+    from agents.experiment.runs import Run, finished_run, train
 
     folder = Path(job.run_dir)
     record = job_record(job)

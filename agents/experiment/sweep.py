@@ -42,7 +42,7 @@ def run_sweep(
         backend: "local" (``workers`` processes; 1 runs in this process) or "ray".
         workers: local worker processes.
         ray_address: address of a running Ray cluster ("auto" to find it); None starts a local Ray. The
-            jobs run as Ray Tune trials whose run folders share one storage path (``agents.tune``).
+            jobs run as Ray Tune trials whose run folders share one storage path (``agents.experiment.tune``).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -107,11 +107,11 @@ def die_with_parent(parent: int, poll_seconds: float = 0.5) -> None:
 def _run_on_ray(
     function: Callable[[Any], Any], jobs: Sequence[Any], address: str | None, progress: Any, description: str
 ) -> list[Any]:
-    """The jobs as Ray Tune trials under one storage path, resumable as a whole (``agents.tune``)."""
+    """The jobs as Ray Tune trials under one storage path, resumable as a whole (``agents.experiment.tune``)."""
     try:
         from ray import tune  # noqa: F401
     except ImportError as error:
         raise ValueError("backend='ray' needs Ray Tune: pip install 'seqreward[ray]'") from error
-    from agents.tune import run_tune_sweep
+    from agents.experiment.tune import run_tune_sweep
 
     return run_tune_sweep(function, jobs, name=description, ray_address=address, on_result=lambda: progress.update(1))

@@ -15,8 +15,14 @@ from typing import Annotated, Any, TypeVar, get_type_hints
 
 import tyro
 
-from agents.run_files import RunFolderError, atomic_write_json, atomic_write_text, clear_run_folder, only_names
-from agents.training import limit_threads
+from agents.experiment.run_files import (
+    RunFolderError,
+    atomic_write_json,
+    atomic_write_text,
+    clear_run_folder,
+    only_names,
+)
+from agents.learners.training import limit_threads
 
 T = TypeVar("T")
 

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.evaluation import LinearEvaluator
-from agents.exploration import ExplorationConfig, is_high, native_vector_env, paper_tries, query_rewards
-from agents.policy_grad import Policy
+from agents.learners.exploration import ExplorationConfig, is_high, native_vector_env, paper_tries, query_rewards
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy_grad import Policy
 from seqreward_env import SequenceVectorEnv
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from agents.policy_grad import Policy
+from agents.policy.policy_grad import Policy
 
 OPTIMIZERS = ("adagrad", "sgd", "adam")
 

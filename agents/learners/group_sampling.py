@@ -16,8 +16,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from agents.policy import AutoregressivePolicy
-from agents.rollout import Rollout, rollout
+from agents.policy.policy import AutoregressivePolicy
+from agents.policy.rollout import Rollout, rollout
 
 
 class GroupBatch(NamedTuple):

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.config_checks import check_at_least, check_types
-from agents.evaluation import policy_token_log_probs
-from agents.policy import NO_TOKEN, LinearPolicy
-from agents.policy_grad import Policy, add_to_parameters, parameter_dtype
+from agents.experiment.config_checks import check_at_least, check_types
+from agents.policy.evaluation import policy_token_log_probs
+from agents.policy.policy import NO_TOKEN, LinearPolicy
+from agents.policy.policy_grad import Policy, add_to_parameters, parameter_dtype
 from seqreward_env import SequenceTask, SequenceVectorEnv, likelihood_quantile
 
 

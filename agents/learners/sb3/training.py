@@ -33,11 +33,11 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
 import seqreward_env
-from agents.sb3.callbacks import ExactMetricsCallback, TqdmProgressCallback
-from agents.sb3.extractors import sequence_policy_kwargs
-from agents.sb3.vec_env import make_dummy_vec_env, make_sb3_vec_env
-from agents.seeding import derive_seed
-from agents.training import limit_threads
+from agents.experiment.seeding import derive_seed
+from agents.learners.sb3.callbacks import ExactMetricsCallback, TqdmProgressCallback
+from agents.learners.sb3.extractors import sequence_policy_kwargs
+from agents.learners.sb3.vec_env import make_dummy_vec_env, make_sb3_vec_env
+from agents.learners.training import limit_threads
 
 ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], str]] = {
     "ppo": (PPO, "MultiInputPolicy"),
@@ -79,7 +79,7 @@ class SB3Job:
     """Environment steps, summed over rows."""
     seed: int = 0
     """The run's seed: SB3 (torch, action space) and the env rows (base + i, SB3's convention) are seeded
-    from a base derived from it with ``agents.seeding``, so runs with seeds s and s + 1 share no rows."""
+    from a base derived from it with ``agents.experiment.seeding``, so runs with seeds s and s + 1 share no rows."""
     eval_every: int = 20_000
     """Environment steps between exact evaluations."""
     num_test_contexts: int = 1024
@@ -157,7 +157,7 @@ def run_sb3(job: SB3Job) -> dict[str, Any]:
     env = make_env(job)
     algo_class, policy = ALGORITHMS[job.algo]
     algo_kwargs = {**DEFAULT_KWARGS[job.algo], **job.algo_kwargs}
-    # An int features_dim lets RecurrentPPO's LSTM build (see agents/sb3/extractors.py); same features for all.
+    # An int features_dim lets RecurrentPPO's LSTM build (see agents/learners/sb3/extractors.py); same features for all.
     algo_kwargs["policy_kwargs"] = sequence_policy_kwargs(**algo_kwargs.get("policy_kwargs", {}))
     # SB3 seeds numpy's legacy global generator, which takes seeds below 2**32.
     sb3_seed = derive_seed(job.seed, "sb3") % 2**32

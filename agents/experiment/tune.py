@@ -1,7 +1,7 @@
 """Sweeps as Ray Tune trials: one trial per job, every run folder under one storage path, and an interrupted
 sweep resumed as a whole (``Tuner.restore``) without re-running the trials that finished.
 
-``agents.sweep.run_sweep(..., backend="ray")`` lands here. Each job must carry a ``run_dir`` (its run
+``agents.experiment.sweep.run_sweep(..., backend="ray")`` lands here. Each job must carry a ``run_dir`` (its run
 folder); the storage path is the folder that holds them all (by default their common parent, i.e. the
 experiment's run folder), and Tune's own records of the sweep (trial states, each trial's result) live in
 ``<storage>/ray_tune/<name>/``. On a cluster the storage path must be a directory every node sees at the same

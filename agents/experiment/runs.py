@@ -21,7 +21,7 @@ from filelock import FileLock, Timeout
 from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
-from agents.run_files import (
+from agents.experiment.run_files import (
     RunFolderError,
     atomic_torch_save,
     atomic_write_json,
@@ -31,7 +31,7 @@ from agents.run_files import (
     portable_config,
     read_json_lines,
 )
-from agents.tensorboard import QuerySeries, log_hparams
+from agents.experiment.tensorboard import QuerySeries, log_hparams
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
@@ -104,7 +104,7 @@ class Run:
             (self.path / METRICS).unlink(missing_ok=True)
             shutil.rmtree(self.path / EVENTS, ignore_errors=True)
         self._tags_at_step: tuple[int, set[str]] = (-1, set())
-        # The learning curves again with the reward queries as the step (agents.tensorboard).
+        # The learning curves again with the reward queries as the step (agents.experiment.tensorboard).
         self.by_queries = QuerySeries(self.path / EVENTS, self.metrics(), resumed=self._has_checkpoint)
 
     @property

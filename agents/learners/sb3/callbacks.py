@@ -17,7 +17,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm.auto import tqdm
 
-from agents.sb3.evaluation import evaluate_sb3_policy
+from agents.learners.sb3.evaluation import evaluate_sb3_policy
 from seqreward_env import SequenceTask
 
 NAMESPACE = "seqreward"

@@ -9,10 +9,10 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from agents.config_checks import check_at_least, check_positive, check_types
-from agents.evaluation import LinearEvaluator
-from agents.policy_grad import NetworkPolicy, Policy
-from agents.training import adaptive_step, check_policy_fits, grad_norm, make_optimizer, set_gradient
+from agents.experiment.config_checks import check_at_least, check_positive, check_types
+from agents.learners.training import adaptive_step, check_policy_fits, grad_norm, make_optimizer, set_gradient
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.policy_grad import NetworkPolicy, Policy
 from seqreward_env import SequenceTask
 
 

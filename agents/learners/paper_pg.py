@@ -13,14 +13,10 @@ from typing import Any
 
 import torch
 
-from agents.config_checks import check_choice, check_positive, check_types
-from agents.evaluation import LinearEvaluator
-from agents.networks import load_policy
-from agents.paper_task import load_task_arrays
-from agents.policy_grad import Policy
-from agents.rollout import Rollout, rollout
-from agents.seeding import derive_seed, row_seeds
-from agents.training import (
+from agents.experiment.config_checks import check_choice, check_positive, check_types
+from agents.experiment.paper_task import load_task_arrays
+from agents.experiment.seeding import derive_seed, row_seeds
+from agents.learners.training import (
     OPTIMIZERS,
     check_policy_fits,
     env_random_state,
@@ -30,6 +26,10 @@ from agents.training import (
     set_env_random_state,
     set_gradient,
 )
+from agents.policy.evaluation import LinearEvaluator
+from agents.policy.networks import load_policy
+from agents.policy.policy_grad import Policy
+from agents.policy.rollout import Rollout, rollout
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class PaperPG:
         policy: the policy, trained in place (start it from the base model).
         config: learning settings.
         seed: the run's seed; the env rows' context streams and the sampling generator are derived from it
-            (``agents.seeding``), so runs with different seeds share no contexts.
+            (``agents.experiment.seeding``), so runs with different seeds share no contexts.
         evaluator: exact metrics for ``evaluate``.
     """
 
@@ -135,7 +135,7 @@ class PaperPGJob:
     """Everything one PG run needs, picklable so runs can go to separate processes.
 
     ``base_model`` is the file of the policy PG starts from (linear or a network); ``task_file``, when given, an
-    ``.npz`` with the teacher and test set (``agents.paper_task.load_task_arrays``) that replace the
+    ``.npz`` with the teacher and test set (``agents.experiment.paper_task.load_task_arrays``) that replace the
     env's own.
     """
 
@@ -162,7 +162,7 @@ def run_paper_pg(job: PaperPGJob) -> str:
     """Train the paper's PG from a saved base model in ``job.run_dir`` (resuming if it holds a checkpoint)."""
     import gymnasium as gym
 
-    from agents.runs import Run, train
+    from agents.experiment.runs import Run, train
 
     limit_threads(job.threads)
     env_kwargs = dict(job.env_kwargs)

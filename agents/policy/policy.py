@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 if TYPE_CHECKING:
-    from agents.policy_grad import NetworkPolicy
+    from agents.policy.policy_grad import NetworkPolicy
 
 NO_TOKEN = -1  # "no previous token": position 0, where the W2 term is absent
 # A row of the transition table whose unnormalised sum falls below this is recomputed with the plain
@@ -256,16 +256,16 @@ class LinearPolicy(TeacherForced):
         self, contexts: torch.Tensor, tokens: torch.Tensor, probs: torch.Tensor, weights: torch.Tensor, num_groups: int
     ) -> torch.Tensor:
         """Per-group sums of weighted scores in closed form, flattened like ``parameters()``:
-        ``(num_groups, dk + k^2)`` (see ``agents.group_sampling.group_gradients``)."""
-        from agents.group_sampling import flatten_blocks, group_gradients
+        ``(num_groups, dk + k^2)`` (see ``agents.learners.group_sampling.group_gradients``)."""
+        from agents.learners.group_sampling import flatten_blocks, group_gradients
 
         return flatten_blocks(group_gradients(contexts, tokens, probs, weights, num_groups))
 
     def general(self) -> NetworkPolicy:
         """The same policy on the general autograd path (a ``LinearLogits`` module holding copies of W1 and
         W2): what any network gets, to be checked against the closed forms here."""
-        from agents.networks import LinearLogits
-        from agents.policy_grad import NetworkPolicy
+        from agents.policy.networks import LinearLogits
+        from agents.policy.policy_grad import NetworkPolicy
 
         return NetworkPolicy(LinearLogits(self.w1, self.w2), self.context_dim, self.vocab_size, {"name": "linear"})
 

@@ -1,0 +1,3 @@
+"""The Trainables: supervised pre-training, the paper's PG, group PG (REINFORCE, RLOO, GRPO, Dr. GRPO,
+OBLR-PO), the theory's algorithms (adaptive PG, best-of-m, process repair, uniform-behaviour PG) and
+stable-baselines3 (``agents.learners.sb3``)."""

@@ -1,0 +1,28 @@
+"""stable-baselines3 and sb3-contrib on the seqreward environments: a fast VecEnv adapter, exact metrics, callbacks."""
+
+from agents.learners.sb3.callbacks import ExactMetricsCallback, TqdmProgressCallback
+from agents.learners.sb3.evaluation import (
+    ExactMetrics,
+    evaluate_sb3_policy,
+    greedy_decode,
+    sb3_next_token_probabilities,
+)
+from agents.learners.sb3.extractors import SequenceObservationExtractor, sequence_policy_kwargs
+from agents.learners.sb3.training import SB3Job, run_sb3
+from agents.learners.sb3.vec_env import SB3VecEnv, make_dummy_vec_env, make_sb3_vec_env
+
+__all__ = [
+    "ExactMetrics",
+    "ExactMetricsCallback",
+    "SB3Job",
+    "SB3VecEnv",
+    "SequenceObservationExtractor",
+    "TqdmProgressCallback",
+    "evaluate_sb3_policy",
+    "greedy_decode",
+    "make_dummy_vec_env",
+    "make_sb3_vec_env",
+    "run_sb3",
+    "sb3_next_token_probabilities",
+    "sequence_policy_kwargs",
+]
