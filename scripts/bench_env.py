@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 
 import seqreward_env  # noqa: F401  (registers the ids)
-from agents.learners.training import limit_threads
+from agents.experiment.threads import limit_threads
 
 
 def run(envs: gym.vector.VectorEnv, actions: np.ndarray, seed: int) -> tuple[float, float]:

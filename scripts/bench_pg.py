@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 import seqreward_env  # noqa: F401  (registers the ids)
+from agents.experiment.threads import limit_threads
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
-from agents.learners.training import limit_threads
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy import LinearPolicy
 from seqreward_env import SequenceTask

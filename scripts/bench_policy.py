@@ -20,9 +20,9 @@ import gymnasium as gym
 import torch
 
 import seqreward_env  # noqa: F401  (registers the ids)
+from agents.experiment.threads import limit_threads
 from agents.learners.group_pg import GroupPG, GroupPGConfig
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
-from agents.learners.training import limit_threads
 from agents.policy.evaluation import PolicyEvaluator
 from agents.policy.networks import POLICIES, NetworkSizes, make_policy
 from agents.policy.policy import LinearPolicy

@@ -19,8 +19,8 @@ import numpy as np
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
+from agents.experiment.threads import limit_threads
 from agents.learners.sb3 import make_dummy_vec_env, make_sb3_vec_env, sequence_policy_kwargs
-from agents.learners.training import limit_threads
 
 
 def rollout_timer(env: VecEnv, *, n_steps: int, rollouts: int, seed: int, device: str) -> Callable[[], float]:

@@ -35,8 +35,9 @@ from agents.experiment.paper_task import load_task_arrays
 from agents.experiment.runs import RunFolderError
 from agents.experiment.sweep import run_sweep
 from agents.experiment.tensorboard import ORM_PRM_CHARTS, experiment_views
+from agents.experiment.threads import limit_threads
 from agents.learners.paper_pg import run_paper_pg
-from agents.learners.training import OPTIMIZERS, limit_threads
+from agents.learners.training import OPTIMIZERS
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.networks import PolicyChoice, PolicyFields, load_policy
 from scripts import figure1_analysis as analysis

@@ -29,8 +29,8 @@ import numpy as np
 from agents.experiment.cli import command_line, mark_experiment_folder, start_fresh
 from agents.experiment.config_checks import ConfigError, check_fields
 from agents.experiment.runs import Run, read_metrics, train
+from agents.experiment.threads import limit_threads
 from agents.learners.pretrain import PretrainConfig, Pretrainer
-from agents.learners.training import limit_threads
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.networks import PolicyChoice, PolicyFields
 from agents.policy.policy_grad import Policy

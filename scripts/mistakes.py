@@ -38,7 +38,7 @@ from agents.experiment.statistics import (
 )
 from agents.experiment.sweep import run_sweep
 from agents.experiment.tensorboard import experiment_views
-from agents.learners.training import limit_threads
+from agents.experiment.threads import limit_threads
 from agents.learners.uniform_pg import UniformPG, UniformPGConfig
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy import LinearPolicy

@@ -29,7 +29,7 @@ from agents.experiment.cli import command_line, mark_experiment_folder, start_fr
 from agents.experiment.config_checks import check_fields
 from agents.experiment.runs import RunFolderError
 from agents.experiment.seeding import derive_seed
-from agents.learners.training import limit_threads
+from agents.experiment.threads import limit_threads
 from scripts import figure1, figure1_jobs
 from scripts import figure1_analysis as analysis
 

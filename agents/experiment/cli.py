@@ -22,7 +22,7 @@ from agents.experiment.run_files import (
     clear_run_folder,
     only_names,
 )
-from agents.learners.training import limit_threads
+from agents.experiment.threads import limit_threads
 
 T = TypeVar("T")
 

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from agents.experiment.runs import DONE, Run, finished_run, read_metrics, train
+from agents.experiment.threads import limit_threads
 from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
 from agents.learners.best_of_m import BestOfM, BestOfMConfig
 from agents.learners.pretrain import PretrainConfig, Pretrainer
 from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
-from agents.learners.training import limit_threads
 from agents.learners.uniform_pg import UniformPG, UniformPGConfig
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.networks import PolicyChoice, load_policy

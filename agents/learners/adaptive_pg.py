@@ -18,11 +18,11 @@ from typing import Any
 import torch
 
 from agents.experiment.config_checks import check_types
-from agents.learners.exploration import adaptive_update
 from agents.learners.theory_agent import TheoryAgent
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy_grad import Policy
 from agents.policy.rollout import Rollout, rollout
+from agents.rules.adaptive import adaptive_update
 from seqreward_env import SequenceTask
 
 

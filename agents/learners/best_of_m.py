@@ -23,15 +23,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.learners.exploration import (
-    ExplorationConfig,
-    adaptive_update,
-    sample_responses,
-    sample_sequence_mixture,
-)
+from agents.learners.exploration import ExplorationConfig, sample_responses, sample_sequence_mixture
 from agents.learners.theory_agent import TheoryAgent
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy_grad import Policy
+from agents.rules.adaptive import adaptive_update
 
 
 @dataclass(frozen=True)

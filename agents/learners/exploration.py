@@ -1,9 +1,9 @@
 """What the theory's algorithms share ("Post-Training with Policy Gradients", arXiv 2603.06957): reward queries through the env, the
-behaviour mixture 1/2 q0 + 1/2 uniform, the paper's number of tries m, and the batched adaptive step."""
+behaviour mixture 1/2 q0 + 1/2 uniform and the paper's number of tries m on a sample of contexts (the formulas for m
+are in ``agents.rules.tries``, the batched adaptive step in ``agents.rules.adaptive``)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +13,9 @@ import torch
 from agents.experiment.config_checks import check_at_least, check_types
 from agents.policy.evaluation import policy_token_log_probs
 from agents.policy.policy import NO_TOKEN, LinearPolicy
-from agents.policy.policy_grad import Policy, add_to_parameters, parameter_dtype
-from seqreward_env import SequenceTask, SequenceVectorEnv, likelihood_quantile
+from agents.policy.policy_grad import Policy
+from agents.rules.tries import best_of_m_tries, process_repair_tries
+from seqreward_env import SequenceTask, SequenceVectorEnv
 
 
 def native_vector_env(envs: Any, reward: str | None = None) -> SequenceVectorEnv:
@@ -147,111 +148,13 @@ def greedy_responses(policy: Policy, contexts: torch.Tensor, length: int) -> tor
     return tokens
 
 
-# ----- the adaptive step ------------------------------------------------------------------------------
-def adaptive_update(
-    policy: Policy,
-    contexts: torch.Tensor,
-    tokens: torch.Tensor,
-    weights: torch.Tensor,
-    scale: torch.Tensor | None = None,
-    probs: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """The theory's step for each row b, summed over rows: w <- w + sum_b s_b g_b / (4 + 2 ||g_b||^2).
-
-    g_b = sum_i weights[b, i] grad log p_w(tokens[b, i] | x_b, tokens[b, <i]) at the current w (for
-    weights A_i = r_i in {0, 1}, the score of the rewarded response or verified prefix), and s_b =
-    ``scale[b]`` (1 when absent; an importance ratio for off-policy PG). With one row this is exactly
-    ``training.adaptive_step``; with B rows it is B per-sample steps taken from the same iterate.
-
-    Args:
-        contexts: ``(B, d)``; tokens: ``(B, N)`` int64; weights: ``(B, N)``; scale: ``(B,)`` or None;
-        probs: p_w's teacher-forced next-token probabilities ``(B, N, k)`` if already at hand (a rollout
-            of p_w keeps them), else computed here.
-
-    Returns:
-        the step sizes 1 / (4 + 2 ||g_b||^2): ``(B,)``.
-    """
-    weights = weights.to(parameter_dtype(policy))
-    with torch.no_grad():
-        if probs is None and isinstance(policy, LinearPolicy):
-            probs = policy.token_probs(contexts, tokens)
-        step_sizes = 1.0 / (4.0 + 2.0 * policy.score_sq_norms(contexts, tokens, probs, weights))  # type: ignore[arg-type]
-        factor = step_sizes if scale is None else step_sizes * scale.to(step_sizes.dtype)
-        grads = policy.score(contexts, tokens, probs, weights * factor.unsqueeze(1).to(weights.dtype))  # type: ignore[arg-type]
-        add_to_parameters(policy, grads)
-    return step_sizes
-
-
-def token_adaptive_update(
-    policy: Policy, contexts: torch.Tensor, tokens: torch.Tensor, weights: torch.Tensor
-) -> torch.Tensor:
-    """The adaptive step taken per token: w <- w + sum_(b,i) g_bi / (4 + 2 ||g_bi||^2), with
-    g_bi = weights[b, i] grad log p_w(tokens[b, i] | x_b, tokens[b, <i]) at the current w.
-
-    Under the process reward every position of a verified prefix is a labelled example of its own (the
-    token-level view behind the token-level LQ): each gets its own step, so each token's log-probability
-    rises by up to about 1/2 per update, where one step on the whole prefix shares that 1/2 among its
-    positions. ||g_bi||^2 = w_bi^2 ||e_y - p||^2 (||x||^2 + 1), without the 1 at the first position.
-
-    For a network the norms ||g_bi||^2 come from per-sample scores of the B N (row, position) pairs.
-
-    Args and shapes as in ``adaptive_update``. Returns the step sizes ``(B, N)``.
-    """
-    weights = weights.to(parameter_dtype(policy))
-    if not isinstance(policy, LinearPolicy):
-        rows, length = tokens.shape
-        one_position = torch.eye(length, dtype=weights.dtype, device=weights.device)  # (position, N)
-        per_token = (weights.unsqueeze(1) * one_position.unsqueeze(0)).reshape(rows * length, length)
-        norms = policy.score_sq_norms(
-            contexts.repeat_interleave(length, 0), tokens.repeat_interleave(length, 0), None, per_token
-        )
-        step_sizes = 1.0 / (4.0 + 2.0 * norms.view(rows, length))
-        add_to_parameters(policy, policy.score(contexts, tokens, None, weights * step_sizes))
-        return step_sizes
-    with torch.no_grad():
-        probs = policy.token_probs(contexts, tokens)
-        residual = probs.pow(2).sum(-1) - 2 * probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1) + 1  # ||e_y - p||^2
-        feature = contexts.to(probs.dtype).pow(2).sum(1, keepdim=True) + (torch.arange(tokens.shape[1]) > 0).to(
-            probs.dtype
-        )
-        step_sizes = 1.0 / (4.0 + 2.0 * weights.pow(2) * residual * feature)
-        add_to_parameters(policy, policy.score(contexts, tokens, probs, weights * step_sizes))
-    return step_sizes
 
 
 # ----- the paper's m ----------------------------------------------------------------------------------
-def best_of_m_tries(base_likelihoods: np.ndarray, eps: float, delta: float, vocab_size: int, seq_len: int) -> int:
-    """Algorithm 1's m from the base model's likelihood quantile alpha = LQ(eps) of p0(y*|x).
-
-    A draw from 1/2 q0 + 1/2 uniform is right with probability 1/2 q0(y*|x) + 1/2 k^-N, at least
-    (alpha + k^-N) / 2 on the contexts above the quantile, so m draws all miss with probability
-    <= exp(-m (alpha + k^-N) / 2) <= delta when
-
-        m = ceil(2 ln(1/delta) / (alpha + k^-N)),
-
-    which is at most 2 ln(1/delta) k^N: the uniform half caps m at order k^N.
-    """
-    alpha = likelihood_quantile(base_likelihoods, eps)
-    return _tries(math.log(1.0 / delta), alpha + float(vocab_size) ** -seq_len)
 
 
-def process_repair_tries(base_token_minima: np.ndarray, eps: float, delta: float, vocab_size: int, seq_len: int) -> int:
-    """Algorithm 2's m from the base model's token-level LQ alpha = LQ(eps) of min_i p0(y*_i | x, y*_<i).
-
-    At each position a draw from 1/2 q0 + 1/2 uniform is right with probability at least
-    (alpha + 1/k) / 2 on the contexts above the quantile; asking for failure probability delta / N per
-    position (a union bound over the N positions gives delta per context):
-
-        m = ceil(2 ln(N/delta) / (alpha + 1/k)),
-
-    at most 2 k ln(N/delta): the uniform half caps m at order k.
-    """
-    alpha = likelihood_quantile(base_token_minima, eps)
-    return _tries(math.log(seq_len / delta), alpha + 1.0 / vocab_size)
 
 
-def _tries(log_term: float, success: float) -> int:
-    return max(1, math.ceil(2.0 * log_term / success))
 
 
 def base_model_likelihoods(task: SequenceTask, base: Policy, contexts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,20 +24,17 @@ import numpy as np
 import torch
 
 from agents.experiment.config_checks import check_choice, check_interval, check_positive, check_types
+from agents.experiment.threads import limit_threads
 from agents.learners.group_sampling import GroupBatch, sample_groups, token_entropy
-from agents.learners.oblr_po import (
-    BASELINE_WEIGHTS,
-    SNR_ESTIMATORS,
-    SNRLearningRate,
-    baseline_weights,
-    gradient_statistics,
-)
-from agents.learners.training import OPTIMIZERS, check_policy_fits, limit_threads, make_optimizer, set_gradient
+from agents.learners.oblr_po import BASELINE_WEIGHTS, baseline_weights
+from agents.learners.training import OPTIMIZERS, check_policy_fits, make_optimizer, set_gradient
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.networks import load_policy
 from agents.policy.policy import LinearPolicy
 from agents.policy.policy_grad import Policy, unflatten
 from agents.rules.baselines import group_advantages
+from agents.rules.snr import SNR_ESTIMATORS, SNRLearningRate, gradient_statistics
+from agents.rules.surrogates import clipped_ratio_weights, kl_penalty_weights
 
 # method -> the estimator of its advantages (agents.rules.baselines); OBLR-PO's is set by ``oblr_baseline``.
 METHODS: dict[str, str] = {
@@ -300,29 +297,8 @@ class GroupPG:
         self.skipped_updates = int(state["skipped_updates"])
 
 
-def kl_penalty_weights(log_probs: torch.Tensor, reference_log_probs: torch.Tensor, kl_coef: float) -> torch.Tensor:
-    """Per-token weights w_t with sum_t w_t grad log p_t = -kl_coef grad sum_t k3_t, k3 = p_ref/p - log(p_ref/p) - 1.
-
-    The gradient of k3 at a sampled token is (1 - p_ref/p) grad log p. Shapes ``(R, N)`` throughout.
-    """
-    if kl_coef == 0:
-        return torch.zeros_like(log_probs)
-    return -kl_coef * (1.0 - torch.exp(reference_log_probs - log_probs))
 
 
-def clipped_ratio_weights(
-    log_probs: torch.Tensor, old_log_probs: torch.Tensor, advantages: torch.Tensor, epsilon: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-token weights of the gradient of PPO's surrogate sum_t min(rho_t A_t, clip(rho_t, 1 - eps, 1 + eps) A_t),
-    rho_t = p_t / p_old,t: A_t rho_t where the unclipped branch is the minimum, 0 where the clipped one is
-    (eps = 0: no clipping). Returns the weights and the ``active`` mask, all ``(R, N)``.
-    """
-    ratio = torch.exp(log_probs - old_log_probs)
-    active = torch.ones_like(ratio, dtype=torch.bool)
-    if epsilon > 0:
-        active = ((advantages >= 0) & (ratio <= 1 + epsilon)) | ((advantages < 0) & (ratio >= 1 - epsilon))
-    # where, not a product: an overflowed ratio on a clipped token must give 0, not inf * 0
-    return torch.where(active, advantages * ratio, torch.zeros_like(ratio)), active
 
 
 def _k3(log_probs: torch.Tensor, reference_log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

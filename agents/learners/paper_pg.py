@@ -16,12 +16,11 @@ import torch
 from agents.experiment.config_checks import check_choice, check_positive, check_types
 from agents.experiment.paper_task import load_task_arrays
 from agents.experiment.seeding import derive_seed, row_seeds
+from agents.experiment.threads import limit_threads
 from agents.learners.training import (
     OPTIMIZERS,
     check_policy_fits,
     env_random_state,
-    grad_norm,
-    limit_threads,
     make_optimizer,
     set_env_random_state,
     set_gradient,
@@ -30,6 +29,7 @@ from agents.policy.evaluation import LinearEvaluator
 from agents.policy.networks import load_policy
 from agents.policy.policy_grad import Policy
 from agents.policy.rollout import Rollout, rollout
+from agents.rules.adaptive import grad_norm
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ import numpy as np
 import torch
 
 from agents.experiment.config_checks import check_at_least, check_positive, check_types
-from agents.learners.training import adaptive_step, check_policy_fits, grad_norm, make_optimizer, set_gradient
+from agents.learners.training import check_policy_fits, make_optimizer, set_gradient
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy_grad import NetworkPolicy, Policy
+from agents.rules.adaptive import adaptive_step, grad_norm
 from seqreward_env import SequenceTask
 
 

@@ -25,17 +25,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.learners.exploration import (
-    ExplorationConfig,
-    adaptive_update,
-    previous_tokens,
-    sample_responses,
-    sample_token_mixture,
-    token_adaptive_update,
-)
+from agents.learners.exploration import ExplorationConfig, previous_tokens, sample_responses, sample_token_mixture
 from agents.learners.theory_agent import TheoryAgent
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy_grad import Policy
+from agents.rules.adaptive import adaptive_update, token_adaptive_update
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Pieces every learning rule shares: optimisers fed closed-form gradients, the theory's adaptive step,
-gradient norms, and the random state of envs and generators for exact resume."""
+"""Pieces every learner shares: optimisers fed closed-form gradients, the check that a policy fits the task,
+and the random state of envs and generators for exact resume (the adaptive step is in
+``agents.rules.adaptive``, the thread limit in ``agents.experiment.threads``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
 
 from agents.policy.policy_grad import Policy
 
@@ -42,22 +42,8 @@ def set_gradient(policy: Policy, grads: Sequence[torch.Tensor]) -> None:
         parameter.grad = grad.to(parameter.dtype).clone()
 
 
-def grad_norm(grads: Sequence[torch.Tensor]) -> float:
-    """Euclidean norm of the concatenated gradient blocks."""
-    return float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)))  # type: ignore[arg-type]
 
 
-def adaptive_step(policy: Policy, grads: Sequence[torch.Tensor], scale: float) -> float:
-    """The theory's update w <- w + scale * g / (4 + 2 ||g||^2); returns the step size 1 / (4 + 2 ||g||^2).
-
-    ``g`` is a per-sample score (of log p(y*|x) for pre-training, of the sampled response for PG) and
-    ``scale`` the reward or advantage multiplying it.
-    """
-    step_size = 1.0 / (4.0 + 2.0 * grad_norm(grads) ** 2)
-    with torch.no_grad():
-        for parameter, grad in zip(policy.parameters(), grads, strict=True):
-            parameter.add_(grad.to(parameter.dtype), alpha=scale * step_size)
-    return step_size
 
 
 def env_generators(envs: Any) -> list[np.random.Generator]:
@@ -84,14 +70,3 @@ def set_env_random_state(envs: Any, states: list[dict[str, Any]]) -> None:
         rng.bit_generator.state = state
 
 
-def limit_threads(threads: int) -> None:
-    """Use ``threads`` threads in torch and in numpy's BLAS for the rest of this process.
-
-    The task's matrix products are tiny; a multi-threaded BLAS only adds synchronisation, and in
-    several worker processes on a few cores its spinning threads can slow a 1024 x 32 x 32 product
-    a hundredfold.
-    """
-    if threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads!r}")
-    torch.set_num_threads(threads)
-    threadpool_limits(threads)

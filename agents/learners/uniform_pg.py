@@ -34,10 +34,11 @@ import numpy as np
 import torch
 
 from agents.experiment.config_checks import check_at_least, check_types
-from agents.learners.exploration import adaptive_update, greedy_responses, is_high
+from agents.learners.exploration import greedy_responses, is_high
 from agents.learners.theory_agent import TheoryAgent
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy_grad import Policy
+from agents.rules.adaptive import adaptive_update
 
 
 @dataclass(frozen=True)

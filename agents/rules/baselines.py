@@ -11,6 +11,10 @@ gradient grad E[r], with G responses per context:
   expectation is exactly (G - 1)/G times the policy gradient (a scaled, not a wrong, direction).
 - ``batch_mean`` (b the mean over all B G rewards): expectation (1 - 1/(B G)) times the policy gradient.
 - ``grpo`` (group-normalised: (r - mean) / (std + eps)) and ``weighted_self_including``: biased.
+
+Paper: "OBLR-PO: A Theoretical Framework for Stable Reinforcement Learning" (Huang, Sheng and Zheng,
+arXiv 2511.23310), whose variance-optimal baseline is the score-norm weighted one; the other estimators
+are the standard ones it is compared with.
 """
 
 from __future__ import annotations

@@ -14,20 +14,12 @@ import torch
 
 import seqreward_env  # noqa: F401
 from agents.experiment.runs import read_metrics
-from agents.learners.group_pg import (
-    COMPLETE,
-    METHODS,
-    GroupPG,
-    GroupPGConfig,
-    GroupPGJob,
-    clipped_ratio_weights,
-    kl_penalty_weights,
-    run_group_pg,
-)
-from agents.learners.oblr_po import GradientStatistics, SNRLearningRate, gradient_statistics
+from agents.learners.group_pg import COMPLETE, METHODS, GroupPG, GroupPGConfig, GroupPGJob, run_group_pg
 from agents.learners.pretrain import PretrainConfig, Pretrainer
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy import LinearPolicy
+from agents.rules.snr import GradientStatistics, SNRLearningRate, gradient_statistics
+from agents.rules.surrogates import clipped_ratio_weights, kl_penalty_weights
 
 TASK = {"seq_len": 4, "vocab_size": 4, "context_dim": 6, "num_components": 6}
 

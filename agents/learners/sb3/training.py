@@ -34,10 +34,10 @@ from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
 import seqreward_env
 from agents.experiment.seeding import derive_seed
+from agents.experiment.threads import limit_threads
 from agents.learners.sb3.callbacks import ExactMetricsCallback, TqdmProgressCallback
 from agents.learners.sb3.extractors import sequence_policy_kwargs
 from agents.learners.sb3.vec_env import make_dummy_vec_env, make_sb3_vec_env
-from agents.learners.training import limit_threads
 
 ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], str]] = {
     "ppo": (PPO, "MultiInputPolicy"),
