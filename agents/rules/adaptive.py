@@ -16,7 +16,8 @@ from agents.policy.policy_grad import Policy, add_to_parameters, parameter_dtype
 
 
 def grad_norm(grads: Sequence[torch.Tensor]) -> float:
-    """Euclidean norm of the concatenated gradient blocks."""
+    """||g|| = sqrt(sum_blocks sum g^2), the Euclidean norm of the concatenated gradient blocks (one tensor per
+    parameter, shaped like it); a float."""
     return float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)))  # type: ignore[arg-type]
 
 
@@ -24,7 +25,7 @@ def adaptive_step(policy: Policy, grads: Sequence[torch.Tensor], scale: float) -
     """The theory's update w <- w + scale * g / (4 + 2 ||g||^2); returns the step size 1 / (4 + 2 ||g||^2).
 
     ``g`` is a per-sample score (of log p(y*|x) for pre-training, of the sampled response for PG) and
-    ``scale`` the reward or advantage multiplying it.
+    ``scale`` the reward or advantage multiplying it. ``grads``: one tensor per parameter, shaped like it.
     """
     step_size = 1.0 / (4.0 + 2.0 * grad_norm(grads) ** 2)
     with torch.no_grad():

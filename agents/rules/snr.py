@@ -30,7 +30,8 @@ class GradientStatistics(NamedTuple):
 
 
 def gradient_statistics(per_context: torch.Tensor) -> GradientStatistics:
-    """Statistics of ``(B, D)`` per-context gradient estimates (B >= 2; sample covariance with B - 1)."""
+    """Statistics of ``(B, D)`` per-context gradient estimates (B >= 2; sample covariance with B - 1):
+    g = mean_b g_b, trace_variance = sum_b ||g_b - g||^2 / ((B - 1) B), snr = ||g||^2 / trace_variance."""
     count = per_context.shape[0]
     if count < 2:
         raise ValueError(f"the gradient's spread needs at least 2 contexts per step, got {count}")
