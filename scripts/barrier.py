@@ -27,6 +27,7 @@ from typing import Any
 
 from agents.experiment.cli import Experiment, run_experiment
 from agents.experiment.config_checks import ConfigError, check_choices, check_fields
+from agents.experiment.settings import task_keywords
 from agents.experiment.statistics import (
     growth_per_token,
     interval_or_none,
@@ -141,15 +142,7 @@ def check_config(config: BarrierConfig) -> None:
 
 
 def task_kwargs(config: BarrierConfig, seq_len: int) -> dict[str, Any]:
-    return {
-        "seq_len": seq_len,
-        "vocab_size": config.vocab_size,
-        "context_dim": config.context_dim,
-        "num_components": config.num_components,
-        "sigma": config.sigma,
-        "margin": config.margin,
-        "task_seed": config.task_seed,
-    }
+    return task_keywords(config, seq_len=seq_len, margin=config.margin)
 
 
 def pretrain_jobs(config: BarrierConfig, run_dir: Path, show_progress: bool) -> dict[tuple[int, int], PretrainJob]:

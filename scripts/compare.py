@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from agents.experiment.cli import Experiment, run_experiment
 from agents.experiment.config_checks import ConfigError, check_choices, check_fields
 from agents.experiment.runs import Run, final_test_error, read_metrics, train
+from agents.experiment.settings import task_keywords
 from agents.experiment.statistics import aggregate, mean_interval, probability_of_improvement
 from agents.experiment.sweep import run_sweep
 from agents.experiment.tensorboard import experiment_views
@@ -171,14 +172,7 @@ def steps_for(config: CompareConfig, reward: str) -> int:
 
 
 def task_kwargs(config: CompareConfig) -> dict[str, Any]:
-    return {
-        "seq_len": config.seq_len,
-        "vocab_size": config.vocab_size,
-        "context_dim": config.context_dim,
-        "num_components": config.num_components,
-        "sigma": config.sigma,
-        "task_seed": config.task_seed,
-    }
+    return task_keywords(config)
 
 
 def pretrain_base_model(config: CompareConfig, path: Path, *, show_progress: bool) -> tuple[Path, float]:

@@ -42,6 +42,7 @@ import numpy as np
 from agents.experiment.cli import Experiment, parse_experiment_args, run_experiment
 from agents.experiment.config_checks import ConfigError, check_choices, check_fields
 from agents.experiment.runs import read_metrics
+from agents.experiment.settings import task_keywords
 from agents.experiment.statistics import aggregate, mean_interval
 from agents.experiment.sweep import run_sweep
 from agents.experiment.tensorboard import experiment_views
@@ -154,15 +155,7 @@ def check_config(config: CompareSB3Config) -> None:
 
 
 def task_kwargs(config: CompareSB3Config) -> dict[str, Any]:
-    return {
-        "seq_len": config.seq_len,
-        "vocab_size": config.vocab_size,
-        "context_dim": config.context_dim,
-        "num_components": config.num_components,
-        "sigma": config.sigma,
-        "task_seed": config.task_seed,
-        "reward_values": REWARD_VALUES,
-    }
+    return task_keywords(config, reward_values=REWARD_VALUES)
 
 
 def eval_every(config: CompareSB3Config) -> int:

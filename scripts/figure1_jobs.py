@@ -12,6 +12,7 @@ import numpy as np
 from agents.experiment.paper_task import PaperTaskArrays, draw_paper_task, load_task_arrays, save_task_arrays
 from agents.experiment.runs import Run, RunFolderError, read_metrics, train
 from agents.experiment.seeding import derive_seed
+from agents.experiment.settings import task_keywords
 from agents.learners.paper_pg import PaperPGConfig, PaperPGJob
 from agents.learners.pretrain import PretrainConfig, Pretrainer
 from agents.policy.evaluation import LinearEvaluator
@@ -28,15 +29,7 @@ REWARDS = {"orm": ("seqreward/PaperOutcome-v1", "outcome"), "prm": ("seqreward/P
 
 def task_kwargs(config: Figure1Config) -> dict[str, Any]:
     """The env keyword arguments of the task's shape (the teacher and test set come from the task file)."""
-    return {
-        "seq_len": config.seq_len,
-        "vocab_size": config.vocab_size,
-        "context_dim": config.context_dim,
-        "num_components": config.num_components,
-        "sigma": config.sigma,
-        "task_seed": config.task_seed,
-        "teacher": None,
-    }
+    return task_keywords(config, teacher=None)  # the teacher comes from the task file
 
 
 def task_arrays(config: Figure1Config) -> PaperTaskArrays:

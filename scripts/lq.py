@@ -29,6 +29,7 @@ import numpy as np
 from agents.experiment.cli import command_line, mark_experiment_folder, start_fresh
 from agents.experiment.config_checks import ConfigError, check_fields
 from agents.experiment.runs import Run, read_metrics, train
+from agents.experiment.settings import task_keywords
 from agents.experiment.threads import limit_threads
 from agents.learners.pretrain import PretrainConfig, Pretrainer
 from agents.policy.evaluation import LinearEvaluator
@@ -123,13 +124,7 @@ def check_config(config: LQConfig) -> None:
 
 
 def make_task(config: LQConfig) -> SequenceTask:
-    return SequenceTask(
-        seq_len=config.seq_len,
-        vocab_size=config.vocab_size,
-        context_dim=config.context_dim,
-        contexts=config.contexts,
-        task_seed=config.task_seed,
-    )
+    return SequenceTask(**task_keywords(config))
 
 
 class LikelihoodRecorder(LinearEvaluator):

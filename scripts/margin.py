@@ -24,6 +24,7 @@ from typing import Any
 
 from agents.experiment.cli import Experiment, run_experiment
 from agents.experiment.config_checks import ConfigError, check_choices, check_fields
+from agents.experiment.settings import task_keywords
 from agents.experiment.statistics import interval_or_none, interval_text, point_or_none, power_law_exponent
 from agents.experiment.sweep import run_sweep
 from agents.experiment.tensorboard import experiment_views
@@ -115,14 +116,7 @@ def check_config(config: MarginConfig) -> None:
 
 
 def task_kwargs(config: MarginConfig, gamma: float) -> dict[str, Any]:
-    return {
-        "seq_len": config.seq_len,
-        "vocab_size": config.vocab_size,
-        "context_dim": config.context_dim,
-        "contexts": config.contexts,
-        "margin": gamma,
-        "task_seed": config.task_seed,
-    }
+    return task_keywords(config, margin=gamma)
 
 
 def make_jobs(config: MarginConfig, run_dir: Path) -> dict[tuple[str, float, int], TheoryJob]:

@@ -29,6 +29,7 @@ import numpy as np
 from agents.experiment.cli import Experiment, run_experiment
 from agents.experiment.config_checks import ConfigError, check_choices, check_fields
 from agents.experiment.runs import Run, finished_run, read_metrics, train
+from agents.experiment.settings import task_keywords
 from agents.experiment.statistics import (
     growth_per_token,
     interval_or_none,
@@ -145,15 +146,7 @@ def settings(config: MistakesConfig) -> list[tuple[int, float]]:
 
 
 def task_kwargs(config: MistakesConfig, seq_len: int, gamma: float, reward: str = "outcome") -> dict[str, Any]:
-    return {
-        "seq_len": seq_len,
-        "vocab_size": config.vocab_size,
-        "context_dim": config.context_dim,
-        "contexts": config.contexts,
-        "task_seed": config.task_seed,
-        "margin": gamma,
-        "reward": reward,
-    }
+    return task_keywords(config, seq_len=seq_len, margin=gamma, reward=reward)
 
 
 def run_mistake_job(job: MistakeJob) -> dict[str, Any]:
