@@ -58,11 +58,10 @@ class BestOfM(TheoryAgent):
         evaluator: LinearEvaluator,
     ) -> None:
         super().__init__(envs, policy, seed, evaluator, reward="outcome")
-        self.config, self.base = config, base.copy()
+        self.config = config
+        self.start_exploration("best_of_m", base, config)
         task = self.task
-        self.tries = self.number_of_tries("best_of_m", self.base, config)
         rows, length = self.rows, task.seq_len
-        self.contexts = np.zeros((rows, task.context_dim), dtype=np.float32)
         self.first_response = torch.zeros(rows, length, dtype=torch.int64, device=policy.device)
         self.searching = torch.zeros(rows, dtype=torch.bool, device=policy.device)  # past the on-policy try
         self.extra_tries = torch.zeros(rows, dtype=torch.int64, device=policy.device)

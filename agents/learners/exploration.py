@@ -148,13 +148,7 @@ def greedy_responses(policy: Policy, contexts: torch.Tensor, length: int) -> tor
     return tokens
 
 
-
-
 # ----- the paper's m ----------------------------------------------------------------------------------
-
-
-
-
 
 
 def base_model_likelihoods(task: SequenceTask, base: Policy, contexts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -297,10 +297,6 @@ class GroupPG:
         self.skipped_updates = int(state["skipped_updates"])
 
 
-
-
-
-
 def _k3(log_probs: torch.Tensor, reference_log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean per-token k3 estimate of KL(p || p_ref) over the generated positions."""
     log_ratio = reference_log_probs - log_probs

@@ -46,9 +46,3 @@ def baseline_weights(policy: Policy, batch: Rollout, kind: str = "score_norm") -
         per_token = 1.0 - 2.0 * chosen + probs.pow(2).sum(dim=-1)  # ||e_y - p||^2
         return (per_token * mask.double()).sum(dim=1)
     raise ValueError(f"baseline weights must be one of {BASELINE_WEIGHTS}, got {kind!r}")
-
-
-
-
-
-

@@ -64,11 +64,10 @@ class ProcessRepair(TheoryAgent):
         evaluator: LinearEvaluator,
     ) -> None:
         super().__init__(envs, policy, seed, evaluator, reward="process")
-        self.config, self.base = config, base.copy()
+        self.config = config
+        self.start_exploration("process_repair", base, config)
         task = self.task
-        self.tries = self.number_of_tries("process_repair", self.base, config)
         rows, length, device = self.rows, task.seq_len, policy.device
-        self.contexts = np.zeros((rows, task.context_dim), dtype=np.float32)
         self.response = torch.zeros(rows, length, dtype=torch.int64, device=device)  # the policy's own
         self.on_response = torch.zeros(rows, dtype=torch.bool, device=device)  # no token of it rejected yet
         self.verified = torch.zeros(rows, length, dtype=torch.int64, device=device)

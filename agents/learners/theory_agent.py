@@ -52,6 +52,13 @@ class TheoryAgent:
         """Contexts the agent works on at once (the env's ``num_envs``)."""
         return self.envs.num_envs
 
+    def start_exploration(self, algorithm: str, base: Policy, config: ExplorationConfig) -> None:
+        """What Algorithms 1 and 2 set up alike: a frozen copy of the base model q0 of the behaviour mixture,
+        the number of tries m from ``config``, and one context slot per env row."""
+        self.base = base.copy()
+        self.tries = self.number_of_tries(algorithm, self.base, config)
+        self.contexts = np.zeros((self.rows, self.task.context_dim), dtype=np.float32)
+
     def number_of_tries(self, algorithm: str, base: Policy, config: ExplorationConfig) -> int:
         """m for ``algorithm`` ("best_of_m" or "process_repair"): ``config.tries``, or the paper's choice from
         the likelihood quantile of the base model on ``config.lq_contexts`` contexts drawn once."""

@@ -42,10 +42,6 @@ def set_gradient(policy: Policy, grads: Sequence[torch.Tensor]) -> None:
         parameter.grad = grad.to(parameter.dtype).clone()
 
 
-
-
-
-
 def env_generators(envs: Any) -> list[np.random.Generator]:
     """The per-row context generators of a vector env (native or Gymnasium sync)."""
     base = envs.unwrapped if hasattr(envs, "unwrapped") else envs
@@ -68,5 +64,3 @@ def set_env_random_state(envs: Any, states: list[dict[str, Any]]) -> None:
         raise ValueError(f"saved state has {len(states)} env rows, the env has {len(generators)}")
     for rng, state in zip(generators, states, strict=True):
         rng.bit_generator.state = state
-
-
