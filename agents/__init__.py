@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from seqreward_env._version import __distribution__, __version__
 
 if TYPE_CHECKING:
+    from agents.experiment.jobs import LEARNERS, Evaluation, Job, StopRule, TaskSpec, run_job
     from agents.experiment.runs import Run, train
     from agents.experiment.seeding import check_seed, derive_seed, row_seeds, stream
     from agents.experiment.sweep import run_sweep
@@ -60,6 +61,12 @@ _EXPORTS = {
     "UniformPGConfig": "agents.learners.uniform_pg",
     "SB3Job": "agents.learners.sb3",
     "run_sb3": "agents.learners.sb3",
+    "Job": "agents.experiment.jobs",
+    "TaskSpec": "agents.experiment.jobs",
+    "Evaluation": "agents.experiment.jobs",
+    "StopRule": "agents.experiment.jobs",
+    "LEARNERS": "agents.experiment.jobs",
+    "run_job": "agents.experiment.jobs",
     "Run": "agents.experiment.runs",
     "train": "agents.experiment.runs",
     "run_sweep": "agents.experiment.sweep",
@@ -97,6 +104,12 @@ __all__ = [
     "UniformPGConfig",
     "SB3Job",
     "run_sb3",
+    "Job",
+    "TaskSpec",
+    "Evaluation",
+    "StopRule",
+    "LEARNERS",
+    "run_job",
     "Run",
     "train",
     "run_sweep",

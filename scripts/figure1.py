@@ -31,12 +31,12 @@ if __package__ in (None, ""):  # run as ``python scripts/figure1.py``: make ``sc
 
 from agents.experiment.cli import command_line, mark_experiment_folder, start_fresh
 from agents.experiment.config_checks import ConfigError, check_choice, check_fields, check_interval, check_positive
+from agents.experiment.jobs import run_job
 from agents.experiment.paper_task import load_task_arrays
 from agents.experiment.runs import RunFolderError
 from agents.experiment.sweep import run_sweep
 from agents.experiment.tensorboard import ORM_PRM_CHARTS, experiment_views
 from agents.experiment.threads import limit_threads
-from agents.learners.paper_pg import run_paper_pg
 from agents.learners.training import OPTIMIZERS
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.networks import PolicyChoice, PolicyFields, load_policy
@@ -197,12 +197,12 @@ def run_figure1(config: Figure1Config, run_dir: Path, *, show_progress: bool = T
     if config.base_model is not None:
         base_model = Path(config.base_model)
     else:
-        base_model = pretrain_base_model(config, task, run_dir / "pretrain", show_progress=show_progress)
+        base_model = pretrain_base_model(config, task_file, run_dir / "pretrain", show_progress=show_progress)
     base = load_policy(base_model, device=config.device)
     evaluator = LinearEvaluator(task, config.test_size)
     support = off_support_contexts(config, task, evaluator, base)
     jobs = pg_jobs(config, run_dir, task_file, base_model, support, show_progress)
-    run_sweep(run_paper_pg, jobs, workers=config.workers, show_progress=False)
+    run_sweep(run_job, jobs, workers=config.workers, show_progress=False)
     return write_figure(run_dir, config, support, evaluator(base)["eval/test_error"])
 
 

@@ -3,18 +3,18 @@ model, which contexts are off-support, one PaperPG job per (PG seed, reward), an
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents.experiment.jobs import FINAL_MODEL, Evaluation, Job, TaskSpec, run_job
 from agents.experiment.paper_task import PaperTaskArrays, draw_paper_task, load_task_arrays, save_task_arrays
-from agents.experiment.runs import Run, RunFolderError, read_metrics, train
+from agents.experiment.runs import RunFolderError, read_metrics
 from agents.experiment.seeding import derive_seed
 from agents.experiment.settings import task_keywords
-from agents.learners.paper_pg import PaperPGConfig, PaperPGJob
-from agents.learners.pretrain import PretrainConfig, Pretrainer
+from agents.learners.paper_pg import PaperPGConfig
+from agents.learners.pretrain import PretrainConfig
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.networks import PolicyChoice
 from agents.policy.policy_grad import Policy
@@ -84,36 +84,29 @@ def keep_task_file(path: Path, arrays: PaperTaskArrays) -> Path:
     return save_task_arrays(path, arrays)
 
 
-def pretrain_base_model(config: Figure1Config, task: SequenceTask, path: Path, *, show_progress: bool) -> Path:
-    """Supervised pre-training (Adagrad, token-level cross-entropy, w = 0 at the start); returns the model file."""
-    settings = PretrainConfig(
-        steps=config.pretrain_steps, batch_size=config.pretrain_batch_size, learning_rate=config.learning_rate
-    )
-    model_file = path / "base_model.pt"
-    seed = derive_seed(config.seed, "pretrain")
-    identity = {
-        "task": task_kwargs(config),
-        "teacher": config.teacher,
-        "task_file": config.task_file,
-        **PolicyChoice.of(config).record(),
-    }
-    run = Run(path, {**identity, "pretrain": asdict(settings), "seed": seed})
-    if run.start_step >= settings.steps and model_file.exists():
-        run.close()
-        return model_file
-    policy = PolicyChoice.of(config).make(task, config.device, seed=derive_seed(config.seed, "initial weights"))
-    trainer = Pretrainer(task, policy, settings, seed, LinearEvaluator(task, config.test_size))
-    train(
-        run,
-        trainer,
-        settings.steps,
-        eval_every=max(1, settings.steps // 10),
-        description="pre-train",
+def pretrain_job(config: Figure1Config, task_file: Path, path: Path, *, show_progress: bool) -> Job:
+    """Supervised pre-training of the base model (Adagrad, token-level cross-entropy, from a uniform policy)
+    on the task of ``task_file``, in the folder ``path``."""
+    return Job(
+        learner="pretrain",
+        config=PretrainConfig(batch_size=config.pretrain_batch_size, learning_rate=config.learning_rate),
+        task=TaskSpec({**task_kwargs(config), "reward_values": (-1.0, 1.0)}, task_file=str(task_file)),
+        budget=config.pretrain_steps,
+        seed=derive_seed(config.seed, "pretrain"),
+        run_dir=str(path),
+        policy=PolicyChoice.of(config),
+        policy_seed=derive_seed(config.seed, "initial weights"),
+        evaluation=Evaluation(every=max(1, config.pretrain_steps // 10), test_size=config.test_size),
+        device=config.device,
         show_progress=show_progress,
+        description="pre-train",
     )
-    policy.save(model_file)
-    run.close()
-    return model_file
+
+
+def pretrain_base_model(config: Figure1Config, task_file: Path, path: Path, *, show_progress: bool) -> Path:
+    """Run (or reuse) the pre-training job; returns the base model's file."""
+    run_job(pretrain_job(config, task_file, path, show_progress=show_progress))
+    return path / FINAL_MODEL
 
 
 def off_support_contexts(
@@ -155,31 +148,32 @@ def pg_jobs(
     base_model: Path,
     support: dict[str, Any],
     show_progress: bool,
-) -> list[PaperPGJob]:
+) -> list[Job]:
     """One PaperPG job per (PG seed, reward). Each PG seed's streams derive from (root seed, "pg", index);
     ORM and PRM of one PG seed share them, so they see the same contexts (common random numbers)."""
     jobs = []
     for index in range(config.seeds):
         for name, (env_id, _) in REWARDS.items():
             jobs.append(
-                PaperPGJob(
-                    run_dir=str(run_dir / "pg" / f"seed{index}" / name),
-                    env_id=env_id,
-                    env_kwargs=task_kwargs(config),
-                    base_model=str(base_model),
-                    steps=config.pg_steps,
-                    batch_size=config.batch_size,
+                Job(
+                    learner="paper_pg",
                     config=PaperPGConfig(learning_rate=config.learning_rate, optimizer=config.optimizer),
+                    task=TaskSpec(task_kwargs(config), env_id=env_id, task_file=str(task_file)),
+                    budget=config.pg_steps,
                     seed=derive_seed(config.seed, "pg", index),
-                    test_size=config.test_size,
-                    eval_every=config.eval_every,
-                    tracked=support["tracked"],
-                    off_support=support["indices"],
+                    run_dir=str(run_dir / "pg" / f"seed{index}" / name),
+                    rows=config.batch_size,
+                    base_model=str(base_model),
+                    evaluation=Evaluation(
+                        every=config.eval_every,
+                        test_size=config.test_size,
+                        tracked=support["tracked"],
+                        off_support=tuple(support["indices"]),
+                    ),
                     device=config.device,
-                    threads=1,
                     show_progress=show_progress,
                     progress_position=len(jobs) % config.workers,
-                    task_file=str(task_file),
+                    description=f"PG {name.upper()} seed {index}",
                 )
             )
     return jobs

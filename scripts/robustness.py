@@ -121,9 +121,10 @@ def run_robustness(
     for draw in range(config.draws):
         draw_dir = run_dir / f"draw{draw}"
         pretrain_config = replace(draw_config(config, base, draw, "adagrad"), learning_rate=base.learning_rate)
-        task = figure1_jobs.build_task(pretrain_config, figure1_jobs.task_arrays(pretrain_config))
+        draw_dir.mkdir(parents=True, exist_ok=True)
+        task_file = figure1_jobs.keep_task_file(draw_dir / "task.npz", figure1_jobs.task_arrays(pretrain_config))
         base_model = figure1_jobs.pretrain_base_model(
-            pretrain_config, task, draw_dir / "pretrain", show_progress=show_progress
+            pretrain_config, task_file, draw_dir / "pretrain", show_progress=show_progress
         )
         for optimizer in OPTIMIZERS:
             settings = replace(draw_config(config, base, draw, optimizer), base_model=str(base_model))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -186,3 +187,18 @@ def interval_text(interval: Sequence[float | None] | None, spec: str = ".2f") ->
         return ""
     low, high = interval
     return f" [{low:{spec}}, {high:{spec}}]"
+
+
+def query_statistics(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Queries to the target over the runs of one setting: the median and geometric mean of the runs that
+    reached it, how many did, and the most queries any run spent (a lower bound where one did not)."""
+    reached = [float(s["queries_to_target"]) for s in summaries if s["reached"]]
+    return {
+        "runs": len(summaries),
+        "reached": len(reached),
+        "median": float(np.median(reached)) if reached else None,
+        "geometric_mean": float(np.exp(np.mean(np.log(reached)))) if reached else None,
+        "min": min(reached) if reached else None,
+        "max": max(reached) if reached else None,
+        "max_spent": max(float(s["final_reward_queries"]) for s in summaries) if summaries else None,
+    }

@@ -42,24 +42,26 @@ class BestOfM(TheoryAgent):
     Args:
         envs: ``SequenceVectorEnv`` with ``reward="outcome"``; ``num_envs`` searches run side by side.
         policy: p_w, trained in place (start it from the base model).
-        base: q0, the base model of the behaviour mixture (copied and frozen).
         config: Algorithm 1's settings.
         seed: seeds contexts, sampling and the LQ estimate.
         evaluator: exact metrics for ``evaluate``.
+        base: q0, the base model of the behaviour mixture (copied and frozen); None: ``policy`` as it is
+            at construction, the usual case of a policy started from the base model.
     """
 
     def __init__(
         self,
         envs: Any,
         policy: Policy,
-        base: Policy,
         config: BestOfMConfig,
         seed: int,
         evaluator: LinearEvaluator,
+        *,
+        base: Policy | None = None,
     ) -> None:
         super().__init__(envs, policy, seed, evaluator, reward="outcome")
         self.config = config
-        self.start_exploration("best_of_m", base, config)
+        self.start_exploration("best_of_m", policy if base is None else base, config)
         task = self.task
         rows, length = self.rows, task.seq_len
         self.first_response = torch.zeros(rows, length, dtype=torch.int64, device=policy.device)

@@ -14,9 +14,7 @@ from typing import Any
 import torch
 
 from agents.experiment.config_checks import check_choice, check_positive, check_types
-from agents.experiment.paper_task import load_task_arrays
 from agents.experiment.seeding import derive_seed, row_seeds
-from agents.experiment.threads import limit_threads
 from agents.learners.training import (
     OPTIMIZERS,
     check_policy_fits,
@@ -26,7 +24,6 @@ from agents.learners.training import (
     set_gradient,
 )
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.networks import load_policy
 from agents.policy.policy_grad import Policy
 from agents.policy.rollout import Rollout, rollout
 from agents.rules.adaptive import grad_norm
@@ -128,70 +125,3 @@ class PaperPG:
         set_env_random_state(self.envs, state["env_random_state"])
         self._env_seed = state["env_seed"]
         self.reward_queries = int(state["reward_queries"])
-
-
-@dataclass(frozen=True)
-class PaperPGJob:
-    """Everything one PG run needs, picklable so runs can go to separate processes.
-
-    ``base_model`` is the file of the policy PG starts from (linear or a network); ``task_file``, when given, an
-    ``.npz`` with the teacher and test set (``agents.experiment.paper_task.load_task_arrays``) that replace the
-    env's own.
-    """
-
-    run_dir: str
-    env_id: str
-    env_kwargs: dict[str, Any]
-    base_model: str
-    steps: int
-    batch_size: int
-    config: PaperPGConfig
-    seed: int
-    test_size: int
-    eval_every: int
-    tracked: Any = None
-    off_support: Any = None
-    device: str = "cpu"
-    threads: int = 1
-    show_progress: bool = True
-    progress_position: int = 0
-    task_file: str | None = None
-
-
-def run_paper_pg(job: PaperPGJob) -> str:
-    """Train the paper's PG from a saved base model in ``job.run_dir`` (resuming if it holds a checkpoint)."""
-    import gymnasium as gym
-
-    from agents.experiment.runs import Run, train
-
-    limit_threads(job.threads)
-    env_kwargs = dict(job.env_kwargs)
-    if job.task_file is not None:
-        arrays = load_task_arrays(job.task_file)
-        env_kwargs.update(teacher=(arrays.teacher_w1, arrays.teacher_w2), test_set=arrays.test_contexts)
-    envs = gym.make_vec(job.env_id, num_envs=job.batch_size, copy=False, **env_kwargs)
-    task = envs.unwrapped.task  # type: ignore[attr-defined]
-    policy = load_policy(job.base_model, device=job.device)
-    evaluator = LinearEvaluator(task, job.test_size, tracked=job.tracked, off_support=job.off_support)
-    agent = PaperPG(envs, policy, job.config, job.seed, evaluator)
-    config = {
-        **asdict(job),
-        "config": asdict(job.config),
-        "tracked": None,
-        "show_progress": None,
-        "progress_position": None,
-    }
-    run = Run(job.run_dir, config)
-    description = f"PG {task.reward}"
-    train(
-        run,
-        agent,
-        job.steps,
-        eval_every=job.eval_every,
-        description=description,
-        show_progress=job.show_progress,
-        progress_position=job.progress_position,
-    )
-    policy.save(f"{job.run_dir}/final_model.pt")
-    run.close()
-    return job.run_dir

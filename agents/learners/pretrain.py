@@ -10,19 +10,16 @@ import numpy as np
 import torch
 
 from agents.experiment.config_checks import check_at_least, check_positive, check_types
-from agents.learners.training import check_policy_fits, make_optimizer, set_gradient
+from agents.learners.training import check_policy_fits, make_optimizer, set_gradient, task_of
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy_grad import NetworkPolicy, Policy
 from agents.rules.adaptive import adaptive_step, grad_norm
-from seqreward_env import SequenceTask
 
 
 @dataclass(frozen=True)
 class PretrainConfig:
     """Settings of supervised pre-training."""
 
-    steps: int = 1000
-    """Number of updates."""
     batch_size: int = 256
     """Fresh (x, y*) pairs per update (the adaptive SGD uses one pair per update and ignores this)."""
     learning_rate: float = 0.1
@@ -33,20 +30,31 @@ class PretrainConfig:
 
     def __post_init__(self) -> None:
         check_types(self)
-        check_at_least(self, 1, "steps", "batch_size")
+        check_at_least(self, 1, "batch_size")
         check_positive(self, "learning_rate")
 
 
 class Pretrainer:
-    """Trains ``policy`` in place on fresh contexts from ``task`` labelled with the teacher's y*."""
+    """Trains ``policy`` in place on fresh contexts from the task labelled with the teacher's y* (the number
+    of updates is the caller's budget: ``agents.experiment.jobs.Job`` or ``train``'s ``total_steps``).
+
+    Args:
+        envs: a vector env over the task, or the ``SequenceTask`` itself (pre-training asks no reward).
+        policy: the policy, trained in place.
+        config: its settings.
+        seed: seeds the contexts.
+        evaluator: exact metrics for ``evaluate``.
+    """
 
     def __init__(
-        self, task: SequenceTask, policy: Policy, config: PretrainConfig, seed: int, evaluator: LinearEvaluator
+        self, envs: Any, policy: Policy, config: PretrainConfig, seed: int, evaluator: LinearEvaluator
     ) -> None:
+        task = task_of(envs)
         check_policy_fits(policy, task)
         self.task, self.policy, self.config, self.evaluator = task, policy, config, evaluator
         self.rng = np.random.default_rng(np.random.SeedSequence(seed))
         self.optimizer = make_optimizer("adagrad", policy.parameters(), config.learning_rate)
+        self.reward_queries = 0  # pre-training learns from the teacher's labels and asks no reward
 
     def train_step(self, step: int) -> dict[str, Any]:
         batch = 1 if self.config.method == "adaptive_sgd" else self.config.batch_size

@@ -48,24 +48,26 @@ class ProcessRepair(TheoryAgent):
     Args:
         envs: ``SequenceVectorEnv`` with ``reward="process"``; ``num_envs`` repairs run side by side.
         policy: p_w, trained in place (start it from the base model).
-        base: q0, the base model of the behaviour mixture (copied and frozen).
         config: Algorithm 2's settings.
         seed: seeds contexts, sampling and the LQ estimate.
         evaluator: exact metrics for ``evaluate``.
+        base: q0, the base model of the behaviour mixture (copied and frozen); None: ``policy`` as it is
+            at construction, the usual case of a policy started from the base model.
     """
 
     def __init__(
         self,
         envs: Any,
         policy: Policy,
-        base: Policy,
         config: ProcessRepairConfig,
         seed: int,
         evaluator: LinearEvaluator,
+        *,
+        base: Policy | None = None,
     ) -> None:
         super().__init__(envs, policy, seed, evaluator, reward="process")
         self.config = config
-        self.start_exploration("process_repair", base, config)
+        self.start_exploration("process_repair", policy if base is None else base, config)
         task = self.task
         rows, length, device = self.rows, task.seq_len, policy.device
         self.response = torch.zeros(rows, length, dtype=torch.int64, device=device)  # the policy's own

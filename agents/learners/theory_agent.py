@@ -89,6 +89,10 @@ class TheoryAgent:
             "train/updates": self.updates,
         }
 
+    def summary(self) -> dict[str, Any]:
+        """What a finished run reports besides its metrics: the number of tries m of Algorithms 1 and 2."""
+        return {"tries": getattr(self, "tries", None)}
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "policy": self.policy.state_dict(),

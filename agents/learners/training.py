@@ -26,6 +26,18 @@ def make_optimizer(name: str, parameters: Sequence[torch.nn.Parameter], learning
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
 
 
+def task_of(envs: Any) -> Any:
+    """The ``SequenceTask`` of a vector env (native or Gymnasium-wrapped), or ``envs`` itself if it is one."""
+    from seqreward_env import SequenceTask
+
+    if isinstance(envs, SequenceTask):
+        return envs
+    task = getattr(getattr(envs, "unwrapped", envs), "task", None)
+    if not isinstance(task, SequenceTask):
+        raise ValueError(f"expected a seqreward vector env or a SequenceTask, got {type(envs).__name__}")
+    return task
+
+
 def check_policy_fits(policy: Policy, task: Any) -> None:
     """Refuse, at a learner's construction, a policy shaped for another task (its context dimension and
     vocabulary must be the task's), instead of a shape error deep in the first update."""

@@ -1,5 +1,5 @@
 """Exact evaluation of any policy during training (teacher-forced p(y*|x), batched): test error, tracked
-contexts' likelihoods, LQ and token-level LQ."""
+contexts' likelihoods, LQ, token-level LQ and the mean next-token probability of y*."""
 
 from __future__ import annotations
 
@@ -64,6 +64,8 @@ class PolicyEvaluator:
             "eval/test_error": self.task.test_error(likelihoods),
             "eval/likelihood_quantile": likelihood_quantile(likelihoods, self.lq_eps),
             "eval/token_likelihood_quantile": likelihood_quantile(np.exp(token_log_probs.min(axis=1)), self.lq_eps),
+            # the mean over test contexts and positions of p(y*_i | x, y*_<i): the model's quality per token
+            "eval/mean_token_probability": float(np.exp(token_log_probs).mean()),
         }
         if self.tracked is not None:
             tracked = self.tracked_likelihoods(policy)

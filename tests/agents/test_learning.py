@@ -17,10 +17,10 @@ from seqreward_env import SequenceTask
 TINY = {"seq_len": 6, "vocab_size": 4, "context_dim": 8, "num_components": 8}
 
 
-def pretrained(task: SequenceTask, config: PretrainConfig, seed: int = 0) -> LinearPolicy:
+def pretrained(task: SequenceTask, config: PretrainConfig, steps: int, seed: int = 0) -> LinearPolicy:
     policy = LinearPolicy.for_task(task)
     trainer = Pretrainer(task, policy, config, seed, LinearEvaluator(task, 8))
-    for step in range(config.steps):
+    for step in range(steps):
         trainer.train_step(step)
     return policy
 
@@ -29,13 +29,13 @@ def test_adagrad_pretraining_learns_the_tiny_task() -> None:
     task = SequenceTask(**TINY)
     evaluator = LinearEvaluator(task, 256)
     assert evaluator(LinearPolicy.for_task(task))["eval/test_error"] > 0.99  # uniform: p(y*) = 4^-6
-    policy = pretrained(task, PretrainConfig(steps=100, batch_size=64))
+    policy = pretrained(task, PretrainConfig(batch_size=64), steps=100)
     assert evaluator(policy)["eval/test_error"] < 0.6  # measured 0.41
 
 
 def test_adaptive_sgd_pretraining_learns_the_tiny_task() -> None:
     task = SequenceTask(**TINY)
-    policy = pretrained(task, PretrainConfig(steps=300, method="adaptive_sgd"))
+    policy = pretrained(task, PretrainConfig(method="adaptive_sgd"), steps=300)
     assert LinearEvaluator(task, 256)(policy)["eval/test_error"] < 0.4  # measured 0.24
 
 
@@ -43,7 +43,7 @@ def test_adaptive_sgd_pretraining_learns_the_tiny_task() -> None:
 def test_paper_pg_improves_a_weak_base_model(env_id: str, threshold: float) -> None:
     envs = gym.make_vec(env_id, num_envs=64, reward_values=(-1.0, 1.0), copy=False)
     task = envs.unwrapped.task
-    base = pretrained(task, PretrainConfig(steps=10, batch_size=16))
+    base = pretrained(task, PretrainConfig(batch_size=16), steps=10)
     evaluator = LinearEvaluator(task, 256)
     base_error = evaluator(base)["eval/test_error"]
     assert base_error > 0.8  # measured 0.85

@@ -46,7 +46,7 @@ def base_model(
     assert isinstance(policy, NetworkPolicy)
     steps = WEAK[name][0] if steps is None else steps
     learning_rate = WEAK[name][1] if learning_rate is None else learning_rate
-    config = PretrainConfig(steps=steps, batch_size=16, learning_rate=learning_rate)
+    config = PretrainConfig(batch_size=16, learning_rate=learning_rate)
     trainer = Pretrainer(task, policy, config, 0, PolicyEvaluator(task, 8))
     for step in range(steps):
         trainer.train_step(step)
@@ -72,9 +72,9 @@ def make_learner(learner: str, name: str, seed: int = 0) -> tuple[Any, PolicyEva
         agent = {
             "adaptive_pg": lambda: AdaptivePG(native, policy, AdaptivePGConfig(uniform_iterate=False), seed, evaluator),
             "uniform_pg": lambda: UniformPG(native, policy, UniformPGConfig(zeta=1.0), seed, evaluator),
-            "best_of_m": lambda: BestOfM(native, policy, base, BestOfMConfig(tries=50), seed, evaluator),
+            "best_of_m": lambda: BestOfM(native, policy, BestOfMConfig(tries=50), seed, evaluator, base=base),
             "process_repair": lambda: ProcessRepair(
-                native, policy, base, ProcessRepairConfig(tries=20), seed, evaluator
+                native, policy, ProcessRepairConfig(tries=20), seed, evaluator, base=base
             ),
         }[learner]()
     return agent, evaluator, evaluator(base)["eval/test_error"]

@@ -109,7 +109,7 @@ def base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     envs = gym.make_vec("seqreward/Outcome-v0", num_envs=1, **TASK)
     task = envs.unwrapped.task
     policy = LinearPolicy.for_task(task)
-    trainer = Pretrainer(task, policy, PretrainConfig(steps=20, batch_size=64), 0, LinearEvaluator(task, 8))
+    trainer = Pretrainer(task, policy, PretrainConfig(batch_size=64), 0, LinearEvaluator(task, 8))
     for step in range(20):
         trainer.train_step(step)
     path = tmp_path_factory.mktemp("base") / "base_model.pt"

@@ -80,7 +80,7 @@ LEARNERS: dict[str, tuple[Callable[[], Any], Builder, Any, str, Any]] = {
     "algorithm_1_best_of_m": (
         lambda: native_envs("outcome", 4),
         lambda envs, policy, config, seed: BestOfM(
-            envs, policy, policy.copy(), config, seed, LinearEvaluator(envs.task, 64)
+            envs, policy, config, seed, LinearEvaluator(envs.task, 64)
         ),
         BestOfMConfig(tries=4),
         "tries",
@@ -89,7 +89,7 @@ LEARNERS: dict[str, tuple[Callable[[], Any], Builder, Any, str, Any]] = {
     "algorithm_2_process_repair": (
         lambda: native_envs("process", 4),
         lambda envs, policy, config, seed: ProcessRepair(
-            envs, policy, policy.copy(), config, seed, LinearEvaluator(envs.task, 64)
+            envs, policy, config, seed, LinearEvaluator(envs.task, 64)
         ),
         ProcessRepairConfig(tries=4),
         "lq_contexts",
@@ -105,8 +105,8 @@ LEARNERS: dict[str, tuple[Callable[[], Any], Builder, Any, str, Any]] = {
     "pretrain": (
         lambda: SequenceTask(**TINY),
         lambda task, policy, config, seed: Pretrainer(task, policy, config, seed, LinearEvaluator(task, 64)),
-        PretrainConfig(steps=STEPS, batch_size=16),
-        "steps",
+        PretrainConfig(batch_size=16),
+        "batch_size",
         "10",
     ),
 }
@@ -192,7 +192,7 @@ def test_a_crafted_checkpoint_is_refused_without_running_and_a_held_folder_is_re
         (lambda: GroupPGConfig(epochs=1.5), "epochs"),
         (lambda: GroupPGConfig(snr_smoothing=1.0), "snr_smoothing"),
         (lambda: GroupPGConfig(num_contexts=True), "num_contexts"),
-        (lambda: PretrainConfig(steps="10"), "steps"),
+        (lambda: PretrainConfig(batch_size="10"), "batch_size"),
         (lambda: UniformPGConfig(zeta=math.nan), "zeta"),
         (lambda: BestOfMConfig(delta=math.inf), "delta"),
     ],

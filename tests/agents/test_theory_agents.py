@@ -40,9 +40,9 @@ def make_agent(
         base.w2.data.copy_(base_scale * torch.randn(base.w2.shape, generator=generator))
     evaluator = LinearEvaluator(task, 256)
     if algorithm == "best_of_m":
-        return BestOfM(envs, base.copy(), base, BestOfMConfig(tries=tries), seed, evaluator)
+        return BestOfM(envs, base.copy(), BestOfMConfig(tries=tries), seed, evaluator, base=base)
     if algorithm == "process_repair":
-        return ProcessRepair(envs, base.copy(), base, ProcessRepairConfig(tries=tries, **settings), seed, evaluator)
+        return ProcessRepair(envs, base.copy(), ProcessRepairConfig(tries=tries, **settings), seed, evaluator, base=base)
     return AdaptivePG(envs, base.copy(), AdaptivePGConfig(), seed, evaluator)
 
 

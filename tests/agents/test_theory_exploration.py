@@ -186,9 +186,9 @@ def test_agents_refuse_the_wrong_reward_a_foreign_env_and_a_mismatched_policy() 
     task = envs.task
     policy, evaluator = LinearPolicy.for_task(task), LinearEvaluator(task, 8)
     with pytest.raises(ValueError, match="outcome reward"):
-        BestOfM(envs, policy, policy, BestOfMConfig(tries=2), 0, evaluator)
+        BestOfM(envs, policy, BestOfMConfig(tries=2), 0, evaluator)
     with pytest.raises(ValueError, match="process reward"):
-        ProcessRepair(make_envs("outcome"), policy, policy, ProcessRepairConfig(tries=2), 0, evaluator)
+        ProcessRepair(make_envs("outcome"), policy, ProcessRepairConfig(tries=2), 0, evaluator)
     sync = gym.make_vec("seqreward/Outcome-v0", num_envs=2, vectorization_mode="sync")
     with pytest.raises(ValueError, match="SequenceVectorEnv"):
         AdaptivePG(sync, policy, AdaptivePGConfig(), 0, evaluator)
