@@ -15,15 +15,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import torch
-
 from agents.experiment.config_checks import check_types
 from agents.learners.theory_agent import TheoryAgent
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy_grad import Policy
-from agents.policy.rollout import Rollout, rollout
+from agents.policy.rollout import rollout
 from agents.rules.adaptive import adaptive_update
-from seqreward_env import SequenceTask
+from agents.rules.advantages import theory_advantages
 
 
 @dataclass(frozen=True)
@@ -35,16 +33,6 @@ class AdaptivePGConfig:
 
     def __post_init__(self) -> None:
         check_types(self)
-
-
-def theory_advantages(task: SequenceTask, batch: Rollout) -> torch.Tensor:
-    """Per-token advantages ``(B, N)`` with rewards read as {0, 1}: the outcome r on every token of a
-    response, or the process reward r_i of each prefix; zero where the policy wrote nothing."""
-    if task.reward == "outcome":
-        advantages = batch.success.to(batch.rewards.dtype).unsqueeze(1).expand_as(batch.rewards)
-    else:
-        advantages = (batch.rewards == task.reward_high).to(batch.rewards.dtype)
-    return advantages * batch.generated
 
 
 class AdaptivePG(TheoryAgent):

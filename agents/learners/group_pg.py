@@ -26,13 +26,19 @@ import torch
 from agents.experiment.config_checks import check_choice, check_interval, check_positive, check_types
 from agents.experiment.threads import limit_threads
 from agents.learners.group_sampling import GroupBatch, sample_groups, token_entropy
-from agents.learners.oblr_po import BASELINE_WEIGHTS, baseline_weights
-from agents.learners.training import OPTIMIZERS, check_policy_fits, make_optimizer, set_gradient
+from agents.learners.training import (
+    OPTIMIZERS,
+    check_policy_fits,
+    env_query_count,
+    make_optimizer,
+    set_env_query_count,
+    set_gradient,
+)
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.networks import load_policy
 from agents.policy.policy import LinearPolicy
 from agents.policy.policy_grad import Policy, unflatten
-from agents.rules.baselines import group_advantages
+from agents.rules.baselines import BASELINE_WEIGHTS, baseline_weights, group_advantages
 from agents.rules.snr import SNR_ESTIMATORS, SNRLearningRate, gradient_statistics
 from agents.rules.surrogates import clipped_ratio_weights, kl_penalty_weights
 
@@ -282,6 +288,7 @@ class GroupPG:
             "context_rng": self.context_rng.bit_generator.state,
             "rate": self.rate.state_dict(),
             "reward_queries": self.reward_queries,
+            "env_reward_queries": env_query_count(self.envs),
             "skipped_updates": self.skipped_updates,
             "config": asdict(self.config),
         }
@@ -294,6 +301,7 @@ class GroupPG:
         self.context_rng.bit_generator.state = state["context_rng"]
         self.rate.load_state_dict(state["rate"])
         self.reward_queries = int(state["reward_queries"])
+        set_env_query_count(self.envs, state["env_reward_queries"])
         self.skipped_updates = int(state["skipped_updates"])
 
 

@@ -18,15 +18,18 @@ from agents.experiment.seeding import derive_seed, row_seeds
 from agents.learners.training import (
     OPTIMIZERS,
     check_policy_fits,
+    env_query_count,
     env_random_state,
     make_optimizer,
+    set_env_query_count,
     set_env_random_state,
     set_gradient,
 )
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy_grad import Policy
-from agents.policy.rollout import Rollout, rollout
+from agents.policy.rollout import rollout
 from agents.rules.adaptive import grad_norm
+from agents.rules.advantages import paper_advantages
 
 
 @dataclass(frozen=True)
@@ -45,22 +48,6 @@ class PaperPGConfig:
         check_types(self)
         check_positive(self, "learning_rate")
         check_choice(self, "optimizer", OPTIMIZERS)
-
-
-def paper_advantages(batch: Rollout, reward: str, baseline: bool | None) -> torch.Tensor:
-    """Per-token advantages ``(B, N)`` of the paper's PG (zero on positions the policy did not write)."""
-    if reward == "outcome":
-        returns = batch.returns
-        if baseline is None or baseline:
-            returns = returns - returns.mean()
-        advantages = returns.unsqueeze(1).expand_as(batch.rewards)
-    elif reward == "process":
-        advantages = batch.rewards
-        if baseline:
-            advantages = advantages - advantages.mean(dim=0, keepdim=True)
-    else:
-        raise ValueError(f"reward must be 'outcome' or 'process', got {reward!r}")
-    return advantages * batch.generated
 
 
 class PaperPG:
@@ -115,6 +102,7 @@ class PaperPG:
             "env_random_state": env_random_state(self.envs),
             "env_seed": self._env_seed,
             "reward_queries": self.reward_queries,
+            "env_reward_queries": env_query_count(self.envs),
             "config": asdict(self.config),
         }
 
@@ -125,3 +113,4 @@ class PaperPG:
         set_env_random_state(self.envs, state["env_random_state"])
         self._env_seed = state["env_seed"]
         self.reward_queries = int(state["reward_queries"])
+        set_env_query_count(self.envs, state["env_reward_queries"])

@@ -69,6 +69,16 @@ def env_random_state(envs: Any) -> list[dict[str, Any]]:
     return [dict(rng.bit_generator.state) for rng in env_generators(envs)]
 
 
+def env_query_count(envs: Any) -> int:
+    """The reward queries the vector env has answered (its own count, ``total_reward_queries``)."""
+    return int(getattr(envs, "unwrapped", envs).total_reward_queries)
+
+
+def set_env_query_count(envs: Any, count: int) -> None:
+    """Restore the env's own count on resume, so it keeps counting the whole run's queries."""
+    getattr(envs, "unwrapped", envs).total_reward_queries = int(count)
+
+
 def set_env_random_state(envs: Any, states: list[dict[str, Any]]) -> None:
     """Restore a snapshot taken by ``env_random_state``."""
     generators = env_generators(envs)

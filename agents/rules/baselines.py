@@ -19,9 +19,13 @@ are the standard ones it is compared with.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
+
+if TYPE_CHECKING:
+    from agents.policy.policy_grad import Policy
+    from agents.policy.rollout import Rollout
 
 ADVANTAGES = ("reinforce", "batch_mean", "rloo", "grpo", "dr_grpo", "weighted_leave_one_out", "weighted_self_including")
 # Sums of score-norm weights at or below this share of the group's total count as zero (fall back).
@@ -130,3 +134,27 @@ def expected_scale(estimator: str, num_contexts: int, group_size: int) -> float 
         "batch_mean": 1.0 - 1.0 / (num_contexts * group_size),
     }
     return scales.get(estimator)
+
+
+BASELINE_WEIGHTS = ("score_norm", "logit_residual")
+
+
+def baseline_weights(policy: Policy, batch: Rollout, kind: str = "score_norm") -> torch.Tensor:
+    """Per-response weights w_j of OBLR-PO's baseline: ``(B * G,)`` float64.
+
+    ``score_norm`` (the variance-optimal choice): w_j = ||grad_w log p(y_j | x_j)||^2, exact and in closed
+    form for the linear policy (``LinearPolicy.score_sq_norms``), no per-sample backward pass; for a network
+    from per-sample gradients (``NetworkPolicy.score_sq_norms``, ``torch.func``).
+    ``logit_residual`` (a cheaper proxy that any model with kept next-token probabilities has):
+    w_j = sum_i ||e_(y_ji) - p_ji||^2, the squared score with respect to the logits, position by position;
+    it drops the feature map (here ||x||^2 and the transition block) and the cross-position terms.
+    """
+    mask = batch.generated.to(batch.probs.dtype)
+    if kind == "score_norm":
+        return policy.score_sq_norms(batch.contexts, batch.tokens, batch.probs, mask).double()
+    if kind == "logit_residual":
+        probs = batch.probs.double()
+        chosen = probs.gather(-1, batch.tokens.unsqueeze(-1)).squeeze(-1)
+        per_token = 1.0 - 2.0 * chosen + probs.pow(2).sum(dim=-1)  # ||e_y - p||^2
+        return (per_token * mask.double()).sum(dim=1)
+    raise ValueError(f"baseline weights must be one of {BASELINE_WEIGHTS}, got {kind!r}")

@@ -1,8 +1,19 @@
 """OBLR-PO's learning rate, governed by the gradient's signal-to-noise ratio (SNR).
 
 Paper: "OBLR-PO: A Theoretical Framework for Stable Reinforcement Learning" (Huang, Sheng and Zheng,
-arXiv 2511.23310), read from its abstract; the derivation of the rate
-is in ``agents.learners.oblr_po``'s docstring. Per-context gradients are ``(B, D)``.
+arXiv 2511.23310), read from its abstract; each choice below is the natural reading of it.
+Per-context gradients are ``(B, D)``.
+
+Learning rate. For an L-smooth objective J and an update w + eta g with E g = grad J,
+E J(w + eta g) >= J + eta ||grad J||^2 - (L eta^2 / 2) (||grad J||^2 + tr Var g), maximised at
+eta = (1/L) SNR / (1 + SNR) with SNR = ||grad J||^2 / tr Var g. OBLR-PO uses eta_max * SNR / (1 + SNR),
+eta_max standing for 1/L (tuned), with the SNR estimated from the spread of the B per-context gradient
+estimates g_b (their mean is the update):
+    SNR = ||mean_b g_b||^2 / (tr Cov(g_b) / B)        ("plain", the issue's definition);
+since E ||mean g_b||^2 = ||grad J||^2 + tr Var, the plain estimate is about SNR + 1 and keeps the rate
+above eta_max / 2; the "debiased" option subtracts tr Cov / B from the numerator (clipped at 0).
+The SNR is smoothed by an exponential average (bias-corrected like Adam's moments, so the first steps
+are not pulled to zero) and the rate clipped to [eta_min, eta_max].
 """
 
 from __future__ import annotations

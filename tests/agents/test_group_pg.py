@@ -20,10 +20,15 @@ import torch
 
 import seqreward_env  # noqa: F401
 from agents.learners.group_sampling import flatten_blocks, group_gradients, sample_groups
-from agents.learners.oblr_po import baseline_weights
 from agents.policy.policy import LinearPolicy
 from agents.policy.rollout import Rollout
-from agents.rules.baselines import expected_scale, group_advantages, leave_one_out_mean, weighted_leave_one_out
+from agents.rules.baselines import (
+    baseline_weights,
+    expected_scale,
+    group_advantages,
+    leave_one_out_mean,
+    weighted_leave_one_out,
+)
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TINY = {"seq_len": 2, "vocab_size": 3, "context_dim": 2, "contexts": "rademacher"}

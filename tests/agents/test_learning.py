@@ -7,11 +7,12 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.learners.paper_pg import PaperPG, PaperPGConfig, paper_advantages
+from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.learners.pretrain import PretrainConfig, Pretrainer
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy import LinearPolicy
 from agents.policy.rollout import Rollout
+from agents.rules.advantages import paper_advantages
 from seqreward_env import SequenceTask
 
 TINY = {"seq_len": 6, "vocab_size": 4, "context_dim": 8, "num_components": 8}

@@ -79,18 +79,14 @@ LEARNERS: dict[str, tuple[Callable[[], Any], Builder, Any, str, Any]] = {
     ),
     "algorithm_1_best_of_m": (
         lambda: native_envs("outcome", 4),
-        lambda envs, policy, config, seed: BestOfM(
-            envs, policy, config, seed, LinearEvaluator(envs.task, 64)
-        ),
+        lambda envs, policy, config, seed: BestOfM(envs, policy, config, seed, LinearEvaluator(envs.task, 64)),
         BestOfMConfig(tries=4),
         "tries",
         1.5,
     ),
     "algorithm_2_process_repair": (
         lambda: native_envs("process", 4),
-        lambda envs, policy, config, seed: ProcessRepair(
-            envs, policy, config, seed, LinearEvaluator(envs.task, 64)
-        ),
+        lambda envs, policy, config, seed: ProcessRepair(envs, policy, config, seed, LinearEvaluator(envs.task, 64)),
         ProcessRepairConfig(tries=4),
         "lq_contexts",
         "10",

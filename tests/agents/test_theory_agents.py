@@ -42,7 +42,9 @@ def make_agent(
     if algorithm == "best_of_m":
         return BestOfM(envs, base.copy(), BestOfMConfig(tries=tries), seed, evaluator, base=base)
     if algorithm == "process_repair":
-        return ProcessRepair(envs, base.copy(), ProcessRepairConfig(tries=tries, **settings), seed, evaluator, base=base)
+        return ProcessRepair(
+            envs, base.copy(), ProcessRepairConfig(tries=tries, **settings), seed, evaluator, base=base
+        )
     return AdaptivePG(envs, base.copy(), AdaptivePGConfig(), seed, evaluator)
 
 

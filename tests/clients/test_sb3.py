@@ -79,8 +79,10 @@ def test_the_adapter_renders_frames_for_video_recorders() -> None:
 @pytest.mark.parametrize("make", ["make_vec_env", "adapter"])
 def test_vec_video_recorder_writes_a_video(make: str, tmp_path: Path) -> None:
     pytest.importorskip("moviepy")  # SB3's video writer, installed with the clients extra (rl_zoo3)
-    env = make_vec_env(ENV_ID, n_envs=4, seed=0) if make == "make_vec_env" else make_sb3_vec_env(
-        ENV_ID, 4, seed=0, render_mode="rgb_array"
+    env = (
+        make_vec_env(ENV_ID, n_envs=4, seed=0)
+        if make == "make_vec_env"
+        else make_sb3_vec_env(ENV_ID, 4, seed=0, render_mode="rgb_array")
     )
     recorder = VecVideoRecorder(env, str(tmp_path), record_video_trigger=lambda step: step == 0, video_length=12)
     recorder.reset()

@@ -22,7 +22,10 @@ SMALL: dict[str, Any] = {"seq_len": 4, "vocab_size": 3, "context_dim": 4}
         (lambda: SequenceEnv(context_dim=10**9), "context_dim=1000000000"),
         (lambda: SequenceTask(seq_len=10**6, vocab_size=1000), "seq_len=1000000, vocab_size=1000"),
         (lambda: SequenceVectorEnv(10**8, **SMALL), "num_envs=100000000"),
-        (lambda: SequenceVectorEnv(10**5, seq_len=10**4, vocab_size=3, context_dim=4), "num_envs=100000, seq_len=10000"),
+        (
+            lambda: SequenceVectorEnv(10**5, seq_len=10**4, vocab_size=3, context_dim=4),
+            "num_envs=100000, seq_len=10000",
+        ),
     ],
 )
 def test_oversized_tasks_and_envs_fail_at_once_naming_the_sizes_and_the_memory(make: Any, named: str) -> None:
