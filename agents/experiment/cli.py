@@ -25,7 +25,6 @@ from agents.experiment.run_files import (
 from agents.experiment.threads import limit_threads
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Experiment:
     """What an experiment script declares; ``run_experiment`` does the rest of its command line.
