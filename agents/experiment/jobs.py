@@ -15,160 +15,36 @@ worker processes or a Ray cluster (``agents.experiment.sweep``).
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from agents.experiment.config_checks import check_types
+from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec
 from agents.experiment.runs import Run, check_count, finished_run, read_metrics, train
 from agents.experiment.seeding import check_seed
 from agents.experiment.threads import limit_threads
+from agents.learners.registry import LEARNERS, LearnerKind
 from agents.policy.evaluation import PolicyEvaluator
 from agents.policy.networks import PolicyChoice, load_policy
-from seqreward_env import ENV_IDS, SequenceTask, SequenceVectorEnv
+from seqreward_env import SequenceVectorEnv
 
 FINAL_MODEL = "final_model.pt"
-UNITS = ("updates", "env_steps")
-
-
-@dataclass(frozen=True)
-class LearnerKind:
-    """How ``run_job`` builds and drives one learner: its class and config class (imported when first used,
-    so a job of one learner never imports another's dependencies), the unit of its budget, the reward it
-    needs (None: the task's own), the env's autoreset mode, the env rows its config implies (None: the
-    job's ``rows``) and whether it trains one of the project's policies."""
-
-    module: str
-    learner: str
-    config: str
-    unit: str = "updates"
-    reward: str | None = None
-    autoreset: str = "next_step"
-    rows_from_config: Callable[[Any], int] | None = None
-    trains_policy: bool = True
-
-    def learner_class(self) -> Any:
-        return getattr(importlib.import_module(self.module), self.learner)
-
-    def config_class(self) -> type:
-        config_class: type = getattr(importlib.import_module(self.module), self.config)
-        return config_class
-
-
-def _group_rows(config: Any) -> int:
-    return int(config.num_contexts * config.group_size)
-
-
-LEARNERS: dict[str, LearnerKind] = {
-    "paper_pg": LearnerKind("agents.learners.paper_pg", "PaperPG", "PaperPGConfig"),
-    "group_pg": LearnerKind("agents.learners.group_pg", "GroupPG", "GroupPGConfig", rows_from_config=_group_rows),
-    "best_of_m": LearnerKind(
-        "agents.learners.best_of_m", "BestOfM", "BestOfMConfig", reward="outcome", autoreset="disabled"
-    ),
-    "process_repair": LearnerKind(
-        "agents.learners.process_repair", "ProcessRepair", "ProcessRepairConfig", reward="process", autoreset="disabled"
-    ),
-    "adaptive_pg": LearnerKind("agents.learners.adaptive_pg", "AdaptivePG", "AdaptivePGConfig", autoreset="disabled"),
-    "uniform_pg": LearnerKind("agents.learners.uniform_pg", "UniformPG", "UniformPGConfig", autoreset="disabled"),
-    "pretrain": LearnerKind("agents.learners.pretrain", "Pretrainer", "PretrainConfig", autoreset="disabled"),
-}
-"""Every learner a job can name."""
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """The task of a job: ``SequenceTask`` keyword arguments over the defaults of ``env_id`` (a registered
-    id, or None for ``SequenceTask``'s own), with the teacher and test set of ``task_file`` (an ``.npz``
-    written by ``agents.experiment.paper_task.save_task_arrays``) when given."""
-
-    keywords: Mapping[str, Any] = field(default_factory=dict)
-    env_id: str | None = None
-    task_file: str | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.keywords, Mapping):
-            raise ValueError(f"task keywords must be a mapping of SequenceTask arguments, got {self.keywords!r}")
-        if self.env_id is not None and self.env_id not in ENV_IDS:
-            raise ValueError(f"env_id must be one of {sorted(ENV_IDS)} or None, got {self.env_id!r}")
-        if self.task_file is not None and not isinstance(self.task_file, str):
-            raise ValueError(f"task_file must be a path string or None, got {self.task_file!r}")
-
-    def build(self, reward: str | None = None) -> SequenceTask:
-        """The task (with ``reward`` instead of its own when given)."""
-        kwargs = {**(ENV_IDS[self.env_id] if self.env_id is not None else {}), **self.keywords}
-        if reward is not None:
-            kwargs["reward"] = reward
-        if self.task_file is not None:
-            from agents.experiment.paper_task import load_task_arrays
-
-            arrays = load_task_arrays(self.task_file)
-            kwargs.update(teacher=(arrays.teacher_w1, arrays.teacher_w2), test_set=arrays.test_contexts)
-        return SequenceTask(**kwargs)
-
-    def record(self) -> dict[str, Any]:
-        return {"keywords": dict(self.keywords), "env_id": self.env_id, "task_file": self.task_file}
-
-
-@dataclass(frozen=True)
-class StopRule:
-    """End a run at the first evaluation whose ``metric`` is at most ``at_most`` (or at least ``at_least``)."""
-
-    metric: str
-    at_most: float | None = None
-    at_least: float | None = None
-
-    def __post_init__(self) -> None:
-        if (self.at_most is None) == (self.at_least is None):
-            raise ValueError(f"a stop rule on {self.metric!r} needs exactly one of at_most and at_least")
-        bound = self.at_most if self.at_most is not None else self.at_least
-        if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not math.isfinite(bound):
-            raise ValueError(f"the bound of a stop rule must be a finite number, got {bound!r}")
-
-    def __call__(self, metrics: Mapping[str, Any]) -> bool:
-        value = float(metrics[self.metric])
-        return value <= self.at_most if self.at_most is not None else value >= float(self.at_least)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """When and how a job is evaluated, in the unit of the learner's budget: at the start, every ``every``,
-    at the steps of a grid growing by ``1 + growth`` (0: none) and at the end; training metrics are logged
-    every ``log_every`` updates. ``test_size`` test contexts from the task's test set; ``tracked`` contexts
-    ``(T, d)`` whose likelihoods are logged one by one, ``off_support`` the indices into them whose mean is
-    logged too; ``stop`` ends the run early."""
-
-    every: int = 100
-    growth: float = 0.0
-    log_every: int = 1
-    test_size: int = 1024
-    tracked: Any = None
-    off_support: tuple[int, ...] | None = None
-    stop: StopRule | None = None
-
-    def __post_init__(self) -> None:
-        check_count("evaluation.every", self.every, minimum=1)
-        check_count("evaluation.log_every", self.log_every, minimum=1)
-        check_count("evaluation.test_size", self.test_size, minimum=1)
-        if isinstance(self.growth, bool) or not isinstance(self.growth, (int, float)) or not 0 <= self.growth < 1e6:
-            raise ValueError(f"evaluation.growth must be a number >= 0, got {self.growth!r}")
-        if self.off_support is not None and self.tracked is None:
-            raise ValueError("evaluation.off_support indexes evaluation.tracked, which is None")
-
-    def record(self) -> dict[str, Any]:
-        """JSON-ready; the tracked contexts by their SHA-256 (they follow from the task and base model)."""
-        record = asdict(self)
-        if self.tracked is not None:
-            tracked = np.ascontiguousarray(self.tracked, dtype=np.float32)
-            record["tracked"] = hashlib.sha256(tracked.tobytes()).hexdigest()[:16]
-        if self.off_support is not None:
-            record["off_support"] = [int(index) for index in self.off_support]
-        return record
+__all__ = [
+    "FINAL_MODEL",
+    "LEARNERS",
+    "Evaluation",
+    "Job",
+    "LearnerKind",
+    "StopRule",
+    "TaskSpec",
+    "log_spaced_steps",
+    "run_job",
+    "summarize_run",
+]
 
 
 @dataclass(frozen=True)

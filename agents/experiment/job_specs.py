@@ -1,0 +1,105 @@
+"""The parts of a job (``agents.experiment.jobs.Job``) besides the learner: the task it runs on, when and
+how it is evaluated, and the rule that ends it early."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from agents.experiment.runs import check_count
+from seqreward_env import ENV_IDS, SequenceTask
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """The task of a job: ``SequenceTask`` keyword arguments over the defaults of ``env_id`` (a registered
+    id, or None for ``SequenceTask``'s own), with the teacher and test set of ``task_file`` (an ``.npz``
+    written by ``agents.experiment.paper_task.save_task_arrays``) when given."""
+
+    keywords: Mapping[str, Any] = field(default_factory=dict)
+    env_id: str | None = None
+    task_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.keywords, Mapping):
+            raise ValueError(f"task keywords must be a mapping of SequenceTask arguments, got {self.keywords!r}")
+        if self.env_id is not None and self.env_id not in ENV_IDS:
+            raise ValueError(f"env_id must be one of {sorted(ENV_IDS)} or None, got {self.env_id!r}")
+        if self.task_file is not None and not isinstance(self.task_file, str):
+            raise ValueError(f"task_file must be a path string or None, got {self.task_file!r}")
+
+    def build(self, reward: str | None = None) -> SequenceTask:
+        """The task (with ``reward`` instead of its own when given)."""
+        kwargs = {**(ENV_IDS[self.env_id] if self.env_id is not None else {}), **self.keywords}
+        if reward is not None:
+            kwargs["reward"] = reward
+        if self.task_file is not None:
+            from agents.experiment.paper_task import load_task_arrays
+
+            arrays = load_task_arrays(self.task_file)
+            kwargs.update(teacher=(arrays.teacher_w1, arrays.teacher_w2), test_set=arrays.test_contexts)
+        return SequenceTask(**kwargs)
+
+    def record(self) -> dict[str, Any]:
+        return {"keywords": dict(self.keywords), "env_id": self.env_id, "task_file": self.task_file}
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """End a run at the first evaluation whose ``metric`` is at most ``at_most`` (or at least ``at_least``)."""
+
+    metric: str
+    at_most: float | None = None
+    at_least: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.at_most is None) == (self.at_least is None):
+            raise ValueError(f"a stop rule on {self.metric!r} needs exactly one of at_most and at_least")
+        bound = self.at_most if self.at_most is not None else self.at_least
+        if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not math.isfinite(bound):
+            raise ValueError(f"the bound of a stop rule must be a finite number, got {bound!r}")
+
+    def __call__(self, metrics: Mapping[str, Any]) -> bool:
+        value = float(metrics[self.metric])
+        return value <= self.at_most if self.at_most is not None else value >= float(self.at_least)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """When and how a job is evaluated, in the unit of the learner's budget: at the start, every ``every``,
+    at the steps of a grid growing by ``1 + growth`` (0: none) and at the end; training metrics are logged
+    every ``log_every`` updates. ``test_size`` test contexts from the task's test set; ``tracked`` contexts
+    ``(T, d)`` whose likelihoods are logged one by one, ``off_support`` the indices into them whose mean is
+    logged too; ``stop`` ends the run early."""
+
+    every: int = 100
+    growth: float = 0.0
+    log_every: int = 1
+    test_size: int = 1024
+    tracked: Any = None
+    off_support: tuple[int, ...] | None = None
+    stop: StopRule | None = None
+
+    def __post_init__(self) -> None:
+        check_count("evaluation.every", self.every, minimum=1)
+        check_count("evaluation.log_every", self.log_every, minimum=1)
+        check_count("evaluation.test_size", self.test_size, minimum=1)
+        if isinstance(self.growth, bool) or not isinstance(self.growth, (int, float)) or not 0 <= self.growth < 1e6:
+            raise ValueError(f"evaluation.growth must be a number >= 0, got {self.growth!r}")
+        if self.off_support is not None and self.tracked is None:
+            raise ValueError("evaluation.off_support indexes evaluation.tracked, which is None")
+
+    def record(self) -> dict[str, Any]:
+        """JSON-ready; the tracked contexts by their SHA-256 (they follow from the task and base model)."""
+        record = asdict(self)
+        if self.tracked is not None:
+            tracked = np.ascontiguousarray(self.tracked, dtype=np.float32)
+            record["tracked"] = hashlib.sha256(tracked.tobytes()).hexdigest()[:16]
+        if self.off_support is not None:
+            record["off_support"] = [int(index) for index in self.off_support]
+        return record
