@@ -13,11 +13,12 @@ STEP_COLUMN = "time/total_timesteps"  # the environment step of each progress.cs
 
 
 def open_sb3_logger(folder: Path, num_timesteps: int) -> Logger:
-    """SB3's logger writing TensorBoard events and ``progress.csv`` under ``folder``. At ``num_timesteps`` > 0
-    (a resumed run) what was logged after that step is dropped from both, to be written again once."""
+    """SB3's logger writing TensorBoard events and ``progress.csv`` under ``folder``, from ``num_timesteps``
+    on: what an earlier attempt logged after that step is dropped from both (hidden in TensorBoard), to be
+    written again once; at 0 (a fresh start) everything earlier is."""
     folder.mkdir(parents=True, exist_ok=True)
     outputs: list[KVWriter] = [
-        ResumedTensorBoard(folder, num_timesteps + 1 if num_timesteps else None),
+        ResumedTensorBoard(folder, num_timesteps + 1),
         ResumedCSV(folder / "progress.csv", num_timesteps),
     ]
     return Logger(folder=str(folder), output_formats=outputs)
@@ -26,7 +27,7 @@ def open_sb3_logger(folder: Path, num_timesteps: int) -> Logger:
 class ResumedTensorBoard(TensorBoardOutputFormat):
     """SB3's TensorBoard output with a ``purge_step``: events at or after it are hidden (resume)."""
 
-    def __init__(self, folder: Path, purge_step: int | None) -> None:
+    def __init__(self, folder: Path, purge_step: int) -> None:
         self.writer = SummaryWriter(log_dir=str(folder), purge_step=purge_step)
         self._is_closed = False
 
