@@ -14,13 +14,48 @@ import time
 from typing import Any
 
 import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv
 from tqdm.auto import tqdm
 
 from agents.learners.sb3.evaluation import evaluate_sb3_policy
 from seqreward_env import SequenceTask
 
 NAMESPACE = "seqreward"
+
+
+class SB3Evaluator:
+    """The task's exact metrics of an SB3 model on a fixed set of test contexts (what ``ExactMetricsCallback``
+    logs and ``SB3Learner.evaluate`` returns).
+
+    Args:
+        task: the task whose exact metrics to compute.
+        test_size: number of contexts taken from the task's fixed test set (ignored with ``test_contexts``).
+        test_contexts: optional ``(n, d)`` contexts to evaluate on instead.
+
+    ``metrics(model)`` gives the scalars by name (``test_error``, ``likelihood_mean``,
+    ``token_min_probability_mean``, ``greedy_exact_match``); calling the evaluator gives them under ``eval/``,
+    the namespace of every learner's evaluation.
+    """
+
+    def __init__(self, task: SequenceTask, test_size: int = 1024, test_contexts: np.ndarray | None = None) -> None:
+        self.task = task
+        self.test_contexts = (
+            task.test_contexts(test_size) if test_contexts is None else np.asarray(test_contexts, dtype=np.float32)
+        )
+
+    def metrics(self, model: BaseAlgorithm) -> dict[str, float]:
+        """The exact metrics of ``model``'s policy, unprefixed."""
+        return evaluate_sb3_policy(model, self.task, self.test_contexts).as_dict()
+
+    def __call__(self, model: BaseAlgorithm) -> dict[str, float]:
+        return {f"eval/{key}": value for key, value in self.metrics(model).items()}
+
+
+def reward_queries(env: VecEnv) -> int:
+    """Reward queries answered by every row of an SB3 vector env so far (the rows' ``total_reward_queries``)."""
+    return int(sum(env.get_attr("total_reward_queries")))
 
 
 class ExactMetricsCallback(BaseCallback):
@@ -52,6 +87,7 @@ class ExactMetricsCallback(BaseCallback):
         self.task = task
         self.eval_freq = eval_freq
         self.test_contexts = test_contexts
+        self.evaluator: SB3Evaluator | None = None
         self.history: list[dict[str, Any]] = []
         self._next_eval = 0
         self._total_timesteps = 0
@@ -60,8 +96,8 @@ class ExactMetricsCallback(BaseCallback):
     def _init_callback(self) -> None:
         if self.task is None:
             self.task = self.training_env.get_attr("task", indices=[0])[0]
-        if self.test_contexts is None:
-            self.test_contexts = self.task.test_contexts(1024)
+        self.evaluator = SB3Evaluator(self.task, test_contexts=self.test_contexts)
+        self.test_contexts = self.evaluator.test_contexts
 
     def _on_training_start(self) -> None:
         self._start_time = time.perf_counter()
@@ -86,11 +122,11 @@ class ExactMetricsCallback(BaseCallback):
 
     def reward_queries(self) -> int:
         """Reward queries answered by every row of the training env so far."""
-        return int(sum(self.training_env.get_attr("total_reward_queries")))
+        return reward_queries(self.training_env)
 
     def _evaluate(self) -> None:
-        assert self.task is not None
-        metrics = evaluate_sb3_policy(self.model, self.task, self.test_contexts).as_dict()
+        assert self.evaluator is not None
+        metrics = self.evaluator.metrics(self.model)
         step = self.model.num_timesteps
         record = {
             "step": step,
