@@ -99,8 +99,15 @@ class Job:
         elif self.rows is not None:
             check_count("rows", self.rows, minimum=1)
         check_count("threads", self.threads, minimum=1)
-        if self.base_model is not None and not kind.trains_policy:
-            raise ValueError(f"learner {self.learner!r} trains its own network and takes no base_model")
+        if not kind.trains_policy:
+            given = {
+                "base_model": self.base_model is not None,
+                "policy": self.policy != PolicyChoice(),
+                "evaluation.tracked": self.evaluation.tracked is not None,
+            }
+            for name, is_given in given.items():
+                if is_given:
+                    raise ValueError(f"learner {self.learner!r} trains its own network and takes no {name}")
 
     @property
     def kind(self) -> LearnerKind:
@@ -142,7 +149,7 @@ def run_job(job: Job) -> dict[str, Any]:
     limit_threads(job.threads)
     kind = job.kind
     task = job.task.build(kind.reward)
-    envs = SequenceVectorEnv(num_envs=job.env_rows(), task=task, copy=False, autoreset_mode=kind.autoreset)
+    envs = SequenceVectorEnv(num_envs=job.env_rows(), task=task, copy=kind.copy, autoreset_mode=kind.autoreset)
     policy = None
     if kind.trains_policy:
         if job.base_model is not None:
@@ -152,8 +159,12 @@ def run_job(job: Job) -> dict[str, Any]:
             policy = job.policy.make(task, job.device, seed=seed)
     evaluation = job.evaluation
     tracked = None if evaluation.tracked is None else np.asarray(evaluation.tracked, dtype=np.float32)
-    evaluator = PolicyEvaluator(task, evaluation.test_size, tracked=tracked, off_support=evaluation.off_support)
-    agent = kind.learner_class()(envs, policy, job.config, job.seed, evaluator)
+    if kind.trains_policy:
+        evaluator = PolicyEvaluator(task, evaluation.test_size, tracked=tracked, off_support=evaluation.off_support)
+    else:
+        evaluator = kind.evaluator_class()(task, evaluation.test_size)
+    options = {} if kind.log_dir is None else {"log_dir": folder / kind.log_dir}
+    agent = kind.learner_class()(envs, policy, job.config, job.seed, evaluator, **options)
     per_update = int(getattr(agent, "env_steps_per_update", 1)) if kind.unit == "env_steps" else 1
     total = math.ceil(job.budget / per_update)
     every = max(1, round(evaluation.every / per_update))

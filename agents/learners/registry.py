@@ -13,8 +13,11 @@ from typing import Any
 class LearnerKind:
     """How ``run_job`` builds and drives one learner: its class and config class (imported when first used,
     so a job of one learner never imports another's dependencies), the unit of its budget, the reward it
-    needs (None: the task's own), the env's autoreset mode, the env rows its config implies (None: the
-    job's ``rows``) and whether it trains one of the project's policies."""
+    needs (None: the task's own), the env's autoreset mode and whether the env copies its observations, the
+    env rows its config implies (None: the job's ``rows``), whether it trains one of the project's policies
+    (else it brings its own network and takes ``policy=None``), its evaluator (``"module:Class"``, built
+    as ``Class(task, test_size)``; None: ``agents.policy.evaluation.PolicyEvaluator``) and the sub-folder of
+    the run folder for its own logs (passed as ``log_dir``; None: none)."""
 
     module: str
     learner: str
@@ -24,9 +27,20 @@ class LearnerKind:
     autoreset: str = "next_step"
     rows_from_config: Callable[[Any], int] | None = None
     trains_policy: bool = True
+    copy: bool = False
+    evaluator: str | None = None
+    log_dir: str | None = None
 
     def learner_class(self) -> Any:
         return getattr(importlib.import_module(self.module), self.learner)
+
+    def evaluator_class(self) -> Any:
+        if self.evaluator is None:
+            from agents.policy.evaluation import PolicyEvaluator
+
+            return PolicyEvaluator
+        module, name = self.evaluator.split(":")
+        return getattr(importlib.import_module(module), name)
 
     def config_class(self) -> type:
         config_class: type = getattr(importlib.import_module(self.module), self.config)
@@ -49,5 +63,16 @@ LEARNERS: dict[str, LearnerKind] = {
     "adaptive_pg": LearnerKind("agents.learners.adaptive_pg", "AdaptivePG", "AdaptivePGConfig", autoreset="disabled"),
     "uniform_pg": LearnerKind("agents.learners.uniform_pg", "UniformPG", "UniformPGConfig", autoreset="disabled"),
     "pretrain": LearnerKind("agents.learners.pretrain", "Pretrainer", "PretrainConfig", autoreset="disabled"),
+    "sb3": LearnerKind(
+        "agents.learners.sb3.learner",
+        "SB3Learner",
+        "SB3Config",
+        unit="env_steps",
+        autoreset="same_step",
+        trains_policy=False,
+        copy=True,
+        evaluator="agents.learners.sb3.callbacks:SB3Evaluator",
+        log_dir="sb3",
+    ),
 }
 """Every learner a job can name."""

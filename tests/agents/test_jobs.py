@@ -21,6 +21,7 @@ from agents.learners.best_of_m import BestOfMConfig
 from agents.learners.group_pg import GroupPGConfig
 from agents.learners.paper_pg import PaperPGConfig
 from agents.learners.pretrain import PretrainConfig
+from agents.learners.sb3 import SB3Config
 from agents.learners.process_repair import ProcessRepairConfig
 from agents.learners.uniform_pg import UniformPGConfig
 from agents.policy.networks import load_policy
@@ -34,6 +35,7 @@ CONFIGS: dict[str, Any] = {
     "adaptive_pg": AdaptivePGConfig(),
     "uniform_pg": UniformPGConfig(),
     "pretrain": PretrainConfig(batch_size=8),
+    "sb3": SB3Config(algo="a2c", algo_kwargs={"n_steps": 2}),  # 8 environment steps an update over 4 rows
 }
 
 
@@ -48,6 +50,8 @@ def make_job(learner: str, folder: Path, **changes: Any) -> Job:
         "rows": None if learner == "group_pg" else 4,
         "evaluation": Evaluation(every=4, test_size=32),
     }
+    if learner == "sb3":  # the budget and evaluations in environment steps: 10 updates, one every 4
+        settings.update(budget=80, evaluation=Evaluation(every=32, test_size=32))
     settings.update(changes)
     return Job(**settings)
 
@@ -66,7 +70,10 @@ def test_a_job_runs_reports_the_envs_queries_and_is_reused_when_finished(learner
     assert (summary["reward_queries"] > 0) == (learner != "pretrain")
     assert [r["step"] for r in read_metrics(job.run_dir) if "eval/test_error" in r] == [0, 4, 8, 10]
     assert json.loads((tmp_path / "run" / DONE).read_text()) == summary
-    load_policy(tmp_path / "run" / FINAL_MODEL)  # the trained policy, loadable without running code
+    if learner == "sb3":  # SB3's own model file; the evaluations also give the environment steps
+        assert (tmp_path / "run" / "model.zip").is_file() and summary["final_env_steps"] == 80
+    else:
+        load_policy(tmp_path / "run" / FINAL_MODEL)  # the trained policy, loadable without running code
     metrics = (tmp_path / "run" / "metrics.jsonl").read_bytes()
     assert run_job(job) == summary  # finished: returned as it is, nothing trained again
     assert (tmp_path / "run" / "metrics.jsonl").read_bytes() == metrics
@@ -80,7 +87,7 @@ def test_a_folder_holding_another_job_is_refused_naming_the_difference(tmp_path:
         run_job(make_job("uniform_pg", tmp_path, config=UniformPGConfig(zeta=2.0)))
 
 
-@pytest.mark.parametrize("learner", ["paper_pg", "group_pg", "best_of_m", "pretrain"])
+@pytest.mark.parametrize("learner", ["paper_pg", "group_pg", "best_of_m", "pretrain", "sb3"])
 def test_an_interrupted_job_resumes_to_the_same_end(
     learner: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -104,6 +111,8 @@ def test_an_interrupted_job_resumes_to_the_same_end(
     resumed = run_job(job)
     assert read_metrics(tmp_path / "resumed") == read_metrics(tmp_path / "straight")
     assert {k: v for k, v in resumed.items()} == straight
+    if learner == "sb3":
+        return
     for name, tensor in load_policy(tmp_path / "resumed" / FINAL_MODEL).state_dict().items():
         torch.testing.assert_close(
             tensor, load_policy(tmp_path / "straight" / FINAL_MODEL).state_dict()[name], rtol=0, atol=0
@@ -164,5 +173,7 @@ def test_bad_parts_fail_where_they_are_made() -> None:
         StopRule("eval/test_error", at_most=float("nan"))
     with pytest.raises(ValueError, match="evaluation.every must be an integer >= 1"):
         Evaluation(every=0)
+    with pytest.raises(ValueError, match="takes no base_model"):
+        make_job("sb3", Path("unused"), base_model="base.pt")
     with pytest.raises(ValueError, match="off_support indexes"):
         Evaluation(off_support=(0,))

@@ -46,6 +46,7 @@ class SB3Learner:
         envs: the native vector env (``SequenceVectorEnv`` built with ``autoreset_mode="same_step"`` and
             ``copy=True``, or ``gym.make_vec`` of a seqreward id with those settings); its ``num_envs`` rows
             are SB3's ``n_envs``. The learner puts ``SB3VecEnv`` and SB3's ``VecMonitor`` over it.
+        policy: None (the argument every learner takes: SB3 builds its own network from the config).
         config: the algorithm and its keyword arguments.
         seed: the run's seed; SB3's seed (torch, numpy and Python generators, action space, env row i
             seeded with base + i) is derived from it with ``agents.experiment.seeding``.
@@ -62,12 +63,18 @@ class SB3Learner:
     def __init__(
         self,
         envs: SequenceVectorEnv,
+        policy: None,
         config: SB3Config,
         seed: int,
         evaluator: Callable[[Any], dict[str, Any]],
         *,
         log_dir: str | Path | None = None,
     ) -> None:
+        if policy is not None:
+            raise ValueError(
+                "policy must be None: an SB3 learner builds its own network from config.algo_kwargs "
+                f"(e.g. 'policy_kwargs'), got {type(policy).__name__}"
+            )
         if not isinstance(config, SB3Config):
             raise ValueError(f"config must be an SB3Config, got {type(config).__name__}")
         check_seed("seed", seed)
@@ -95,6 +102,10 @@ class SB3Learner:
         # What learn() does before its loop: reset the env (rows seeded), episode buffers, the callback.
         _, self._callback = self.model._setup_learn(self.env_steps_per_update, self._episodes)
         self._callback.on_training_start({}, {})
+
+    def save_final(self, folder: str | Path) -> None:
+        """The trained model as SB3's ``model.zip`` in ``folder`` (``<Algo>.load`` reads it)."""
+        self.model.save(Path(folder) / "model.zip")
 
     @property
     def env_steps_per_update(self) -> int:

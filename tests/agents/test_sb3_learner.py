@@ -46,7 +46,7 @@ def make_envs() -> SequenceVectorEnv:
 def build(algo: str, log_dir: Path | None = None, seed: int = 5) -> tuple[SB3Learner, SequenceVectorEnv]:
     envs = make_envs()
     config = SB3Config(algo=algo, algo_kwargs=KWARGS[algo])
-    return SB3Learner(envs, config, seed, SB3Evaluator(TASK, 64), log_dir=log_dir), envs
+    return SB3Learner(envs, None, config, seed, SB3Evaluator(TASK, 64), log_dir=log_dir), envs
 
 
 def run_once(algo: str, folder: Path, stop_after: int | None = None) -> tuple[SB3Learner, SequenceVectorEnv]:
@@ -151,11 +151,11 @@ def test_the_learner_refuses_an_env_sb3_cannot_step_a_bad_seed_and_a_state_of_an
     config = SB3Config(algo="a2c", algo_kwargs=KWARGS["a2c"])
     next_step = SequenceVectorEnv(num_envs=ROWS, task=TASK)
     with pytest.raises(ValueError, match="autoreset_mode='same_step'"):
-        SB3Learner(next_step, config, 0, SB3Evaluator(TASK, 8))
+        SB3Learner(next_step, None, config, 0, SB3Evaluator(TASK, 8))
     with pytest.raises(ValueError, match="seed"):
-        SB3Learner(make_envs(), config, -1, SB3Evaluator(TASK, 8))
+        SB3Learner(make_envs(), None, config, -1, SB3Evaluator(TASK, 8))
     with pytest.raises(ValueError, match="config must be an SB3Config"):
-        SB3Learner(make_envs(), {"algo": "a2c"}, 0, SB3Evaluator(TASK, 8))  # type: ignore[arg-type]
+        SB3Learner(make_envs(), None, {"algo": "a2c"}, 0, SB3Evaluator(TASK, 8))  # type: ignore[arg-type]
     ppo, _ = build("ppo")
     a2c, _ = build("a2c")
     with pytest.raises(ValueError, match="algo 'ppo'; this learner runs 'a2c'"):
