@@ -16,7 +16,7 @@ worker processes or a Ray cluster (``agents.experiment.sweep``).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,7 @@ class Job:
         """What makes two jobs the same run (written to the run folder's ``config.json``)."""
         return {
             "learner": self.learner,
-            "config": asdict(self.config) if is_dataclass(self.config) else self.config,
+            "config": asdict(self.config),
             "task": self.task.record(),
             "budget": self.budget,
             "unit": self.kind.unit,
@@ -160,7 +160,8 @@ def run_job(job: Job) -> dict[str, Any]:
     evaluation = job.evaluation
     tracked = None if evaluation.tracked is None else np.asarray(evaluation.tracked, dtype=np.float32)
     if kind.trains_policy:
-        evaluator = PolicyEvaluator(task, evaluation.test_size, tracked=tracked, off_support=evaluation.off_support)
+        off_support = None if evaluation.off_support is None else np.asarray(evaluation.off_support, dtype=np.int64)
+        evaluator = PolicyEvaluator(task, evaluation.test_size, tracked=tracked, off_support=off_support)
     else:
         evaluator = kind.evaluator_class()(task, evaluation.test_size)
     options = {} if kind.log_dir is None else {"log_dir": folder / kind.log_dir}

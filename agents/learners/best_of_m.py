@@ -24,9 +24,7 @@ import numpy as np
 import torch
 
 from agents.learners.exploration import ExplorationConfig, sample_responses, sample_sequence_mixture
-from agents.learners.theory_agent import TheoryAgent
-from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy_grad import Policy
+from agents.learners.theory_agent import ExploringAgent
 from agents.rules.adaptive import adaptive_update
 
 
@@ -36,32 +34,15 @@ class BestOfMConfig(ExplorationConfig):
     ceil(2 ln(1/delta) / (LQ(lq_eps) + k^-N)), at most 2 ln(1/delta) k^N."""
 
 
-class BestOfM(TheoryAgent):
-    """Algorithm 1 over the rows of a native vector env with the outcome reward.
+class BestOfM(ExploringAgent):
+    """Algorithm 1 over the rows of a native vector env with the outcome reward. Built like every learner,
+    ``BestOfM(envs, policy, config, seed, evaluator, base=None)`` (see ``ExploringAgent``)."""
 
-    Args:
-        envs: ``SequenceVectorEnv`` with ``reward="outcome"``; ``num_envs`` searches run side by side.
-        policy: p_w, trained in place (start it from the base model).
-        config: Algorithm 1's settings.
-        seed: seeds contexts, sampling and the LQ estimate.
-        evaluator: exact metrics for ``evaluate``.
-        base: q0, the base model of the behaviour mixture (copied and frozen); None: ``policy`` as it is
-            at construction, the usual case of a policy started from the base model.
-    """
+    algorithm, needs_reward = "best_of_m", "outcome"
+    config: BestOfMConfig
 
-    def __init__(
-        self,
-        envs: Any,
-        policy: Policy,
-        config: BestOfMConfig,
-        seed: int,
-        evaluator: LinearEvaluator,
-        *,
-        base: Policy | None = None,
-    ) -> None:
-        super().__init__(envs, policy, seed, evaluator, reward="outcome")
-        self.config = config
-        self.start_exploration("best_of_m", policy if base is None else base, config)
+    def _setup(self) -> None:
+        policy = self.policy
         task = self.task
         rows, length = self.rows, task.seq_len
         self.first_response = torch.zeros(rows, length, dtype=torch.int64, device=policy.device)

@@ -26,9 +26,7 @@ import numpy as np
 import torch
 
 from agents.learners.exploration import ExplorationConfig, previous_tokens, sample_responses, sample_token_mixture
-from agents.learners.theory_agent import TheoryAgent
-from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy_grad import Policy
+from agents.learners.theory_agent import ExploringAgent
 from agents.rules.adaptive import adaptive_update, token_adaptive_update
 
 
@@ -42,32 +40,15 @@ class ProcessRepairConfig(ExplorationConfig):
     on the whole verified prefix (``exploration.adaptive_update``)."""
 
 
-class ProcessRepair(TheoryAgent):
-    """Algorithm 2 over the rows of a native vector env with the process reward.
+class ProcessRepair(ExploringAgent):
+    """Algorithm 2 over the rows of a native vector env with the process reward. Built like every learner,
+    ``ProcessRepair(envs, policy, config, seed, evaluator, base=None)`` (see ``ExploringAgent``)."""
 
-    Args:
-        envs: ``SequenceVectorEnv`` with ``reward="process"``; ``num_envs`` repairs run side by side.
-        policy: p_w, trained in place (start it from the base model).
-        config: Algorithm 2's settings.
-        seed: seeds contexts, sampling and the LQ estimate.
-        evaluator: exact metrics for ``evaluate``.
-        base: q0, the base model of the behaviour mixture (copied and frozen); None: ``policy`` as it is
-            at construction, the usual case of a policy started from the base model.
-    """
+    algorithm, needs_reward = "process_repair", "process"
+    config: ProcessRepairConfig
 
-    def __init__(
-        self,
-        envs: Any,
-        policy: Policy,
-        config: ProcessRepairConfig,
-        seed: int,
-        evaluator: LinearEvaluator,
-        *,
-        base: Policy | None = None,
-    ) -> None:
-        super().__init__(envs, policy, seed, evaluator, reward="process")
-        self.config = config
-        self.start_exploration("process_repair", policy if base is None else base, config)
+    def _setup(self) -> None:
+        policy = self.policy
         task = self.task
         rows, length, device = self.rows, task.seq_len, policy.device
         self.response = torch.zeros(rows, length, dtype=torch.int64, device=device)  # the policy's own

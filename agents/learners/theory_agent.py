@@ -52,13 +52,6 @@ class TheoryAgent:
         """Contexts the agent works on at once (the env's ``num_envs``)."""
         return self.envs.num_envs
 
-    def start_exploration(self, algorithm: str, base: Policy, config: ExplorationConfig) -> None:
-        """What Algorithms 1 and 2 set up alike: a frozen copy of the base model q0 of the behaviour mixture,
-        the number of tries m from ``config``, and one context slot per env row."""
-        self.base = base.copy()
-        self.tries = self.number_of_tries(algorithm, self.base, config)
-        self.contexts = np.zeros((self.rows, self.task.context_dim), dtype=np.float32)
-
     def number_of_tries(self, algorithm: str, base: Policy, config: ExplorationConfig) -> int:
         """m for ``algorithm`` ("best_of_m" or "process_repair"): ``config.tries``, or the paper's choice from
         the likelihood quantile of the base model on ``config.lq_contexts`` contexts drawn once."""
@@ -112,3 +105,43 @@ class TheoryAgent:
         self.reward_queries = int(state["reward_queries"])
         self.updates = int(state["updates"])
         self.envs.total_reward_queries = int(state["env_reward_queries"])  # the count survives a resume
+
+
+class ExploringAgent(TheoryAgent):
+    """What Algorithms 1 and 2 share: a frozen copy of the base model q0 of the behaviour mixture, the
+    number of tries m, one context slot per env row; a subclass names its ``algorithm`` and the ``reward`` it
+    needs, and sets up its own state in ``_setup``.
+
+    Args:
+        envs: ``SequenceVectorEnv`` with the algorithm's reward; ``num_envs`` searches run side by side.
+        policy: p_w, trained in place (start it from the base model).
+        config: the algorithm's settings (``ExplorationConfig`` or a subclass).
+        seed: seeds contexts, sampling and the LQ estimate.
+        evaluator: exact metrics for ``evaluate``.
+        base: q0, the base model of the behaviour mixture (copied and frozen); None: ``policy`` as it is
+            at construction, the usual case of a policy started from the base model.
+    """
+
+    algorithm: str
+    needs_reward: str
+
+    def __init__(
+        self,
+        envs: Any,
+        policy: Policy,
+        config: ExplorationConfig,
+        seed: int,
+        evaluator: LinearEvaluator,
+        *,
+        base: Policy | None = None,
+    ) -> None:
+        super().__init__(envs, policy, seed, evaluator, reward=self.needs_reward)
+        self.config = config
+        self.base = (policy if base is None else base).copy()
+        self.tries = self.number_of_tries(self.algorithm, self.base, config)
+        self.contexts = np.zeros((self.rows, self.task.context_dim), dtype=np.float32)
+        self._setup()
+
+    def _setup(self) -> None:
+        """The algorithm's own state, made after the shared set-up."""
+        raise NotImplementedError

@@ -86,14 +86,19 @@ class SB3Learner:
         self.envs = self.adapter.venv
         self.task = self.envs.task
         self.monitor = VecMonitor(self.adapter, info_keywords=("is_success",))
-        algo_class, policy = ALGORITHMS[config.algo]
+        algo_class, policy_class = ALGORITHMS[config.algo]
         kwargs = config.algorithm_kwargs()
         kwargs["policy_kwargs"] = sequence_policy_kwargs(**kwargs.get("policy_kwargs", {}))
-        # SB3 seeds numpy's legacy global generator, which takes seeds below 2**32 (as run_sb3 does).
+        # SB3 seeds numpy's legacy global generator, which takes seeds below 2**32.
         self.model = cast(
             OnPolicyAlgorithm,
             algo_class(
-                policy, self.monitor, seed=derive_seed(seed, "sb3") % 2**32, device=config.device, verbose=0, **kwargs
+                policy_class,
+                self.monitor,
+                seed=derive_seed(seed, "sb3") % 2**32,
+                device=config.device,
+                verbose=0,
+                **kwargs,
             ),
         )
         self.model.set_logger(Logger(folder=None, output_formats=[]))  # outputs open at the first update
