@@ -24,7 +24,6 @@ import numpy as np
 import torch
 
 from agents.experiment.config_checks import check_choice, check_interval, check_positive, check_types
-from agents.experiment.threads import limit_threads
 from agents.learners.group_sampling import GroupBatch, sample_groups, token_entropy
 from agents.learners.training import (
     OPTIMIZERS,
@@ -35,7 +34,6 @@ from agents.learners.training import (
     set_gradient,
 )
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.networks import load_policy
 from agents.policy.policy import LinearPolicy
 from agents.policy.policy_grad import Policy, unflatten
 from agents.rules.baselines import BASELINE_WEIGHTS, baseline_weights, group_advantages
@@ -309,66 +307,3 @@ def _k3(log_probs: torch.Tensor, reference_log_probs: torch.Tensor, mask: torch.
     """Mean per-token k3 estimate of KL(p || p_ref) over the generated positions."""
     log_ratio = reference_log_probs - log_probs
     return ((torch.exp(log_ratio) - log_ratio - 1.0) * mask).sum() / mask.sum().clamp_min(1.0)
-
-
-@dataclass(frozen=True)
-class GroupPGJob:
-    """Everything one group-PG run needs, picklable so runs can go to worker processes or Ray."""
-
-    run_dir: str
-    env_id: str
-    env_kwargs: dict[str, Any]
-    base_model: str
-    steps: int
-    config: GroupPGConfig
-    seed: int
-    test_size: int
-    eval_every: int
-    device: str = "cpu"
-    threads: int = 1
-    show_progress: bool = False
-    progress_position: int = 0
-
-
-COMPLETE = "done.json"  # the finished marker of agents.experiment.runs
-
-
-def job_record(job: GroupPGJob) -> dict[str, Any]:
-    """The run's config as written to its folder (what decides whether a rerun may resume it)."""
-    return {**asdict(job), "config": asdict(job.config), "show_progress": None, "progress_position": None}
-
-
-def run_group_pg(job: GroupPGJob) -> str:
-    """Train one group method from a saved base model in ``job.run_dir``; a finished run (same config) is
-    skipped, an interrupted one resumes from its checkpoint."""
-    from pathlib import Path
-
-    import gymnasium as gym
-
-    from agents.experiment.runs import Run, finished_run, train
-
-    folder = Path(job.run_dir)
-    record = job_record(job)
-    if finished_run(folder, record) is not None:
-        return job.run_dir
-    limit_threads(job.threads)
-    batch = job.config.num_contexts * job.config.group_size
-    envs = gym.make_vec(job.env_id, num_envs=batch, copy=False, **job.env_kwargs)
-    policy = load_policy(job.base_model, device=job.device)
-    task = envs.unwrapped.task  # type: ignore[attr-defined]
-    evaluator = LinearEvaluator(task, job.test_size)
-    agent = GroupPG(envs, policy, job.config, job.seed, evaluator)
-    run = Run(folder, record)
-    train(
-        run,
-        agent,
-        job.steps,
-        eval_every=job.eval_every,
-        description=f"{job.config.method} {task.reward}",
-        show_progress=job.show_progress,
-        progress_position=job.progress_position,
-    )
-    policy.save(folder / "final_model.pt")
-    run.finish({"steps": job.steps, "reward_queries": agent.reward_queries})
-    run.close()
-    return job.run_dir

@@ -3,6 +3,7 @@ penalty against autograd, every method's step and diagnostics, learning, resume 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -13,8 +14,9 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.experiment.runs import read_metrics
-from agents.learners.group_pg import COMPLETE, METHODS, GroupPG, GroupPGConfig, GroupPGJob, run_group_pg
+from agents.experiment.jobs import FINAL_MODEL, Evaluation, Job, TaskSpec, run_job
+from agents.experiment.runs import DONE, read_metrics
+from agents.learners.group_pg import METHODS, GroupPG, GroupPGConfig
 from agents.learners.pretrain import PretrainConfig, Pretrainer
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy import LinearPolicy
@@ -222,31 +224,31 @@ def test_config_validation() -> None:
     assert GroupPGConfig(method="dr_grpo").estimator == "dr_grpo"
 
 
-def test_run_folder_is_written_and_a_finished_run_is_skipped(base_model: Path, tmp_path: Path) -> None:
-    job = GroupPGJob(
-        run_dir=str(tmp_path / "run"),
-        env_id="seqreward/Process-v0",
-        env_kwargs=TASK,
-        base_model=str(base_model),
-        steps=4,
+def test_group_job_writes_its_run_folder_and_a_finished_run_is_reused(base_model: Path, tmp_path: Path) -> None:
+    job = Job(
+        learner="group_pg",
         config=GroupPGConfig(method="rloo", num_contexts=2, group_size=3),
+        task=TaskSpec(TASK, env_id="seqreward/Process-v0"),
+        budget=4,
         seed=0,
-        test_size=16,
-        eval_every=2,
+        run_dir=str(tmp_path / "run"),
+        base_model=str(base_model),
+        evaluation=Evaluation(every=2, test_size=16),
     )
-    run_group_pg(job)
+    summary = run_job(job)
     records = read_metrics(job.run_dir)
     evaluations = [r for r in records if "eval/test_error" in r]
     assert [r["step"] for r in evaluations] == [0, 2, 4]
     assert evaluations[-1]["train/reward_queries"] == 4 * 6 * TASK["seq_len"]
-    assert json.loads((tmp_path / "run" / COMPLETE).read_text())["reward_queries"] == 96
+    assert summary["reward_queries"] == summary["env_reward_queries"] == 96
+    assert json.loads((tmp_path / "run" / DONE).read_text()) == summary
+    assert (tmp_path / "run" / FINAL_MODEL).is_file()
     assert any((tmp_path / "run" / "tb").iterdir())
     stamp = (tmp_path / "run" / "metrics.jsonl").stat().st_mtime_ns
-    run_group_pg(job)  # finished: skipped without touching the folder
+    assert run_job(job) == summary  # finished: reused without touching the folder
     assert (tmp_path / "run" / "metrics.jsonl").stat().st_mtime_ns == stamp
-    changed = GroupPGJob(**{**job.__dict__, "steps": 6})
-    with pytest.raises(ValueError, match="different config"):
-        run_group_pg(changed)
+    with pytest.raises(ValueError, match="different config.*budget"):
+        run_job(dataclasses.replace(job, budget=6))
 
 
 def test_same_seed_same_run(base_model: Path) -> None:

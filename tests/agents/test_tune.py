@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from agents.experiment.jobs import FINAL_MODEL
+from agents.experiment.runs import DONE
 from agents.experiment.tune import experiment_name, run_tune_search, storage_for
 
 DRIVER = """
@@ -21,19 +23,19 @@ import sys
 
 import ray
 
-from agents.learners.pretrain import PretrainConfig
-from agents.experiment.theory_jobs import PretrainJob, pretrain_base_model
+from agents.experiment.jobs import Evaluation, Job, TaskSpec, run_job
 from agents.experiment.tune import run_tune_sweep
+from agents.learners.pretrain import PretrainConfig
 
 storage = sys.argv[1]
-task = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4}
+task = TaskSpec({"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4})
 jobs = [
-    PretrainJob(run_dir=f"{storage}/seed{seed}", task=task, config=PretrainConfig(steps=400, batch_size=64),
-                seed=seed, test_size=64, show_progress=False)
+    Job(learner="pretrain", config=PretrainConfig(batch_size=64), task=task, budget=400, seed=seed,
+        run_dir=f"{storage}/seed{seed}", evaluation=Evaluation(every=400, test_size=64))
     for seed in range(JOBS)
 ]
 ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-print("RESULTS " + json.dumps(run_tune_sweep(pretrain_base_model, jobs, name="tiny sweep", max_concurrent=2)))
+print("RESULTS " + json.dumps(run_tune_sweep(run_job, jobs, name="tiny sweep", max_concurrent=2)))
 """
 JOBS = 4
 
@@ -74,14 +76,17 @@ def test_interrupted_sweep_resumes_as_a_whole(tmp_path: Path) -> None:
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     [line] = [line for line in resumed.stdout.splitlines() if line.startswith("RESULTS ")]
     results = json.loads(line.removeprefix("RESULTS "))
-    assert results == [str(storage / f"seed{seed}" / "base_model.pt") for seed in range(JOBS)]
+    assert [result["learner"] for result in results] == ["pretrain"] * JOBS
+    assert [result["final_step"] for result in results] == [400] * JOBS
+    for seed, result in enumerate(results):  # each trial's result is its run's own summary
+        assert result == json.loads((storage / f"seed{seed}" / DONE).read_text())
     folders = trial_folders(storage)
     indices = sorted(json.loads((folder / "params.json").read_text())["index"] for folder in folders)
     assert indices == list(range(JOBS))  # every trial's folder under the storage path, exactly once
     assert all(reported(folder) == 1 for folder in folders)  # finished trials were not run again
     assert finished_before <= {folder.name for folder in folders}
     for seed in range(JOBS):
-        assert (storage / f"seed{seed}" / "base_model.pt").is_file()
+        assert (storage / f"seed{seed}" / FINAL_MODEL).is_file()
 
 
 def test_storage_holds_every_run_folder(tmp_path: Path) -> None:

@@ -99,20 +99,6 @@ def test_bad_settings_fail_early(
     assert message in str(refused.value) + capsys.readouterr().err
 
 
-def test_rate_choice_is_the_lowest_mean_over_tuning_seeds() -> None:
-    inf = float("inf")
-    # the mean over seeds decides, not the best single seed
-    assert compare.choose_rate({0.5: [0.30, 0.30], 2.0: [0.10, 0.60]}) == (0.5, {0.5: 0.30, 2.0: 0.35})
-    # one diverged seed makes the rate's mean inf: it never beats a finite rate, however good its other seeds
-    assert compare.choose_rate({0.5: [0.40, 0.40], 2.0: [0.01, inf]})[0] == 0.5
-    # a tie goes to the smaller rate, whatever order the rates come in
-    assert compare.choose_rate({4.0: [0.2], 1.0: [0.2], 2.0: [0.3]})[0] == 1.0
-    # every rate diverged: the smallest
-    assert compare.choose_rate({8.0: [inf], 2.0: [inf, inf]}) == (2.0, {8.0: inf, 2.0: inf})
-    with pytest.raises(ValueError, match="at least one final test error per rate"):
-        compare.choose_rate({0.5: []})
-
-
 @pytest.mark.slow
 def test_ray_tune_search_chooses_the_rates_of_the_local_backend(tmp_path: Path) -> None:
     """The tuning as Tune searches on a local Ray with 2 CPUs: the rates it picks are those the local backend
