@@ -58,6 +58,15 @@ def test_compare_writes_its_files_and_resumes(tmp_path: Path) -> None:
     assert len(run_folders) == 16
     assert all(list((folder / "tb" / "hparams").glob("events.out.tfevents.*")) for folder in run_folders)
     assert all(list((folder / "tb" / "by_queries").glob("events.out.tfevents.*")) for folder in run_folders)
+    # every run is a finished job: group PG from the pre-training job's final model, queries the env's count
+    for folder in run_folders:
+        done = json.loads((folder / "done.json").read_text())
+        reward = folder.relative_to(run_dir / "runs").parts[1]
+        assert done["learner"] == "group_pg"
+        assert done["reward_queries"] == done["env_reward_queries"] == summary["queries"][reward]
+    pretrain = json.loads((run_dir / "pretrain" / "done.json").read_text())
+    assert pretrain["learner"] == "pretrain" and (run_dir / "pretrain" / "final_model.pt").is_file()
+    assert summary["base_test_error"] == pretrain["final_test_error"]
     with open(run_dir / "compare.csv") as file:
         rows = list(csv.DictReader(file))
     # 2 rewards x 2 methods x (2 rates x 1 tuning seed + 2 evaluation seeds)
