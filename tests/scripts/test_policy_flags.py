@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.experiment.jobs import FINAL_MODEL
 from agents.policy.networks import load_policy
 from agents.policy.policy_grad import NetworkPolicy
 from scripts import barrier, compare, lq
@@ -59,4 +60,4 @@ def test_barrier_and_compare_run_with_the_transformer(tmp_path: Path) -> None:
     base = next((tmp_path / "b" / "runs" / "pretrain").rglob("base_model.pt"))
     assert isinstance(load_policy(base), NetworkPolicy)
     run_dir = compare.main([*COMPARE, "--policy", "transformer", *SMALL, "--run-dir", str(tmp_path / "c")])
-    assert isinstance(load_policy(run_dir / "pretrain" / "base_model.pt"), NetworkPolicy)
+    assert isinstance(load_policy(run_dir / "pretrain" / FINAL_MODEL), NetworkPolicy)
