@@ -21,8 +21,8 @@ from agents.learners.best_of_m import BestOfMConfig
 from agents.learners.group_pg import GroupPGConfig
 from agents.learners.paper_pg import PaperPGConfig
 from agents.learners.pretrain import PretrainConfig
-from agents.learners.sb3 import SB3Config
 from agents.learners.process_repair import ProcessRepairConfig
+from agents.learners.sb3 import SB3Config
 from agents.learners.uniform_pg import UniformPGConfig
 from agents.policy.networks import load_policy
 
