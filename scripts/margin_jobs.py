@@ -1,0 +1,55 @@
+"""The margin experiment's jobs: per (algorithm, gamma, seed) a run of the algorithm from the uniform model
+(w = 0) on the task of margin gamma, until the target test error or the query budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agents.experiment.jobs import LEARNERS, Evaluation, Job, StopRule, TaskSpec
+from agents.experiment.settings import task_keywords
+
+if TYPE_CHECKING:
+    from scripts.margin import MarginConfig
+
+Key = tuple[str, float, int]
+"""(algorithm, gamma, seed) of a run."""
+
+
+def task_keywords_at(config: MarginConfig, gamma: float) -> dict[str, Any]:
+    """The task's keyword arguments at margin ``gamma``, with the outcome reward (Algorithm 2's job switches
+    to the process reward it needs)."""
+    return {**task_keywords(config, margin=gamma), "reward": "outcome"}
+
+
+def make_jobs(config: MarginConfig, run_dir: Path) -> dict[Key, Job]:
+    """Every (algorithm, gamma, seed), each with its default config and ``rows`` contexts side by side,
+    until the test error is at most ``target_error`` or ``query_budget`` queries are spent; evaluated every
+    1% of the budget (at least every 1000 steps) and on a grid growing 5% a step. Smallest margin first:
+    the slowest runs start first."""
+    steps = config.query_budget // config.rows
+    evaluation = Evaluation(
+        every=max(1000, steps // 100),
+        growth=0.05,
+        log_every=100,
+        test_size=config.test_size,
+        stop=StopRule("eval/test_error", at_most=config.target_error),
+    )
+    jobs = {
+        (algorithm, gamma, seed): Job(
+            learner=algorithm,
+            config=LEARNERS[algorithm].config_class()(),
+            task=TaskSpec(task_keywords_at(config, gamma)),
+            budget=steps,
+            seed=seed,
+            run_dir=str(run_dir / "runs" / algorithm / f"gamma{gamma:g}" / f"seed{seed}"),
+            rows=config.rows,
+            evaluation=evaluation,
+            device=config.device,
+            description=f"{algorithm} gamma={gamma:g}",
+        )
+        for algorithm in list(config.algorithms)
+        for gamma in list(config.margins)
+        for seed in range(config.seeds)
+    }
+    return dict(sorted(jobs.items(), key=lambda item: item[0][1]))
