@@ -61,10 +61,11 @@ def base_model_file(job: Job) -> str:
 
 def algorithm_config(config: BarrierConfig, algorithm: str) -> Any:
     """Algorithm 1's or 2's config: the given m (or the paper's from the LQ), its eps and delta."""
-    shared = {"tries": config.tries, "lq_eps": config.lq_eps, "delta": config.delta}
     if algorithm == "best_of_m":
-        return BestOfMConfig(**shared)
-    return ProcessRepairConfig(**shared, step_per_token=config.step_per_token)
+        return BestOfMConfig(tries=config.tries, lq_eps=config.lq_eps, delta=config.delta)
+    return ProcessRepairConfig(
+        tries=config.tries, lq_eps=config.lq_eps, delta=config.delta, step_per_token=config.step_per_token
+    )
 
 
 def algorithm_jobs(config: BarrierConfig, run_dir: Path, pretraining: dict[tuple[int, int], Job]) -> dict[Key, Job]:

@@ -22,7 +22,7 @@ from agents.learners.pretrain import PretrainConfig, Pretrainer
 from agents.policy.evaluation import PolicyEvaluator
 from agents.policy.networks import PolicyChoice
 from agents.policy.policy_grad import Policy
-from scripts.lq_analysis import LOG10, LEVELS, log10_quantile
+from scripts.lq_analysis import LEVELS, LOG10, log10_quantile
 from seqreward_env import SequenceTask
 
 if TYPE_CHECKING:
@@ -86,7 +86,8 @@ def pretrain_with_checkpoints(config: LQConfig, run_dir: Path, *, show_progress:
         trainer = Pretrainer(task, policy, settings, config.seed, recorder)
 
         def save_checkpoint(step: int, metrics: dict[str, Any]) -> None:
-            np.savez_compressed(likelihood_file(run_dir, step), **recorder.latest)
+            latest = recorder.latest
+            np.savez_compressed(likelihood_file(run_dir, step), sequence=latest["sequence"], token=latest["token"])
             policy.save(run_dir / "models" / f"step{step:06d}.pt")
             for level, values in recorder.latest.items():
                 run.writer.add_histogram(f"likelihood/log10_{level}", values, step)

@@ -85,7 +85,8 @@ def group_series(
                 "by_seq_len": by_n,
                 "by_gamma": by_gamma,
                 **estimate_fields(
-                    "growth_per_token", growth_per_token([p["seq_len"] for p in by_n], [p["mistakes_mean"] for p in by_n])
+                    "growth_per_token",
+                    growth_per_token([p["seq_len"] for p in by_n], [p["mistakes_mean"] for p in by_n]),
                 ),
                 **estimate_fields(
                     "gamma_exponent",

@@ -41,7 +41,12 @@ RESULTS = {
     ("process_repair", 4, 0): run(40.0, 41.0, 5),
     ("process_repair", 4, 1): run(44.0, 44.0, 5),
 }
-BASES = {(2, 0): base(0.6, 0.5, 30), (2, 1): base(0.62, 0.4, 31), (4, 0): base(0.6, 0.8, 40), (4, 1): base(0.64, 0.7, 42)}
+BASES = {
+    (2, 0): base(0.6, 0.5, 30),
+    (2, 1): base(0.62, 0.4, 31),
+    (4, 0): base(0.6, 0.8, 40),
+    (4, 1): base(0.64, 0.7, 42),
+}
 CONFIG = {"seq_lens": (2, 4), "algorithms": ("best_of_m", "process_repair"), "seeds": 2, "vocab_size": 3}
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from scripts import lq_analysis as analysis
 
-
 LIKELIHOODS = {
     0: {"sequence": np.full(10, -4.0), "token": np.full(10, -1.0)},
     50: {"sequence": np.arange(-19.0, 1.0, 2.0), "token": np.linspace(-2.0, 0.0, 10)},

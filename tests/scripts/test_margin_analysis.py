@@ -23,7 +23,9 @@ def run(queries: float | None, spent: float, env: int | None = None) -> dict:
 
 
 GAMMAS = (0.04, 0.02, 0.08)
-RESULTS = {("adaptive_pg", g, seed): run(3.0 / g**2 * (1 + 0.1 * seed), 3.0 / g**2 * 2) for g in GAMMAS for seed in (0, 1, 2)}
+RESULTS = {
+    ("adaptive_pg", g, seed): run(3.0 / g**2 * (1 + 0.1 * seed), 3.0 / g**2 * 2) for g in GAMMAS for seed in (0, 1, 2)
+}
 
 
 def test_curves_sort_gamma_and_the_exponent_is_two_for_an_inverse_square_law() -> None:

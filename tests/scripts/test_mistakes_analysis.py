@@ -4,6 +4,8 @@ cumulative-mistake curve of a run's records."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from scripts import mistakes_analysis as analysis
@@ -63,7 +65,7 @@ def test_series_fit_the_growth_per_token_and_the_exponent_in_gamma() -> None:
 
 
 def test_mistake_curve_keeps_the_records_after_round_zero_that_count_mistakes() -> None:
-    records = [
+    records: list[dict[str, Any]] = [
         {"step": 0, "train/mistakes": 0},
         {"step": 5, "train/mistakes": 3},
         {"step": 5, "eval/test_error": 0.4},
