@@ -13,6 +13,7 @@ from agents.learners.best_of_m import BestOfMConfig
 from agents.learners.pretrain import PretrainConfig
 from agents.learners.process_repair import ProcessRepairConfig
 from agents.policy.networks import PolicyChoice
+from scripts.query_jobs import query_job
 
 if TYPE_CHECKING:
     from scripts.barrier import BarrierConfig
@@ -73,26 +74,15 @@ def algorithm_jobs(config: BarrierConfig, run_dir: Path, pretraining: dict[tuple
     until the test error is at most ``target_error`` or ``query_budget`` queries are spent; evaluated every
     1% of the budget (at least every 1000 steps) and on a grid growing 5% a step, so the queries to the
     target are known to 5%. Longest N first: the slowest runs start first."""
-    steps = config.query_budget // config.rows
-    evaluation = Evaluation(
-        every=max(1000, steps // 100),
-        growth=0.05,
-        log_every=100,
-        test_size=config.test_size,
-        stop=StopRule("eval/test_error", at_most=config.target_error),
-    )
     jobs = {
-        (algorithm, seq_len, seed): Job(
-            learner=algorithm,
-            config=algorithm_config(config, algorithm),
-            task=task_spec(config, seq_len),
-            budget=steps,
-            seed=seed,
-            run_dir=str(run_dir / "runs" / algorithm / f"N{seq_len}" / f"seed{seed}"),
-            rows=config.rows,
+        (algorithm, seq_len, seed): query_job(
+            config,
+            algorithm,
+            algorithm_config(config, algorithm),
+            task_spec(config, seq_len),
+            seed,
+            str(run_dir / "runs" / algorithm / f"N{seq_len}" / f"seed{seed}"),
             base_model=base_model_file(pretraining[seq_len, seed]),
-            evaluation=evaluation,
-            device=config.device,
             description=f"{algorithm} N={seq_len}",
         )
         for algorithm in list(config.algorithms)

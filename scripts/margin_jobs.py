@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents.experiment.jobs import LEARNERS, Evaluation, Job, StopRule, TaskSpec
+from agents.experiment.jobs import LEARNERS, Job, TaskSpec
 from agents.experiment.settings import task_keywords
+from scripts.query_jobs import query_job
 
 if TYPE_CHECKING:
     from scripts.margin import MarginConfig
@@ -27,25 +28,14 @@ def make_jobs(config: MarginConfig, run_dir: Path) -> dict[Key, Job]:
     until the test error is at most ``target_error`` or ``query_budget`` queries are spent; evaluated every
     1% of the budget (at least every 1000 steps) and on a grid growing 5% a step. Smallest margin first:
     the slowest runs start first."""
-    steps = config.query_budget // config.rows
-    evaluation = Evaluation(
-        every=max(1000, steps // 100),
-        growth=0.05,
-        log_every=100,
-        test_size=config.test_size,
-        stop=StopRule("eval/test_error", at_most=config.target_error),
-    )
     jobs = {
-        (algorithm, gamma, seed): Job(
-            learner=algorithm,
-            config=LEARNERS[algorithm].config_class()(),
-            task=TaskSpec(task_keywords_at(config, gamma)),
-            budget=steps,
-            seed=seed,
-            run_dir=str(run_dir / "runs" / algorithm / f"gamma{gamma:g}" / f"seed{seed}"),
-            rows=config.rows,
-            evaluation=evaluation,
-            device=config.device,
+        (algorithm, gamma, seed): query_job(
+            config,
+            algorithm,
+            LEARNERS[algorithm].config_class()(),
+            TaskSpec(task_keywords_at(config, gamma)),
+            seed,
+            str(run_dir / "runs" / algorithm / f"gamma{gamma:g}" / f"seed{seed}"),
             description=f"{algorithm} gamma={gamma:g}",
         )
         for algorithm in list(config.algorithms)
