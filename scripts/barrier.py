@@ -18,40 +18,24 @@ again skips finished runs and resumes interrupted ones.
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):  # run as ``python scripts/barrier.py``: make ``scripts`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from agents.experiment.cli import Experiment, run_experiment
 from agents.experiment.config_checks import ConfigError, check_choices, check_fields
-from agents.experiment.settings import task_keywords
-from agents.experiment.statistics import (
-    growth_per_token,
-    interval_or_none,
-    interval_text,
-    point_or_none,
-    power_law_exponent,
-)
+from agents.experiment.jobs import run_job
 from agents.experiment.sweep import run_sweep
+from agents.experiment.tables import write_series_events, write_table
 from agents.experiment.tensorboard import experiment_views
-from agents.experiment.theory_jobs import (
-    RESULT,
-    PretrainJob,
-    TheoryJob,
-    pretrain_base_model,
-    query_statistics,
-    run_theory_job,
-    write_series_events,
-    write_table,
-)
-from agents.learners.pretrain import PretrainConfig
 from agents.policy.networks import PolicyChoice, PolicyFields
-
-ALGORITHMS = {"best_of_m": "Algorithm 1: best-of-m, outcome reward", "process_repair": "Algorithm 2: process repair"}
-COLOURS = {"best_of_m": "tab:red", "process_repair": "tab:blue"}
+from scripts.barrier_analysis import ALGORITHMS, format_summary, summarize, table_rows
+from scripts.barrier_jobs import algorithm_jobs, pretrain_jobs
+from scripts.barrier_plots import draw
 
 # TensorBoard custom-scalars layout: the runs of the experiment's summary events on shared charts.
 CHARTS = {
@@ -141,65 +125,10 @@ def check_config(config: BarrierConfig) -> None:
         raise ConfigError("--query-budget must allow one step of --rows queries")
 
 
-def task_kwargs(config: BarrierConfig, seq_len: int) -> dict[str, Any]:
-    return task_keywords(config, seq_len=seq_len, margin=config.margin)
-
-
-def pretrain_jobs(config: BarrierConfig, run_dir: Path, show_progress: bool) -> dict[tuple[int, int], PretrainJob]:
-    settings = PretrainConfig(
-        steps=config.pretrain_max_steps,
-        batch_size=config.pretrain_batch_size,
-        learning_rate=config.pretrain_learning_rate,
-    )
-    return {
-        (seq_len, seed): PretrainJob(
-            run_dir=str(run_dir / "runs" / "pretrain" / f"N{seq_len}" / f"seed{seed}"),
-            task=task_kwargs(config, seq_len),
-            config=settings,
-            seed=seed,
-            token_probability=config.token_probability,
-            test_size=config.test_size,
-            show_progress=False,
-            policy=PolicyChoice.of(config),
-        )
-        for seq_len in list(config.seq_lens)
-        for seed in range(config.seeds)
-    }
-
-
-def theory_jobs(
-    config: BarrierConfig, run_dir: Path, base_models: dict[tuple[int, int], str], show_progress: bool
-) -> dict[tuple[str, int, int], TheoryJob]:
-    agent_config = {"tries": config.tries, "lq_eps": config.lq_eps, "delta": config.delta}
-    jobs = {
-        (algorithm, seq_len, seed): TheoryJob(
-            run_dir=str(run_dir / "runs" / algorithm / f"N{seq_len}" / f"seed{seed}"),
-            algorithm=algorithm,
-            task=task_kwargs(config, seq_len),
-            seed=seed,
-            max_steps=config.query_budget // config.rows,
-            rows=config.rows,
-            agent_config=agent_config
-            if algorithm == "best_of_m"
-            else {**agent_config, "step_per_token": config.step_per_token},
-            base_model=base_models[seq_len, seed],
-            target_error=config.target_error,
-            eval_every=max(1000, config.query_budget // config.rows // 100),
-            log_every=100,
-            test_size=config.test_size,
-            device=config.device,
-            show_progress=False,
-        )
-        for algorithm in list(config.algorithms)
-        for seq_len in list(config.seq_lens)
-        for seed in range(config.seeds)
-    }
-    return dict(sorted(jobs.items(), key=lambda item: -item[0][1]))  # longest first: the slowest start first
-
-
-def sweep(config: BarrierConfig, function: Any, jobs: list[Any], description: str, show_progress: bool) -> list[Any]:
+def sweep(config: BarrierConfig, jobs: list[Any], description: str, show_progress: bool) -> list[dict[str, Any]]:
+    """Run ``jobs`` with ``run_job`` on the configured backend; their summaries in order."""
     return run_sweep(
-        function,
+        run_job,
         jobs,
         backend=config.backend,
         workers=config.workers,
@@ -212,141 +141,18 @@ def sweep(config: BarrierConfig, function: Any, jobs: list[Any], description: st
 def run_barrier(config: BarrierConfig, run_dir: Path, *, show_progress: bool = True) -> dict[str, Any]:
     """Pre-train the base models, run every algorithm from them, then write every output from the runs."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    pretraining = pretrain_jobs(config, run_dir, show_progress)
-    models = sweep(config, pretrain_base_model, list(pretraining.values()), "pre-train base models", show_progress)
-    base_models = dict(zip(pretraining, models, strict=True))
-    jobs = theory_jobs(config, run_dir, base_models, show_progress)
-    results = dict(zip(jobs, sweep(config, run_theory_job, list(jobs.values()), "runs", show_progress), strict=True))
-    bases = {key: json.loads((Path(job.run_dir) / RESULT).read_text()) for key, job in pretraining.items()}
-    rows = [
-        {
-            "algorithm": algorithm,
-            "seq_len": seq_len,
-            "seed": seed,
-            "base_token_probability": bases[seq_len, seed]["eval/mean_token_probability"],
-            "base_test_error": bases[seq_len, seed]["eval/test_error"],
-            "base_likelihood_quantile": bases[seq_len, seed]["eval/likelihood_quantile"],
-            "base_token_likelihood_quantile": bases[seq_len, seed]["eval/token_likelihood_quantile"],
-            "pretrain_steps": bases[seq_len, seed]["step"],
-            "tries": result["tries"],
-            "reached": result["reached"],
-            "queries_to_target": result["queries_to_target"],
-            "final_test_error": result["final_test_error"],
-            "final_reward_queries": result["final_reward_queries"],
-            "final_updates": result["final_updates"],
-            "agent_reward_queries": result["agent_reward_queries"],
-            "env_reward_queries": result["env_reward_queries"],
-        }
-        for (algorithm, seq_len, seed), result in sorted(results.items())
-    ]
+    pretraining = pretrain_jobs(config, run_dir)
+    base_summaries = sweep(config, list(pretraining.values()), "pre-train base models", show_progress)
+    bases = dict(zip(pretraining, base_summaries, strict=True))
+    jobs = algorithm_jobs(config, run_dir, pretraining)
+    results = dict(zip(jobs, sweep(config, list(jobs.values()), "runs", show_progress), strict=True))
+    rows = table_rows(results, bases)
     write_table(run_dir / "barrier.csv", rows)
-    lengths = list(config.seq_lens)
-    series: dict[str, dict[str, list[Any]]] = {}
-    for algorithm in list(config.algorithms):
-        points = [query_statistics([results[algorithm, n, seed] for seed in range(config.seeds)]) for n in lengths]
-        series[algorithm] = {
-            "seq_len": lengths,
-            "median_queries": [p["median"] for p in points],
-            "geometric_mean_queries": [p["geometric_mean"] for p in points],
-            "reached": [p["reached"] for p in points],
-            "max_spent": [p["max_spent"] for p in points],
-            "tries": [results[algorithm, n, 0]["tries"] for n in lengths],
-            "k_to_the_n": [float(config.vocab_size) ** n for n in lengths],
-            "n_times_k": [float(n * config.vocab_size) for n in lengths],
-        }
-    growth = {algorithm: growth_fits(lengths, curve["median_queries"]) for algorithm, curve in series.items()}
-    write_series_events(run_dir / "tb_barrier", series, "seq_len", "barrier")
-    summary = {
-        "config": asdict(config),
-        "series": series,
-        "growth": growth,
-        "base_models": {
-            str(n): {
-                key: float(sum(bases[n, s][key] for s in range(config.seeds)) / config.seeds)
-                for key in ("eval/mean_token_probability", "eval/test_error", "eval/likelihood_quantile")
-            }
-            for n in lengths
-        },
-        "queries_match_env": all(r["agent_reward_queries"] == r["env_reward_queries"] for r in results.values()),
-    }
-    draw(run_dir / "barrier.png", config, series, rows)
+    summary = summarize(results, bases, asdict(config))
+    write_series_events(run_dir / "tb_barrier", summary["series"], "seq_len", "barrier")
+    draw(run_dir / "barrier.png", config, summary["series"], rows)
     experiment_views(run_dir, CHARTS, run_dir / "barrier.png")
     return summary
-
-
-def growth_fits(lengths: list[int], medians: list[float | None]) -> dict[str, Any]:
-    """queries ~ C r^N: r per extra token; queries ~ C N^p: the power p; each with its 95% interval."""
-    rate, power = growth_per_token(lengths, medians), power_law_exponent(lengths, medians)
-    return {
-        "rate_per_token": point_or_none(rate),
-        "rate_per_token_ci95": interval_or_none(rate),
-        "power_of_n": point_or_none(power),
-        "power_of_n_ci95": interval_or_none(power),
-    }
-
-
-def draw(
-    path: Path, config: BarrierConfig, series: dict[str, dict[str, list[Any]]], rows: list[dict[str, Any]]
-) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8), constrained_layout=True)
-    lengths = list(config.seq_lens)
-    for algorithm, curve in series.items():
-        colour = COLOURS[algorithm]
-        reached = [r for r in rows if r["algorithm"] == algorithm and r["reached"]]
-        missed = [r for r in rows if r["algorithm"] == algorithm and not r["reached"]]
-        for axis in (left, right) if algorithm == "process_repair" else (left,):
-            axis.scatter([r["seq_len"] for r in reached], [r["queries_to_target"] for r in reached],
-                         color=colour, alpha=0.4, s=18)  # fmt: skip
-            axis.plot(lengths, [q if q is not None else math.nan for q in curve["median_queries"]],
-                      color=colour, marker="o", label=f"{ALGORITHMS[algorithm]} (median)")  # fmt: skip
-        if missed:
-            left.scatter([r["seq_len"] for r in missed], [r["final_reward_queries"] for r in missed], color=colour,
-                         marker="^", s=40, label="budget spent, target not reached")  # fmt: skip
-    left.plot(lengths, [config.vocab_size**n for n in lengths], color="grey", linestyle="--", label="k^N")
-    left.plot(lengths, [n * config.vocab_size for n in lengths], color="grey", linestyle=":", label="N k")
-    left.set_yscale("log")
-    left.set_title(f"reward queries to test error {config.target_error:g} (log scale)")
-    right.set_title("process repair on a linear scale")
-    for axis in (left, right):
-        axis.set_xlabel("response length N")
-        axis.set_ylabel("reward queries")
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
-    right.set_ylim(bottom=0)
-    figure.suptitle(
-        f"k={config.vocab_size}, d={config.context_dim}, mixture of {config.num_components}, margin {config.margin:g}; "
-        f"base models with mean token probability {config.token_probability:g}; {config.seeds} seeds, "
-        f"m {'= ' + str(config.tries) if config.tries else 'from the LQ'}"
-    )
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-
-
-def format_summary(summary: dict[str, Any]) -> str:
-    lines = []
-    for algorithm, curve in summary["series"].items():
-        lines.append(f"{ALGORITHMS[algorithm]}: median queries to the target (runs that reached it / runs)")
-        for index, n in enumerate(curve["seq_len"]):
-            median = curve["median_queries"][index]
-            lines.append(
-                f"  N={n:<3} {'-' if median is None else f'{median:.0f}':>10}  ({curve['reached'][index]} reached)  "
-                f"m={curve['tries'][index]}  k^N={curve['k_to_the_n'][index]:.0f}  Nk={curve['n_times_k'][index]:.0f}"
-            )
-        growth = summary["growth"][algorithm]
-        rate, power = growth["rate_per_token"], growth["power_of_n"]
-        lines.append(
-            f"  fitted: x{rate:.3g}{interval_text(growth['rate_per_token_ci95'], '.3g')} per token, "
-            f"N^{power:.2f}{interval_text(growth['power_of_n_ci95'])}"
-            if rate is not None and power is not None
-            else "  no fit"
-        )
-    lines.append(f"agent query counts equal the env's: {summary['queries_match_env']}")
-    return "\n".join(lines)
 
 
 QUICK = replace(BarrierConfig(), seq_lens=(2, 4, 6, 8, 10), seeds=2, query_budget=400_000, test_size=256)

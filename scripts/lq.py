@@ -24,23 +24,19 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+if __package__ in (None, ""):  # run as ``python scripts/lq.py``: make ``scripts`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.experiment.cli import command_line, mark_experiment_folder, start_fresh
 from agents.experiment.config_checks import ConfigError, check_fields
-from agents.experiment.runs import Run, read_metrics, train
-from agents.experiment.settings import task_keywords
 from agents.experiment.threads import limit_threads
-from agents.learners.pretrain import PretrainConfig, Pretrainer
-from agents.policy.evaluation import LinearEvaluator
 from agents.policy.networks import PolicyChoice, PolicyFields
-from agents.policy.policy_grad import Policy
-from seqreward_env import SequenceTask, likelihood_quantile
+from scripts.lq_analysis import eps_grid, format_summary, quantile_rows, summarize
+from scripts.lq_jobs import checkpoint_steps, pretrain_with_checkpoints, read_likelihoods, read_test_errors
+from scripts.lq_plots import draw
 
-LEVELS = ("sequence", "token")
 # What the experiment writes in its run folder (what --fresh removes).
 LQ_WRITES = ("lq.png", "lq.csv", "lq.json", "pretrain", "models", "likelihoods")
-LOG10 = float(np.log(10.0))
 
 
 @dataclass(frozen=True)
@@ -123,174 +119,26 @@ def check_config(config: LQConfig) -> None:
         raise ConfigError(f"--contexts must be 'rademacher' or 'mixture', got {config.contexts!r}")
 
 
-def make_task(config: LQConfig) -> SequenceTask:
-    return SequenceTask(**task_keywords(config))
-
-
-class LikelihoodRecorder(LinearEvaluator):
-    """Exact metrics on ``num_contexts`` contexts: test error and log10 LQ(eps) at both levels; keeps the
-    last evaluation's log10 likelihoods ``(n,)`` per level in ``latest`` for the caller to save."""
-
-    def __init__(self, task: SequenceTask, num_contexts: int, eps: list[float]) -> None:
-        super().__init__(task, num_contexts)
-        self.eps = eps
-        self.latest: dict[str, np.ndarray] = {}
-
-    def __call__(self, policy: Policy) -> dict[str, Any]:
-        token_log_probs = self.token_log_probs(policy)  # (n, N), natural log, never underflows
-        self.latest = {"sequence": token_log_probs.sum(axis=1) / LOG10, "token": token_log_probs.min(axis=1) / LOG10}
-        metrics: dict[str, Any] = {"eval/test_error": float(1.0 - np.exp(token_log_probs.sum(axis=1)).mean())}
-        for level, values in self.latest.items():
-            for eps in self.eps:
-                metrics[f"lq/log10_{level}_lq@eps={eps:g}"] = log10_quantile(values, eps)
-        return metrics
-
-
-def log10_quantile(log10_values: np.ndarray, eps: float) -> float:
-    """log10 LQ(eps) from log10 likelihoods (a quantile commutes with the increasing map log10)."""
-    return likelihood_quantile(log10_values, eps)
-
-
-def likelihood_file(run_dir: Path, step: int) -> Path:
-    return run_dir / "likelihoods" / f"step{step:06d}.npz"
-
-
-def checkpoint_steps(config: LQConfig) -> list[int]:
-    steps = list(range(0, config.steps + 1, config.checkpoint_every))
-    return steps if steps[-1] == config.steps else [*steps, config.steps]
-
-
 def run_lq(config: LQConfig, run_dir: Path, *, show_progress: bool = True) -> dict[str, Any]:
     """Pre-train with a checkpoint every ``checkpoint_every`` steps (resuming), then write every output."""
     limit_threads(config.threads)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "likelihoods").mkdir(exist_ok=True)
-    (run_dir / "models").mkdir(exist_ok=True)
-    task = make_task(config)
-    settings = PretrainConfig(steps=config.steps, batch_size=config.batch_size, learning_rate=config.learning_rate)
-    record = {key: value for key, value in asdict(config).items() if key not in ("policy", "hidden", "layers", "heads")}
-    run = Run(run_dir / "pretrain", {**record, "threads": None, "device": None, **PolicyChoice.of(config).record()})
-    steps = checkpoint_steps(config)
-    if not all(likelihood_file(run_dir, step).exists() for step in steps):
-        policy = PolicyChoice.of(config).make(task, device=config.device, seed=config.seed)
-        recorder = LikelihoodRecorder(task, config.num_contexts, eps_values(config))
-        trainer = Pretrainer(task, policy, settings, config.seed, recorder)
-
-        def save_checkpoint(step: int, metrics: dict[str, Any]) -> None:
-            np.savez_compressed(
-                likelihood_file(run_dir, step), sequence=recorder.latest["sequence"], token=recorder.latest["token"]
-            )
-            policy.save(run_dir / "models" / f"step{step:06d}.pt")
-            for level, values in recorder.latest.items():
-                run.writer.add_histogram(f"likelihood/log10_{level}", values, step)
-
-        train(
-            run,
-            trainer,
-            settings.steps,
-            eval_every=config.checkpoint_every,
-            description="pre-train",
-            show_progress=show_progress,
-            on_eval=save_checkpoint,
-        )
-    run.close()
-    return write_outputs(config, run_dir, steps)
-
-
-# ----- analysis: drawn from what the run wrote --------------------------------------------------------
-def eps_grid(num_contexts: int) -> np.ndarray:
-    """eps from 1/n to 0.99, log-spaced: where the empirical quantile changes."""
-    return np.unique(np.concatenate([np.geomspace(1.0 / num_contexts, 0.99, 80), [0.0]]))
+    pretrain_with_checkpoints(config, run_dir, show_progress=show_progress)
+    return write_outputs(config, run_dir, checkpoint_steps(config))
 
 
 def write_outputs(config: LQConfig, run_dir: Path, steps: list[int]) -> dict[str, Any]:
     """lq.csv, lq.json and lq.png from the saved likelihoods and the run's metrics."""
-    likelihoods = {step: dict(np.load(likelihood_file(run_dir, step))) for step in steps}
-    errors = {r["step"]: r["eval/test_error"] for r in read_metrics(run_dir / "pretrain") if "eval/test_error" in r}
+    likelihoods = read_likelihoods(run_dir, steps)
     grid = eps_grid(config.num_contexts)
     with open(run_dir / "lq.csv", "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["step", "level", "eps", "log10_lq"])
-        for step, values in likelihoods.items():
-            for level in LEVELS:
-                for eps in grid:
-                    writer.writerow([step, level, f"{eps:.6g}", log10_quantile(values[level], float(eps))])
-    chosen = eps_values(config)
-    summary: dict[str, Any] = {
-        "config": asdict(config),
-        "steps": steps,
-        "test_error": [errors[step] for step in steps],
-        "log10_lq": {
-            level: {f"{eps:g}": [log10_quantile(likelihoods[s][level], eps) for s in steps] for eps in chosen}
-            for level in LEVELS
-        },
-        "median_log10_likelihood": {
-            level: [float(np.median(likelihoods[s][level])) for s in steps] for level in LEVELS
-        },
-        "fraction_below_1e-12": {
-            level: [float(np.mean(likelihoods[s][level] < -12)) for s in steps] for level in LEVELS
-        },
-    }
+        writer.writerows(quantile_rows(likelihoods, grid))
+    summary = summarize(likelihoods, read_test_errors(run_dir), eps_values(config), asdict(config))
     (run_dir / "lq.json").write_text(json.dumps(summary, indent=1))
     draw(run_dir / "lq.png", config, likelihoods, grid, summary)
     return summary
-
-
-def draw(
-    path: Path, config: LQConfig, likelihoods: dict[int, dict[str, np.ndarray]], grid: np.ndarray, summary: dict
-) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib import cm, colors
-
-    steps = list(likelihoods)
-    norm = colors.Normalize(vmin=0, vmax=max(steps))
-    colour_map = matplotlib.colormaps["viridis"]
-    figure, axes = plt.subplots(2, 3, figsize=(18, 9), constrained_layout=True)
-    names = {"sequence": "sequence level p(y*|x)", "token": "token level min_i p(y*_i | x, y*_<i)"}
-    for row, level in zip(axes, LEVELS, strict=True):
-        for step in steps:
-            values = np.sort(likelihoods[step][level])
-            colour = colour_map(norm(step))
-            row[0].step(values, np.arange(1, len(values) + 1) / len(values), where="post", color=colour)
-            lq = [log10_quantile(values, float(eps)) for eps in grid]
-            row[1].plot(grid, lq, color=colour)
-        for index, eps in enumerate(summary["log10_lq"][level]):
-            row[2].plot(steps, summary["log10_lq"][level][eps], marker="o", label=f"eps = {eps}", color=f"C{index}")
-        row[0].set_title(f"CDF of the {names[level]}")
-        row[0].set_xlabel("log10 likelihood a")
-        row[0].set_ylabel("P(p <= a)")
-        row[1].set_title(f"likelihood quantile LQ(eps), {level} level")
-        row[1].set_xlabel("eps")
-        row[1].set_xscale("log")
-        row[1].set_ylabel("log10 LQ(eps)")
-        row[2].set_title(f"LQ(eps) along pre-training, {level} level")
-        row[2].set_xlabel("pre-training step")
-        row[2].set_ylabel("log10 LQ(eps)")
-        row[2].legend()
-        for axis in row:
-            axis.grid(alpha=0.3)
-        figure.colorbar(cm.ScalarMappable(norm=norm, cmap=colour_map), ax=row[1], label="pre-training step")
-    figure.suptitle(
-        f"base models along pre-training: N={config.seq_len}, k={config.vocab_size}, d={config.context_dim}, "
-        f"{config.contexts} contexts, Adagrad lr {config.learning_rate:g}, batch {config.batch_size}, "
-        f"{config.num_contexts} contexts"
-    )
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
-def format_summary(summary: dict[str, Any]) -> str:
-    chosen = list(summary["log10_lq"]["sequence"])
-    header = "step   test error  " + "  ".join(f"seq LQ({eps})" for eps in chosen)
-    header += "  " + "  ".join(f"tok LQ({eps})" for eps in chosen)
-    lines = ["log10 likelihood quantiles along pre-training:", header]
-    for index, step in enumerate(summary["steps"]):
-        cells = [f"{summary['log10_lq'][level][eps][index]:>12.3g}" for level in LEVELS for eps in chosen]
-        lines.append(f"{step:<6} {summary['test_error'][index]:>10.4f}  " + "  ".join(cells))
-    return "\n".join(lines)
 
 
 QUICK = replace(

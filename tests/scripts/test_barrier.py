@@ -43,7 +43,7 @@ def test_barrier_writes_its_files_and_resumes(tmp_path: Path) -> None:
     assert again["series"] == summary["series"]
     assert stamps == {path: path.stat().st_mtime_ns for path in (run_dir / "runs").rglob("metrics.jsonl")}
     # the same folder with other settings: refused naming what differs, never the old numbers under new labels
-    with pytest.raises(SystemExit, match=r"different config \(task.task_seed: 0 -> 1"):
+    with pytest.raises(SystemExit, match=r"different config \(task.keywords.task_seed: 0 -> 1"):
         barrier.main([*TINY, "--task-seed", "1", "--target-error", "0.25", "--run-dir", str(tmp_path)])
     assert json.loads((run_dir / "barrier.json").read_text())["series"] == summary["series"]
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from scripts import lq
+from scripts.lq_analysis import LEVELS
 
 TINY = [
     "--seq-len", "4", "--vocab-size", "3", "--context-dim", "4", "--steps", "20", "--checkpoint-every", "10",
@@ -37,7 +38,7 @@ def test_lq_writes_its_files_and_resumes(tmp_path: Path) -> None:
     assert summary["log10_lq"]["sequence"]["0.5"][-1] == pytest.approx(np.sort(final["sequence"])[32])
     with open(run_dir / "lq.csv") as file:
         rows = list(csv.DictReader(file))
-    assert {(row["step"], row["level"]) for row in rows} == {(s, v) for s in ("0", "10", "20") for v in lq.LEVELS}
+    assert {(row["step"], row["level"]) for row in rows} == {(s, v) for s in ("0", "10", "20") for v in LEVELS}
     assert list((run_dir / "pretrain" / "tb").glob("events.out.tfevents.*"))
     written = [run_dir / "pretrain" / "checkpoint.pt", *(run_dir / "likelihoods").iterdir()]
     stamps = [path.stat().st_mtime_ns for path in written]

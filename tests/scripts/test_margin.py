@@ -43,7 +43,7 @@ def test_margin_writes_its_files_and_resumes(tmp_path: Path) -> None:
                 / "config.json"
             ).read_text()
         )
-        assert config["task"]["margin"] == float(row["margin"])
+        assert config["task"]["keywords"]["margin"] == float(row["margin"])
     assert list((run_dir / "tb_margin" / "adaptive_pg").glob("events.out.tfevents.*"))
     stamps = {path: path.stat().st_mtime_ns for path in (run_dir / "runs").rglob("metrics.jsonl")}
     again = json.loads((margin.main([*TINY, "--run-dir", str(tmp_path)]) / "margin.json").read_text())
