@@ -39,9 +39,9 @@ if __package__ in (None, ""):  # run as ``python scripts/compare_sb3.py``: make 
 
 import numpy as np
 
-from agents.experiment.cli import Experiment, run_experiment
+from agents.experiment.cli import Experiment, parse_experiment_args, run_experiment
 from agents.experiment.config_checks import ConfigError, check_choices, check_fields
-from agents.experiment.jobs import run_job
+from agents.experiment.jobs import Job, run_job
 from agents.experiment.sweep import run_sweep
 from agents.experiment.tables import write_table
 from agents.experiment.tensorboard import experiment_views
@@ -134,11 +134,17 @@ def check_config(config: CompareSB3Config) -> None:
             raise ConfigError(f"the {method} learning-rate grid must be positive numbers, got {rates or 'none'}")
 
 
+def parse_args(argv: list[str] | None = None) -> tuple[CompareSB3Config, Any]:
+    """The checked settings of a command line and its other flags (``run_dir`` filled in)."""
+    config, flags = parse_experiment_args(EXPERIMENT, argv)
+    return config, flags
+
+
 def main(argv: list[str] | None = None) -> Path:
     return run_experiment(EXPERIMENT, argv)
 
 
-def sweep(config: CompareSB3Config, jobs: list[Any], description: str, show_progress: bool) -> None:
+def sweep(config: CompareSB3Config, jobs: list[Job], description: str, show_progress: bool) -> None:
     run_sweep(
         run_job,
         jobs,
@@ -171,7 +177,8 @@ def run_compare(config: CompareSB3Config, run_dir: Path, *, show_progress: bool 
     sweep(config, list(evaluation.values()), "evaluation runs", show_progress)
 
     task = SequenceTask(**task_kwargs(config))
-    curves = {key: run_curve(job) for key, job in {**tuning, **evaluation}.items()}
+    jobs: dict[tuple[Any, ...], Job] = {**tuning, **evaluation}
+    curves = {key: run_curve(job) for key, job in jobs.items()}
     exact_match = {key: final_greedy_exact_match(job, task) for key, job in evaluation.items()}
     equal_steps = env_steps(config, "process")
     rows = [analysis.run_row("tune", *key, curves[key], float("nan"), equal_steps) for key in tuning]
