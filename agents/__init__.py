@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from agents.learners.paper_pg import PaperPG, PaperPGConfig
     from agents.learners.pretrain import PretrainConfig, Pretrainer
     from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
-    from agents.learners.sb3 import SB3Job, run_sb3
+    from agents.learners.sb3 import SB3Config, SB3Learner
     from agents.learners.uniform_pg import UniformPG, UniformPGConfig
     from agents.policy.networks import CausalTransformer, MarkovMLP, make_policy
     from agents.policy.policy import LinearPolicy, MixturePolicy, uniform_policy
@@ -59,8 +59,8 @@ _EXPORTS = {
     "ProcessRepairConfig": "agents.learners.process_repair",
     "UniformPG": "agents.learners.uniform_pg",
     "UniformPGConfig": "agents.learners.uniform_pg",
-    "SB3Job": "agents.learners.sb3",
-    "run_sb3": "agents.learners.sb3",
+    "SB3Learner": "agents.learners.sb3",
+    "SB3Config": "agents.learners.sb3",
     "Job": "agents.experiment.jobs",
     "TaskSpec": "agents.experiment.jobs",
     "Evaluation": "agents.experiment.jobs",
@@ -102,8 +102,8 @@ __all__ = [
     "ProcessRepairConfig",
     "UniformPG",
     "UniformPGConfig",
-    "SB3Job",
-    "run_sb3",
+    "SB3Learner",
+    "SB3Config",
     "Job",
     "TaskSpec",
     "Evaluation",

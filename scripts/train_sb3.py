@@ -1,16 +1,24 @@
 """Train an SB3 or sb3-contrib agent (PPO, A2C, MaskablePPO, RecurrentPPO) on a registered seqreward env.
 
-The env is the native vector env behind the ``SB3VecEnv`` adapter (``--vec native``, the default) or
-SB3's ``DummyVecEnv`` over single envs (``--vec dummy``, the reference), wrapped in SB3's ``VecMonitor``.
-SB3 logs its own scalars to TensorBoard; ``ExactMetricsCallback`` adds the task's exact metrics
-(``seqreward/test_error``, ``seqreward/likelihood_mean``, ...) and the reward queries spent.
+The run is a job of the ``sb3`` learner (``agents.experiment.jobs.Job``, run by ``run_job``): the native
+vector env behind the ``SB3VecEnv`` adapter and SB3's ``VecMonitor``, one SB3 iteration (a rollout of
+``n_steps`` on every row, then the update) per step of the project's training loop, the task's exact
+metrics (``eval/test_error``, ``eval/likelihood_mean``, ``eval/token_min_probability_mean``,
+``eval/greedy_exact_match``) every ``--eval-every`` environment steps, rounded to whole iterations.
 
 Writes to ``--run-dir`` (default ``runs/sb3/<algo>-<env>-<seed>``):
-    model.zip                 the trained model (``<Algo>.load``)
-    metrics.csv, metrics.json the exact metrics at every evaluation (and, in the JSON, the config and
-                              the final numbers)
-    tensorboard/              TensorBoard events (SB3's scalars and ours) and SB3's progress.csv
-    job.json                  the settings; the same command again finds the run finished and prints it
+    model.zip        the trained model (``<Algo>.load``)
+    metrics.jsonl    one record per logged step: the exact metrics at each evaluation, SB3's losses,
+                     ``train/reward_queries`` and ``train/env_steps``
+    tb/              TensorBoard events of those records
+    sb3/             SB3's own scalars (``rollout/``, ``train/``, ``time/``): TensorBoard events and progress.csv
+    config.json      the job; the same folder with other settings is refused, naming the differences
+    checkpoint.pt    the state to resume from (network, optimiser, env rows, generators)
+    done.json        written last: the run's summary; the same command again prints it without training
+
+An interrupted run resumes from its last checkpoint (taken at every evaluation) and continues exactly as an
+uninterrupted run would. ``--fresh`` removes only what a run wrote, and only in a folder holding its
+``config.json``.
 
 Example:
     python scripts/train_sb3.py --algo ppo --env-id seqreward/Process-v0 --total-timesteps 300000
@@ -18,76 +26,143 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import json
-from dataclasses import fields
+import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import seqreward_env
+from agents.experiment.cli import command_line
+from agents.experiment.config_checks import ConfigError, check_choice, check_fields
+from agents.experiment.jobs import LEARNERS, Evaluation, Job, TaskSpec, run_job
 from agents.experiment.run_files import RunFolderError, clear_run_folder
-from agents.learners.sb3.training import ALGORITHMS, JOB_FILE, SB3_WRITES, VEC_ENVS, SB3Job, run_sb3
+from agents.experiment.runs import CONFIG, LOCK, RUN_FILES
+from agents.learners.sb3.config import ALGORITHMS, SB3Config
 
-__all__ = ["ALGORITHMS", "job_from_args", "main", "parse_args"]
+__all__ = ["QUICK", "TrainSB3Settings", "main", "make_job", "parse_args"]
+
+# What an SB3 run writes in its folder (what --fresh removes): the run files, SB3's model and its own logs.
+SB3_RUN_WRITES = (*RUN_FILES, LOCK, "model.zip", str(LEARNERS["sb3"].log_dir))
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--algo", choices=sorted(ALGORITHMS), default="ppo")
-    parser.add_argument("--env-id", default="seqreward/Process-v0", choices=sorted(seqreward_env.ENV_IDS))
-    parser.add_argument(
-        "--env-kwargs", type=json.loads, default={}, help="JSON task keyword arguments, e.g. '{\"seq_len\": 4}'"
+@dataclass(frozen=True)
+class TrainSB3Settings:
+    """Settings of one SB3 run."""
+
+    algo: str = "ppo"
+    """'ppo', 'a2c' (stable-baselines3), 'maskable_ppo' or 'recurrent_ppo' (sb3-contrib)."""
+    env_id: str = "seqreward/Process-v0"
+    """A registered seqreward id."""
+    env_kwargs: str = "{}"
+    """Task keyword arguments over the id's defaults, as a JSON object, e.g. '{"seq_len": 4}'."""
+    algo_kwargs: str = "{}"
+    """Keyword arguments of the algorithm over the project's defaults, as a JSON object, e.g. '{"n_steps": 16}'."""
+    num_envs: int = 64
+    """Rows of the vector env (SB3's n_envs)."""
+    total_timesteps: int = 200_000
+    """Environment steps, summed over rows (rounded up to whole iterations of n_steps * num_envs)."""
+    seed: int = 0
+    """The run's seed: SB3's generators, its network and the env rows derive from it."""
+    eval_every: int = 20_000
+    """Environment steps between exact evaluations and checkpoints (rounded to whole iterations)."""
+    test_size: int = 1024
+    """Contexts of the task's fixed test set on which the exact metrics are computed."""
+    device: str = "cpu"
+    """Torch device of the policy ('cpu', 'cuda', 'auto')."""
+    threads: int = 1
+    """Torch CPU threads (1 is fastest for these small networks)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_choice(self, "algo", ALGORITHMS)
+        check_choice(self, "env_id", seqreward_env.ENV_IDS)
+        SB3Config(algo=self.algo, algo_kwargs=self.algo_object(), device=self.device)
+        try:
+            TaskSpec(self.env_object(), env_id=self.env_id).build()
+        except (TypeError, ValueError) as error:
+            raise ConfigError(
+                f"env_kwargs (--env-kwargs) do not make a task of {self.env_id}: {error}", "env_kwargs"
+            ) from None
+
+    def env_object(self) -> dict[str, Any]:
+        """``env_kwargs`` parsed (a ``ConfigError`` naming the flag unless it is a JSON object)."""
+        return json_object(self.env_kwargs, "env_kwargs")
+
+    def algo_object(self) -> dict[str, Any]:
+        """``algo_kwargs`` parsed (a ``ConfigError`` naming the flag unless it is a JSON object)."""
+        return json_object(self.algo_kwargs, "algo_kwargs")
+
+    def default_run_dir(self) -> Path:
+        return Path("runs") / "sb3" / f"{self.algo}-{self.env_id.split('/')[-1]}-{self.seed}"
+
+
+def json_object(text: str, name: str) -> dict[str, Any]:
+    flag = f"--{name.replace('_', '-')}"
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{name} ({flag}) must be a JSON object, got {text!r} ({error.msg})", name) from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} ({flag}) must be a JSON object, got {text!r}", name)
+    return value
+
+
+QUICK = replace(TrainSB3Settings(), total_timesteps=20_480, eval_every=10_240, test_size=256)
+
+
+def make_job(settings: TrainSB3Settings, run_dir: Path, *, show_progress: bool = False) -> Job:
+    """The ``sb3`` job of the settings, writing to ``run_dir``."""
+    return Job(
+        learner="sb3",
+        config=SB3Config(algo=settings.algo, algo_kwargs=settings.algo_object(), device=settings.device),
+        task=TaskSpec(settings.env_object(), env_id=settings.env_id),
+        budget=settings.total_timesteps,
+        seed=settings.seed,
+        run_dir=str(run_dir),
+        rows=settings.num_envs,
+        evaluation=Evaluation(every=settings.eval_every, test_size=settings.test_size),
+        device=settings.device,
+        threads=settings.threads,
+        show_progress=show_progress,
+        description=f"{settings.algo} {settings.env_id}",
     )
-    parser.add_argument(
-        "--algo-kwargs", type=json.loads, default={}, help="JSON keyword arguments of the SB3 algorithm"
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[TrainSB3Settings, Any]:
+    """The checked settings of a command line and its other flags (``run_dir`` filled in)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    settings, flags = command_line(
+        TrainSB3Settings,
+        QUICK if "--quick" in argv else TrainSB3Settings(),
+        argv,
+        description=__doc__ or "",
+        prog="train_sb3.py",
+        quick_help="a short run (20,480 environment steps)",
+        run_dir_help="run folder (default runs/sb3/<algo>-<env>-<seed>)",
     )
-    parser.add_argument("--num-envs", type=int, default=64, help="rows of the vector env")
-    parser.add_argument("--total-timesteps", type=int, default=200_000, help="environment steps (summed over rows)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds SB3 (torch, action space) and the env rows seed+i")
-    parser.add_argument("--eval-every", type=int, default=20_000, help="environment steps between exact evaluations")
-    parser.add_argument("--num-test-contexts", type=int, default=1024, help="size of the task's fixed test set")
-    parser.add_argument("--run-dir", type=Path, default=None, help="default runs/sb3/<algo>-<env>-<seed>")
-    parser.add_argument("--vec", choices=VEC_ENVS, default="native", help="adapter or DummyVecEnv")
-    parser.add_argument("--device", default="cpu", help="torch device of the policy")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these small MLPs)")
-    parser.add_argument("--verbose", type=int, default=0, help="1 prints SB3's tables and each evaluation")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--fresh", action="store_true", help="delete the run folder's previous run first")
-    args = parser.parse_args(argv)
-    for name in ("num_envs", "total_timesteps", "eval_every", "num_test_contexts", "threads"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
-    for name in ("env_kwargs", "algo_kwargs"):
-        if not isinstance(getattr(args, name), dict):
-            parser.error(f"--{name.replace('_', '-')} must be a JSON object, got {getattr(args, name)!r}")
-    if args.run_dir is None:
-        args.run_dir = Path("runs") / "sb3" / f"{args.algo}-{args.env_id.split('/')[-1]}-{args.seed}"
-    return args
-
-
-def job_from_args(args: argparse.Namespace) -> SB3Job:
-    """The job of a parsed command line (every flag named like a field of ``SB3Job`` sets it)."""
-    settings = {field.name: getattr(args, field.name) for field in fields(SB3Job) if hasattr(args, field.name)}
-    return SB3Job(**{**settings, "run_dir": str(args.run_dir), "show_progress": not args.no_progress})
+    flags.run_dir = flags.run_dir or settings.default_run_dir()
+    return settings, flags
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Train (or find finished) the run the command line describes; returns its final metrics."""
-    args = parse_args(argv)
-    if args.fresh:  # only an SB3 run folder (it holds job.json), and only what the run wrote
-        try:
-            clear_run_folder(args.run_dir, JOB_FILE, SB3_WRITES)
-        except RunFolderError as error:
-            raise SystemExit(str(error)) from None
-    print(f"SB3 run folder: {args.run_dir}", flush=True)
-    final = run_sb3(job_from_args(args))
+    """Train (resume, or find finished) the run the command line describes; returns its summary."""
+    settings, flags = parse_args(argv)
+    run_dir = Path(flags.run_dir)
+    try:
+        if flags.fresh:  # only a run folder (it holds config.json), and only what the run wrote
+            clear_run_folder(run_dir, CONFIG, SB3_RUN_WRITES)
+        print(f"SB3 run folder: {run_dir}", flush=True)
+        summary = run_job(make_job(settings, run_dir, show_progress=not flags.no_progress))
+    except RunFolderError as error:
+        raise SystemExit(f"train_sb3: {error}") from None
     print(
-        f"{args.algo} on {args.env_id} ({args.vec}, {args.num_envs} envs): {final['step']} steps in "
-        f"{final['train_wall_time_s']:.1f} s, test error {final['test_error']:.4f}, greedy exact match "
-        f"{final['greedy_exact_match']:.3f}, reward queries {final['reward_queries']}; "
-        f"TensorBoard: tensorboard --logdir {args.run_dir}"
+        f"{settings.algo} on {settings.env_id} ({settings.num_envs} envs): {summary['final_env_steps']} steps, "
+        f"test error {summary['final_test_error']:.4f}, greedy exact match "
+        f"{summary['final_greedy_exact_match']:.3f}, reward queries {summary['reward_queries']}; "
+        f"TensorBoard: tensorboard --logdir {run_dir}"
     )
-    return final
+    return summary
 
 
 if __name__ == "__main__":

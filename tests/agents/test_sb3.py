@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,16 @@ from stable_baselines3.common.env_checker import check_env
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import seqreward_env
+from agents.experiment.runs import read_metrics
 from agents.learners.sb3 import (
     ExactMetricsCallback,
-    SB3Job,
     SB3VecEnv,
     evaluate_sb3_policy,
     make_dummy_vec_env,
     make_sb3_vec_env,
-    run_sb3,
     sequence_policy_kwargs,
 )
+from agents.learners.sb3.config import ALGORITHMS
 from scripts import train_sb3
 
 TINY = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4}
@@ -253,118 +252,77 @@ def test_callback_evaluates_at_start_every_eval_freq_and_after_the_last_update()
 
 
 # ----- training script ------------------------------------------------------------------------------
+def script_args(run_dir: Path, algo: str = "ppo", **flags: str) -> list[str]:
+    """A tiny train_sb3.py command line (TINY task, 8 rows, 512 steps, evaluated every 256)."""
+    algo_kwargs = {"n_steps": 16, **({} if algo == "a2c" else {"batch_size": 64})}
+    settings = {
+        "algo": algo,
+        "env-kwargs": json.dumps(TINY),
+        "algo-kwargs": json.dumps(algo_kwargs),
+        "num-envs": "8",
+        "total-timesteps": "512",
+        "eval-every": "256",
+        "test-size": "64",
+        "run-dir": str(run_dir),
+        **flags,
+    }
+    return [*(part for name, value in settings.items() for part in (f"--{name}", value)), "--no-progress"]
+
+
 @pytest.mark.parametrize("algo", ["ppo", "a2c", "maskable_ppo", "recurrent_ppo"])
 def test_train_script_writes_model_metrics_and_tensorboard_events(algo: str, tmp_path: Path) -> None:
     run_dir = tmp_path / algo
-    final = train_sb3.main(
-        [
-            "--algo",
-            algo,
-            "--env-id",
-            "seqreward/Process-v0",
-            "--env-kwargs",
-            json.dumps(TINY),
-            "--num-envs",
-            "8",
-            "--total-timesteps",
-            "512",
-            "--eval-every",
-            "256",
-            "--num-test-contexts",
-            "64",
-            "--run-dir",
-            str(run_dir),
-            "--algo-kwargs",
-            json.dumps({"n_steps": 16, **({} if algo == "a2c" else {"batch_size": 64})}),
-        ]
-    )
-    assert (run_dir / "model.zip").is_file()
-    payload = json.loads((run_dir / "metrics.json").read_text())
-    assert payload["final"]["step"] == final["step"] == 512
-    assert payload["final"]["reward_queries"] == 512  # process reward: one query per token
-    csv_lines = (run_dir / "metrics.csv").read_text().strip().splitlines()
-    assert csv_lines[0].startswith("step,reward_queries") and len(csv_lines) == 1 + len(payload["history"]) == 4
-    (events_file,) = (run_dir / "tensorboard").glob("events.out.tfevents.*")
+    summary = train_sb3.main(script_args(run_dir, algo))
+    assert (run_dir / "model.zip").is_file() and json.loads((run_dir / "done.json").read_text()) == summary
+    assert summary["final_env_steps"] == 512 and summary["final_step"] == 4  # 4 iterations of 16 x 8 steps
+    assert summary["reward_queries"] == summary["env_reward_queries"] == 512  # process: one query per token
+    evaluations = [r for r in read_metrics(run_dir) if "eval/test_error" in r]
+    assert [r["train/env_steps"] for r in evaluations] == [0, 256, 512]
+    (events_file,) = (run_dir / "tb").glob("events.out.tfevents.*")
     events = EventAccumulator(str(events_file))
     events.Reload()
     tags = set(events.Tags()["scalars"])
-    assert {"seqreward/test_error", "seqreward/likelihood_mean", "seqreward/reward_queries"} <= tags
-    assert "rollout/ep_rew_mean" in tags  # SB3's own scalars beside ours
-    assert [event.step for event in events.Scalars("seqreward/test_error")] == [0, 256, 512]
-    model = train_sb3.ALGORITHMS[algo][0].load(run_dir / "model.zip", device="cpu")
+    assert {"eval/test_error", "eval/likelihood_mean", "train/reward_queries"} <= tags
+    assert [event.step for event in events.Scalars("eval/test_error")] == [0, 2, 4]  # iterations
+    (sb3_events,) = (run_dir / "sb3").glob("events.out.tfevents.*")
+    events = EventAccumulator(str(sb3_events))
+    events.Reload()
+    assert "rollout/ep_rew_mean" in set(events.Tags()["scalars"])  # SB3's own scalars, in their own folder
+    assert (run_dir / "sb3" / "progress.csv").read_text().count("\n") == 1 + 4  # header, one row an iteration
+    model = ALGORITHMS[algo][0].load(run_dir / "model.zip", device="cpu")
     task = seqreward_env.SequenceTask(**TINY, reward="process")
     reloaded = evaluate_sb3_policy(model, task, task.test_contexts(64))
-    assert reloaded.test_error == pytest.approx(final["test_error"])
+    assert reloaded.test_error == pytest.approx(summary["final_test_error"])
 
 
-def test_train_script_gives_the_same_run_on_the_adapter_and_on_dummy_vec_env(tmp_path: Path) -> None:
-    finals = {}
-    for vec in ("native", "dummy"):
-        finals[vec] = train_sb3.main(
-            [
-                "--algo",
-                "ppo",
-                "--env-kwargs",
-                json.dumps(TINY),
-                "--num-envs",
-                "4",
-                "--total-timesteps",
-                "256",
-                "--eval-every",
-                "256",
-                "--num-test-contexts",
-                "32",
-                "--seed",
-                "5",
-                "--vec",
-                vec,
-                "--run-dir",
-                str(tmp_path / vec),
-                "--algo-kwargs",
-                '{"n_steps": 16, "batch_size": 32}',
-            ]
-        )
-    for key in ("step", "reward_queries", "test_error", "likelihood_mean", "greedy_exact_match"):
-        assert finals["native"][key] == finals["dummy"][key], key
-
-
-def test_train_script_validates_its_arguments(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit):
-        train_sb3.parse_args(["--num-envs", "0"])
-    with pytest.raises(SystemExit):
-        train_sb3.parse_args(["--env-kwargs", "[1, 2]"])
-    args = train_sb3.parse_args(["--algo", "a2c", "--seed", "3"])
-    assert args.run_dir == Path("runs/sb3/a2c-Process-v0-3")
-
-
-def test_a_finished_run_is_not_trained_again_and_a_different_job_is_refused(tmp_path: Path) -> None:
-    job = SB3Job(
-        run_dir=str(tmp_path),
-        algo="a2c",
-        env_kwargs=TINY,
-        algo_kwargs={"n_steps": 8},
-        num_envs=4,
-        total_timesteps=64,
-        eval_every=64,
-        num_test_contexts=16,
-        show_progress=True,
-    )
-    final = run_sb3(job)
-    assert final["step"] == 64 and (tmp_path / "job.json").is_file()
-    written = (tmp_path / "model.zip").stat().st_mtime_ns
-    # The same run, shown differently: found finished, returned as it was.
-    assert run_sb3(replace(job, show_progress=False, verbose=1)) == final
-    assert (tmp_path / "model.zip").stat().st_mtime_ns == written
-    with pytest.raises(ValueError, match="different SB3 job"):
-        run_sb3(replace(job, total_timesteps=128))
-    for bad, message in (
-        ({"algo": "dqn"}, "algo"),
-        ({"vec": "subproc"}, "vec"),
-        ({"num_envs": 0}, "num_envs"),
-        ({"env_id": "CartPole-v1"}, "env_id"),
+def test_train_script_validates_its_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for flags, message in (
+        (["--num-envs", "0"], "--num-envs"),
+        (["--env-kwargs", "[1, 2]"], "--env-kwargs"),
+        (["--env-kwargs", '{"seq_len": 0}'], "seq_len"),
+        (["--algo-kwargs", '{"n_step": 8}'], "n_step"),
+        (["--algo", "dqn"], "--algo"),
+        (["--env-id", "CartPole-v1"], "--env-id"),
     ):
-        with pytest.raises(ValueError, match=message):
-            replace(job, **bad)
+        with pytest.raises(SystemExit):
+            train_sb3.main([*flags, "--run-dir", str(tmp_path / "never")])
+        assert message in capsys.readouterr().err, flags
+    assert not (tmp_path / "never").exists()
+    settings, flags = train_sb3.parse_args(["--algo", "a2c", "--seed", "3"])
+    assert settings.algo == "a2c" and flags.run_dir == Path("runs/sb3/a2c-Process-v0-3")
+
+
+def test_a_finished_run_is_not_trained_again_and_a_different_one_is_refused(tmp_path: Path) -> None:
+    summary = train_sb3.main(script_args(tmp_path, "a2c", **{"total-timesteps": "128", "eval-every": "128"}))
+    written = (tmp_path / "model.zip").stat().st_mtime_ns
+    assert train_sb3.main(script_args(tmp_path, "a2c", **{"total-timesteps": "128", "eval-every": "128"})) == summary
+    assert (tmp_path / "model.zip").stat().st_mtime_ns == written
+    with pytest.raises(SystemExit, match="budget"):
+        train_sb3.main(script_args(tmp_path, "a2c", **{"total-timesteps": "256", "eval-every": "128"}))
+    (tmp_path / "notes.txt").write_text("mine")
+    train_sb3.main([*script_args(tmp_path, "a2c", **{"total-timesteps": "256", "eval-every": "128"}), "--fresh"])
+    assert json.loads((tmp_path / "done.json").read_text())["final_env_steps"] == 256
+    assert (tmp_path / "notes.txt").read_text() == "mine"  # --fresh removed only what the run wrote
 
 
 # ----- learning -------------------------------------------------------------------------------------
@@ -399,10 +357,10 @@ def test_ppo_on_the_adapter_learns_process_v0(tmp_path: Path) -> None:
             "0",
             "--run-dir",
             str(tmp_path),
+            "--no-progress",
         ]
     )
-    assert final["step"] == final["reward_queries"] == 59 * 64 * 32
-    assert final["greedy_exact_match"] >= PROCESS_MIN_GREEDY_EXACT_MATCH
-    assert final["test_error"] <= PROCESS_MAX_TEST_ERROR
-    history = json.loads((tmp_path / "metrics.json").read_text())["history"]
-    assert history[0]["test_error"] > 0.99  # it started from (nearly) the uniform policy
+    assert final["final_env_steps"] == final["reward_queries"] == 59 * 64 * 32
+    assert final["final_greedy_exact_match"] >= PROCESS_MIN_GREEDY_EXACT_MATCH
+    assert final["final_test_error"] <= PROCESS_MAX_TEST_ERROR
+    assert final["base_test_error"] > 0.99  # it started from (nearly) the uniform policy

@@ -19,10 +19,9 @@ from agents.experiment.config_checks import ConfigError
 from agents.experiment.runs import Run, read_metrics, train
 from agents.experiment.seeding import derive_seed
 from agents.learners.sb3.callbacks import SB3Evaluator
-from agents.learners.sb3.config import SB3Config
+from agents.learners.sb3.config import ALGORITHMS, SB3Config
 from agents.learners.sb3.extractors import sequence_policy_kwargs
 from agents.learners.sb3.learner import SB3Learner
-from agents.learners.sb3.training import ALGORITHMS
 from agents.learners.sb3.vec_env import SB3VecEnv
 from seqreward_env import SequenceTask, SequenceVectorEnv
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from scripts import compare_sb3
+from scripts.compare_sb3_jobs import env_steps, eval_every
 
 TINY = [
     "--seq-len", "3", "--vocab-size", "3", "--context-dim", "4", "--num-components", "4",
@@ -61,13 +62,14 @@ def test_compare_sb3_writes_its_files_at_equal_budgets_and_skips_finished_runs(t
     pg_run = run_dir / "runs" / "eval" / "process" / "paper_pg" / "lr1" / "seed0"
     ppo_run = run_dir / "runs" / "eval" / "outcome" / "ppo" / "lr0.003" / "seed0"
     assert list((pg_run / "tb").glob("events.out.tfevents.*")) and (ppo_run / "model.zip").is_file()
+    assert list((ppo_run / "sb3").glob("events.out.tfevents.*")) and (ppo_run / "sb3" / "progress.csv").is_file()
 
     # A second call finds every run finished: nothing is trained again, the same numbers come out.
     stamps = {path: path.stat().st_mtime_ns for path in (run_dir / "runs").rglob("*") if path.is_file()}
     compare_sb3.main([*TINY, "--run-dir", str(tmp_path)])
     assert json.loads((run_dir / "compare_sb3.json").read_text())["results"] == results
     assert (ppo_run / "model.zip").stat().st_mtime_ns == stamps[ppo_run / "model.zip"]
-    assert (ppo_run / "metrics.json").stat().st_mtime_ns == stamps[ppo_run / "metrics.json"]
+    assert (ppo_run / "done.json").stat().st_mtime_ns == stamps[ppo_run / "done.json"]
 
 
 def test_tuning_picks_the_rate_with_the_lowest_final_test_error(tmp_path: Path) -> None:
@@ -101,8 +103,8 @@ def test_bad_settings_fail_before_any_run(
 
 def test_eval_grid_is_a_multiple_of_every_update_size() -> None:
     config = compare_sb3.CompareSB3Config()
-    every = compare_sb3.eval_every(config)
+    every = eval_every(config)
     assert every % (config.pg_batch_size * config.seq_len) == 0
     assert every % (config.num_envs * config.ppo_n_steps) == 0 and every % (config.num_envs * config.a2c_n_steps) == 0
-    assert compare_sb3.env_steps(config, "outcome") == config.seq_len * compare_sb3.env_steps(config, "process")
-    assert compare_sb3.env_steps(config, "process") >= config.query_budget
+    assert env_steps(config, "outcome") == config.seq_len * env_steps(config, "process")
+    assert env_steps(config, "process") >= config.query_budget

@@ -11,7 +11,6 @@ from agents.learners.sb3.evaluation import (
 )
 from agents.learners.sb3.extractors import SequenceObservationExtractor, sequence_policy_kwargs
 from agents.learners.sb3.learner import SB3Learner
-from agents.learners.sb3.training import SB3Job, run_sb3
 from agents.learners.sb3.vec_env import SB3VecEnv, make_dummy_vec_env, make_sb3_vec_env
 
 __all__ = [
@@ -19,7 +18,6 @@ __all__ = [
     "ExactMetricsCallback",
     "SB3Config",
     "SB3Evaluator",
-    "SB3Job",
     "SB3Learner",
     "SB3VecEnv",
     "SequenceObservationExtractor",
@@ -28,7 +26,6 @@ __all__ = [
     "greedy_decode",
     "make_dummy_vec_env",
     "make_sb3_vec_env",
-    "run_sb3",
     "sb3_next_token_probabilities",
     "sequence_policy_kwargs",
 ]

@@ -64,6 +64,9 @@ class ExactMetricsCallback(BaseCallback):
     On-policy algorithms change their policy only between rollouts, so the evaluation runs at the end of
     the first rollout at or past each multiple of ``eval_freq`` (there SB3 dumps its logs with the same
     step), once before training (step 0) and once at the end, after the last update (the saved policy).
+    An evaluation at the end of a rollout sees the policy that collected it, before that rollout's update:
+    the record labelled step t is the policy trained on t - n_steps * n_envs steps (``SB3Learner`` in the
+    training loop evaluates after the update instead).
 
     Args:
         task: the task whose exact metrics to compute (default: the training env's, ``get_attr("task")``).

@@ -9,9 +9,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from sb3_contrib import MaskablePPO, RecurrentPPO
+from stable_baselines3 import A2C, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
 
 from agents.experiment.config_checks import ConfigError, check_choice, check_types
-from agents.learners.sb3.training import ALGORITHMS, DEFAULT_KWARGS
+
+# Each algorithm's class and the SB3 policy it trains on the dict observations.
+ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], str]] = {
+    "ppo": (PPO, "MultiInputPolicy"),
+    "a2c": (A2C, "MultiInputPolicy"),
+    "maskable_ppo": (MaskablePPO, "MultiInputPolicy"),
+    "recurrent_ppo": (RecurrentPPO, "MultiInputLstmPolicy"),
+}
+# Defaults sized for the small tasks (N = 6): a rollout of a few episodes per row, and minibatches that
+# split it in a few parts. Anything here can be overridden with the config's algo_kwargs.
+DEFAULT_KWARGS: dict[str, dict[str, Any]] = {
+    "ppo": {"n_steps": 32, "batch_size": 512, "n_epochs": 4, "learning_rate": 1e-3, "ent_coef": 0.0},
+    "a2c": {"n_steps": 8, "learning_rate": 1e-3},
+    "maskable_ppo": {"n_steps": 32, "batch_size": 512, "n_epochs": 4, "learning_rate": 1e-3},
+    "recurrent_ppo": {"n_steps": 32, "batch_size": 512, "n_epochs": 4, "learning_rate": 1e-3},
+}
 
 # Arguments the learner sets itself (the env and its policy, the seed, the device, the logging).
 RESERVED_KWARGS = ("policy", "env", "seed", "device", "verbose", "tensorboard_log", "_init_setup_model")

@@ -28,10 +28,9 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecMonitor
 
 from agents.experiment.seeding import check_seed, derive_seed
-from agents.learners.sb3.config import SB3Config
+from agents.learners.sb3.config import ALGORITHMS, SB3Config
 from agents.learners.sb3.extractors import sequence_policy_kwargs
 from agents.learners.sb3.logs import open_sb3_logger
-from agents.learners.sb3.training import ALGORITHMS
 from agents.learners.sb3.vec_env import SB3VecEnv
 from agents.learners.training import env_random_state, set_env_random_state
 from seqreward_env import SequenceVectorEnv
