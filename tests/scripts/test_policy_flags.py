@@ -57,7 +57,7 @@ def test_barrier_and_compare_run_with_the_transformer(tmp_path: Path) -> None:
         ).read_text()
     )
     assert summary["queries_match_env"] is True
-    base = next((tmp_path / "b" / "runs" / "pretrain").rglob("base_model.pt"))
+    base = next((tmp_path / "b" / "runs" / "pretrain").rglob(FINAL_MODEL))
     assert isinstance(load_policy(base), NetworkPolicy)
     run_dir = compare.main([*COMPARE, "--policy", "transformer", *SMALL, "--run-dir", str(tmp_path / "c")])
     assert isinstance(load_policy(run_dir / "pretrain" / FINAL_MODEL), NetworkPolicy)
