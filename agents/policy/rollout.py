@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.policy import kernels
 from agents.policy.policy import NO_TOKEN, AutoregressivePolicy
 
 
@@ -178,7 +179,21 @@ def rollout(
 
 def _sample_from_table(table: torch.Tensor, previous: torch.Tensor | None, uniforms: torch.Tensor) -> np.ndarray:
     """Every step's tokens from a ``MarkovPolicy``'s ``(B, k + 1, k)`` table, by inverting the CDF row of
-    each row's previous token at its uniform: ``(steps, B)`` int64, step by step as the env will take them.
+    each row's previous token at its ``(steps, B, 1)`` uniforms: ``(steps, B)`` int64, step by step as the
+    env will take them.
+
+    On the CPU a compiled loop draws them (``agents.policy.kernels.sample_from_table``); elsewhere
+    ``_sample_from_table_torch``: both give the same tokens.
+    """
+    batch, _, k = table.shape
+    if table.device.type == "cpu" and table.dtype == torch.float32:
+        first_row = torch.full((batch,), k) if previous is None else previous
+        return kernels.sample_from_table(table.numpy(), first_row.numpy(), uniforms[:, :, 0].numpy())
+    return _sample_from_table_torch(table, previous, uniforms)
+
+
+def _sample_from_table_torch(table: torch.Tensor, previous: torch.Tensor | None, uniforms: torch.Tensor) -> np.ndarray:
+    """``_sample_from_table`` with torch operations (any device).
 
     A tight loop of two lookups per step, before the env runs, keeps the table in cache. A token of
     probability 0 is never drawn: from each row's last token of positive probability on, the CDF is set to
