@@ -24,9 +24,7 @@ REWARDS = ("outcome", "process")
 MARGIN_PROBE_SIZE = 4096
 MARGIN_MIN_ACCEPTANCE = 0.01
 MARGIN_MAX_REDRAWS = 10_000
-# Entries of the (contexts, k, k) successor scores computed at once in `targets`, and of the
-# (contexts, N, k) scores computed at once in `margins`.
-TARGET_CHUNK_ENTRIES = 1 << 16
+# Entries of the (contexts, N, k) scores computed at once in `margins`.
 MARGIN_CHUNK_ENTRIES = 1 << 20
 
 
@@ -198,27 +196,39 @@ class SequenceTask:
         return np.asarray(x, dtype=np.float64) @ self.teacher_w1.T
 
     def targets(self, x: np.ndarray) -> np.ndarray:
-        """The greedy target y*(x): ``(n, N)`` int64 tokens in [0, k) for ``(n, d)`` contexts.
+        """The greedy target y*(x): ``(n, N)`` int64 tokens in [0, k) for ``(n, d)`` contexts."""
+        return np.ascontiguousarray(self.targets_by_position(x).T)
 
-        After the first token, y*_i depends only on y*_(i-1): each context has a successor table
-        next[prev] = argmax_j (W1* x + W2*[:, prev])_j, computed once, then followed N - 1 times.
+    def targets_by_position(self, x: np.ndarray) -> np.ndarray:
+        """``targets`` transposed: ``(N, n)``, row i holding token i of every context's y*.
+
+        After the first token, y*_i depends only on y*_(i-1) through each context's successor map
+        next[prev] = argmax_j (W1* x + W2*[:, prev])_j. The map is computed only where the target goes:
+        a row needs a new entry until its target repeats a token, from then on it cycles through known
+        entries. So the first steps compute the few entries the rows need, and once every row cycles the
+        remaining steps are lookups.
         """
         base = self.teacher_scores(x)
-        n = len(base)
-        y = np.empty((n, self.seq_len), dtype=np.int64)
-        y[:, 0] = base.argmax(axis=1)
-        if self.seq_len > 1:
-            successor = np.empty(n * self.vocab_size, dtype=np.int64)
-            rows = max(1, TARGET_CHUNK_ENTRIES // self.vocab_size**2)  # small blocks stay in cache
-            for start in range(0, n, rows):
-                block = base[start : start + rows, None, :] + self.teacher_w2.T[None, :, :]
-                successor[start * self.vocab_size : (start + len(block)) * self.vocab_size] = block.argmax(
-                    axis=2
-                ).ravel()
-            offsets = np.arange(n, dtype=np.int64) * self.vocab_size
-            for i in range(1, self.seq_len):
-                y[:, i] = successor[offsets + y[:, i - 1]]
-        return y
+        n, k = base.shape
+        by_position = np.empty((self.seq_len, n), dtype=np.int64)  # y* transposed: row i is token i of all
+        by_position[0] = base.argmax(axis=1)
+        successor = np.empty(n * k, dtype=np.int64)  # successor[b * k + prev], valid where known
+        known = np.zeros(n * k, dtype=bool)
+        offsets = np.arange(n, dtype=np.int64) * k
+        flat = np.empty(n, dtype=np.int64)
+        cycling = False
+        for i in range(1, self.seq_len):
+            np.add(offsets, by_position[i - 1], out=flat)
+            if not cycling:
+                new = np.flatnonzero(~known[flat])
+                if new.size:
+                    scores = base[new] + self.teacher_w2.T[by_position[i - 1, new]]
+                    successor[flat[new]] = scores.argmax(axis=1)
+                    known[flat[new]] = True
+                else:
+                    cycling = True  # every row's token is on its cycle: all further entries are known
+            np.take(successor, flat, out=by_position[i], mode="clip")  # in range: "clip" skips a buffered copy
+        return by_position
 
     def margins(self, x: np.ndarray) -> np.ndarray:
         """The normalised margin of each context: ``(n,)`` float64.
@@ -243,20 +253,24 @@ class SequenceTask:
         return gap / (w_norm * phi_norm)
 
     # ----- rewards --------------------------------------------------------------------------------
-    def step_rewards(self, correct: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def step_rewards(self, correct: np.ndarray, positions: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
         """Score one step for a batch of rows.
 
         Args:
             correct: ``(n,)`` bool, whether the prefix written so far (new token included) equals y*'s.
-            positions: ``(n,)`` number of tokens written after this step, in [1, N].
+            positions: ``(n,)`` number of tokens written after this step, in [1, N], or one int that holds
+                for every row.
 
         Returns:
             rewards ``(n,)`` float64 and the reward queries ``(n,)`` int64 this step answered.
         """
+        n = len(correct)
+        if self.reward == "outcome" and np.ndim(positions) == 0 and positions != self.seq_len:
+            return np.zeros(n), np.zeros(n, dtype=np.int64)  # mid-episode: no row is scored
         verdict = np.where(correct, self.reward_high, self.reward_low)
         if self.reward == "process":
-            return verdict, np.ones(len(positions), dtype=np.int64)
-        done = positions == self.seq_len
+            return verdict, np.ones(n, dtype=np.int64)
+        done = np.broadcast_to(np.asarray(positions) == self.seq_len, (n,))
         return np.where(done, verdict, 0.0), done.astype(np.int64)
 
     # ----- exact evaluation -----------------------------------------------------------------------

@@ -66,6 +66,7 @@ class SequenceVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._rngs: list[np.random.Generator] | None = None
         self._finished = np.ones(self.num_envs, dtype=bool)  # episode over: autoreset (or reset) due
+        self._any_finished = True
         self._started = False
         self.total_reward_queries = 0
 
@@ -96,28 +97,36 @@ class SequenceVectorEnv(VectorEnv):
         if not self._started:
             raise RuntimeError("step() called before reset(); call reset() first")
         actions = self._check_actions(actions)
-        if self.autoreset_mode == AutoresetMode.DISABLED and self._finished.any():
-            raise RuntimeError(
-                f"rows {np.flatnonzero(self._finished).tolist()} have terminated; with autoreset_mode='disabled' "
-                "reset them with reset(options={'reset_mask': mask}) before stepping"
-            )
-        restart = self._finished.copy() if self.autoreset_mode == AutoresetMode.NEXT_STEP else None
-        stepping: np.ndarray | slice = slice(None)  # every row steps: the common case, no fancy indexing
-        if restart is not None and restart.any():
+        restart = None
+        if self._any_finished:
+            if self.autoreset_mode == AutoresetMode.DISABLED:
+                raise RuntimeError(
+                    f"rows {np.flatnonzero(self._finished).tolist()} have terminated; with autoreset_mode='disabled' "
+                    "reset them with reset(options={'reset_mask': mask}) before stepping"
+                )
+            if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+                restart = self._finished.copy()
+        info: dict[str, Any] = {}
+        if restart is None:  # every row steps: the common case, no fancy indexing
+            rewards, terminated, queries, success = self._episodes.advance(slice(None), actions)
+            self.total_reward_queries += int(queries.sum())
+            info["reward_queries"], info["_reward_queries"] = queries, np.ones(self.num_envs, dtype=bool)
+            info["is_success"], info["_is_success"] = success & terminated, np.ones(self.num_envs, dtype=bool)
+        else:
             self._start_rows(np.flatnonzero(restart), None, None)
             stepping = np.flatnonzero(~restart)
-        rewards = np.zeros(self.num_envs, dtype=np.float64)
-        terminated = np.zeros(self.num_envs, dtype=bool)
-        info: dict[str, Any] = {}
-        if not isinstance(stepping, np.ndarray) or stepping.size:
-            step_rewards, step_terminated, queries, success = self._episodes.advance(stepping, actions[stepping])
-            rewards[stepping] = step_rewards
-            terminated[stepping] = step_terminated
-            self.total_reward_queries += int(queries.sum())
-            _add(info, "reward_queries", stepping, queries, self.num_envs)
-            _add(info, "is_success", stepping, success & step_terminated, self.num_envs)
+            rewards = np.zeros(self.num_envs, dtype=np.float64)
+            terminated = np.zeros(self.num_envs, dtype=bool)
+            if stepping.size:
+                step_rewards, step_terminated, queries, success = self._episodes.advance(stepping, actions[stepping])
+                rewards[stepping] = step_rewards
+                terminated[stepping] = step_terminated
+                self.total_reward_queries += int(queries.sum())
+                _add(info, "reward_queries", stepping, queries, self.num_envs)
+                _add(info, "is_success", stepping, success & step_terminated, self.num_envs)
         self._finished = terminated.copy()
-        if self.autoreset_mode == AutoresetMode.SAME_STEP and terminated.any():
+        self._any_finished = bool(terminated.any())
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and self._any_finished:
             info = self._reset_finished_same_step(info, np.flatnonzero(terminated))
         return (
             self._episodes.observation(copy=self.copy),
@@ -167,6 +176,7 @@ class SequenceVectorEnv(VectorEnv):
             contexts = self.task.sample_context_rows([rngs[i] for i in rows])
         self._episodes.start(rows, contexts, prefixes)
         self._finished[rows] = False
+        self._any_finished = bool(self._finished.any())
 
     def _reset_finished_same_step(self, info: dict[str, Any], ended: np.ndarray) -> dict[str, Any]:
         """Gymnasium's same-step layout: the ended rows' last observation and info move to ``final_obs``
@@ -191,8 +201,11 @@ class SequenceVectorEnv(VectorEnv):
         array = np.asarray(actions)
         if array.shape != (self.num_envs,) or array.dtype.kind not in "iu":
             raise ValueError(f"actions must be an integer array of shape ({self.num_envs},), got {actions!r}")
-        if array.size and 0 <= array.min() and array.max() < self.task.vocab_size:
-            return np.asarray(array, dtype=np.int64)  # every row valid: the common case, two reductions
+        if array.dtype == np.int64:  # viewed as unsigned, a negative token is huge: one reduction checks both ends
+            if array.view(np.uint64).max() < self.task.vocab_size:
+                return array
+        elif array.size and 0 <= array.min() and array.max() < self.task.vocab_size:
+            return np.asarray(array, dtype=np.int64)  # every row valid: the common case
         stepping = ~self._finished if self.autoreset_mode == AutoresetMode.NEXT_STEP else np.ones(self.num_envs, bool)
         bad = stepping & ((array < 0) | (array >= self.task.vocab_size))
         if bad.any():

@@ -111,10 +111,12 @@ def rollout(
     uniform_start = int(start.min()) == int(start.max())
     first = int(start.max())
     rewards = np.zeros((batch, length), dtype=np.float32)
+    # With one start, step s's rewards are a row here (contiguous writes), transposed once at the end.
+    rewards_by_step = np.zeros((length, batch), dtype=np.float32) if uniform_start else rewards
     use_table = uniform_start and _is_markov(policy)  # one table per episode serves every step
     partial = not uniform_start or remaining < length
     probs = torch.zeros(batch, length, k, device=device) if partial and not use_table else None
-    success = torch.zeros(batch, dtype=torch.bool, device=device)
+    success = np.zeros(batch, dtype=bool)
     rows = torch.arange(batch, device=device)
     position = torch.as_tensor(start, device=device).long()
     previous: torch.Tensor | None = tokens.gather(1, (position - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
@@ -148,18 +150,21 @@ def rollout(
                 if planned is None:
                     step_probs_list.append(step_probs)
                     actions.append(action)
-                rewards[:, first + step] = reward
+                rewards_by_step[first + step] = reward
             else:
                 probs[rows, position] = step_probs  # type: ignore[index]
                 tokens[rows, position] = action
                 rewards[rows.cpu().numpy(), position.cpu().numpy()] = reward
                 position = position + 1
-            queries += int(np.sum(info.get("reward_queries", 0)))
+            step_queries = info.get("reward_queries")
+            if step_queries is not None:
+                queries += int(step_queries.sum())
             if "is_success" in info:
-                success |= torch.as_tensor(info["is_success"] & info["_is_success"], device=device)
+                success |= info["is_success"] & info["_is_success"]
             if planned is None:
                 previous = action
     if uniform_start:
+        rewards = np.ascontiguousarray(rewards_by_step.T)
         columns = slice(first, first + remaining)
         if table is None:
             written = torch.stack(step_probs_list, dim=1)
@@ -174,7 +179,16 @@ def rollout(
     span = torch.arange(length, device=device).unsqueeze(0)
     first_written = torch.as_tensor(start, device=device).unsqueeze(1)
     generated = (span >= first_written) & (span < first_written + remaining)
-    return Rollout(context, tokens, torch.from_numpy(rewards).to(device), probs, generated, success, queries, table)
+    return Rollout(
+        context,
+        tokens,
+        torch.from_numpy(rewards).to(device),
+        probs,
+        generated,
+        torch.from_numpy(success).to(device),
+        queries,
+        table,
+    )
 
 
 def _sample_from_table(table: torch.Tensor, previous: torch.Tensor | None, uniforms: torch.Tensor) -> np.ndarray:
