@@ -38,15 +38,12 @@ class EpisodeBatch:
     def start(self, rows: np.ndarray, contexts: np.ndarray, prefixes: list[np.ndarray] | None) -> None:
         """Begin new episodes on ``rows`` (increasing row indices) with the given ``(len(rows), d)`` contexts
         and optional prefixes."""
-        self.contexts[rows] = contexts
-        targets = self.task.targets_by_position(contexts)
-        if len(rows) == len(self._all_rows):  # every row: a plain copy
-            self.targets_by_position[...] = targets
-        else:
-            self.targets_by_position[:, rows] = targets
-        self.tokens[rows] = self.task.vocab_size
-        self.positions[rows] = 0
-        self.on_track[rows] = True
+        every: np.ndarray | slice = slice(None) if len(rows) == len(self._all_rows) else rows  # all: plain copies
+        self.contexts[every] = contexts
+        self.targets_by_position[:, every] = self.task.targets_by_position(contexts)
+        self.tokens[every] = self.task.vocab_size
+        self.positions[every] = 0
+        self.on_track[every] = True
         if prefixes is not None:
             for row, prefix in zip(rows, prefixes, strict=True):
                 self.tokens[row, : len(prefix)] = prefix

@@ -173,7 +173,7 @@ class SequenceVectorEnv(VectorEnv):
             return
         if contexts is None:
             rngs = self.np_random_generators
-            contexts = self.task.sample_context_rows([rngs[i] for i in rows])
+            contexts = self.task.sample_context_rows(rngs if len(rows) == self.num_envs else [rngs[i] for i in rows])
         self._episodes.start(rows, contexts, prefixes)
         self._finished[rows] = False
         self._any_finished = bool(self._finished.any())

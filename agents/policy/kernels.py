@@ -45,7 +45,9 @@ def _cdf_block(table: np.ndarray, b: int, cdf: np.ndarray, total: np.ndarray, la
 
 
 @numba.njit(cache=True, nogil=True)
-def sample_from_table(table: np.ndarray, first_row: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+def sample_from_table(
+    table: np.ndarray, first_row: np.ndarray, uniforms: np.ndarray, tokens: np.ndarray, first_column: int
+) -> np.ndarray:
     """Every step's tokens of every batch row from a Markov policy's transition table.
 
     Args:
@@ -54,6 +56,9 @@ def sample_from_table(table: np.ndarray, first_row: np.ndarray, uniforms: np.nda
         first_row: ``(B,)`` int64, the table row each batch row starts from (its previous token, or the
             position-0 row).
         uniforms: ``(S, B)`` float32 in [0, 1), one per step and batch row.
+        tokens: ``(B, >= first_column + S)`` int64: the tokens are also written to its columns
+            ``first_column, ..., first_column + S - 1`` (the batch's responses, row by row).
+        first_column: see ``tokens``.
 
     Returns:
         ``(S, B)`` int64 tokens: step s's token of row b is the number of CDF entries <= ``uniforms[s, b]``
@@ -79,6 +84,7 @@ def sample_from_table(table: np.ndarray, first_row: np.ndarray, uniforms: np.nda
                 for j in range(k):  # branch-free count: vectorised by the compiler
                     count += cdf[i, row, j] <= u
                 planned[s, start + i] = count
+                tokens[start + i, first_column + s] = count
                 current[i] = count
     return planned
 

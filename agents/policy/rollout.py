@@ -15,7 +15,7 @@ class Rollout:
     """One batch of episodes (row b is env row b).
 
     contexts: ``(B, d)`` float32 tensor. tokens: ``(B, N)`` int64 tensor (a given prefix included).
-    rewards: ``(B, N)`` float32 tensor, the env's reward for the step that wrote token i (0 on prefix
+    rewards: ``(B, N)`` float32 tensor (possibly a strided view), the env's reward for the step that wrote token i (0 on prefix
     positions). probs: ``(B, N, k)`` the behaviour policy's next-token probabilities at each generated
     position (zeros on prefix positions), kept for the update. generated: ``(B, N)`` bool, the positions
     the policy wrote. success: ``(B,)`` bool, whole response right (only where the episode ended).
@@ -111,12 +111,11 @@ def rollout(
     uniform_start = int(start.min()) == int(start.max())
     first = int(start.max())
     rewards = np.zeros((batch, length), dtype=np.float32)
-    # With one start, step s's rewards are a row here (contiguous writes), transposed once at the end.
+    # With one start, step s's rewards are a row here (contiguous writes); the batch gets its transpose (a view).
     rewards_by_step = np.zeros((length, batch), dtype=np.float32) if uniform_start else rewards
     use_table = uniform_start and _is_markov(policy)  # one table per episode serves every step
     partial = not uniform_start or remaining < length
     probs = torch.zeros(batch, length, k, device=device) if partial and not use_table else None
-    success = np.zeros(batch, dtype=bool)
     rows = torch.arange(batch, device=device)
     position = torch.as_tensor(start, device=device).long()
     previous: torch.Tensor | None = tokens.gather(1, (position - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
@@ -125,7 +124,7 @@ def rollout(
     elif not uniform_start:
         previous = torch.where(position > 0, previous, torch.full_like(previous, NO_TOKEN))  # type: ignore[arg-type]
     uniforms = torch.rand(remaining, batch, 1, generator=generator, device=device)
-    queries = 0
+    infos: list[dict[str, Any]] = []  # each step's info, read once at the end
     step_probs_list: list[torch.Tensor] = []
     actions: list[torch.Tensor] = []
     table = None
@@ -137,7 +136,7 @@ def rollout(
             cache = policy.begin(context)
         if use_table:
             table = policy.transition_table(cache)  # type: ignore[attr-defined]
-            planned = _sample_from_table(table, previous, uniforms)
+            planned = _sample_from_table(table, previous, uniforms, tokens, first)
         for step in range(remaining):
             if planned is not None:  # tokens drawn ahead: the policy never looks at what the env returns
                 step_actions = planned[step]
@@ -156,15 +155,11 @@ def rollout(
                 tokens[rows, position] = action
                 rewards[rows.cpu().numpy(), position.cpu().numpy()] = reward
                 position = position + 1
-            step_queries = info.get("reward_queries")
-            if step_queries is not None:
-                queries += int(step_queries.sum())
-            if "is_success" in info:
-                success |= info["is_success"] & info["_is_success"]
+            infos.append(info)
             if planned is None:
                 previous = action
     if uniform_start:
-        rewards = np.ascontiguousarray(rewards_by_step.T)
+        rewards = rewards_by_step.T
         columns = slice(first, first + remaining)
         if table is None:
             written = torch.stack(step_probs_list, dim=1)
@@ -172,10 +167,9 @@ def rollout(
                 probs = written
             else:
                 probs[:, columns] = written
-        if planned is not None:
-            tokens[:, columns] = torch.as_tensor(planned, device=device).T
-        else:
+        if planned is None:  # (planned tokens are already in place)
             tokens[:, columns] = torch.stack(actions, dim=1)
+    queries, success = _queries_and_success(infos, batch)
     span = torch.arange(length, device=device).unsqueeze(0)
     first_written = torch.as_tensor(start, device=device).unsqueeze(1)
     generated = (span >= first_written) & (span < first_written + remaining)
@@ -191,10 +185,30 @@ def rollout(
     )
 
 
-def _sample_from_table(table: torch.Tensor, previous: torch.Tensor | None, uniforms: torch.Tensor) -> np.ndarray:
+def _queries_and_success(infos: list[dict[str, Any]], batch: int) -> tuple[int, np.ndarray]:
+    """The reward queries the steps' ``infos`` report in all, and ``(B,)`` whether a row's episode ended
+    in success at some step (Gymnasium's vector info layout: a value array and its ``_`` mask per key)."""
+    counted = [info["reward_queries"] for info in infos if "reward_queries" in info]
+    queries = int(np.sum(np.stack(counted))) if counted else 0
+    reported = [info for info in infos if "is_success" in info]
+    success = np.zeros(batch, dtype=bool)
+    if reported:
+        values = np.stack([info["is_success"] for info in reported])
+        masks = np.stack([info["_is_success"] for info in reported])
+        success = np.logical_and(values, masks).any(axis=0)
+    return queries, success
+
+
+def _sample_from_table(
+    table: torch.Tensor,
+    previous: torch.Tensor | None,
+    uniforms: torch.Tensor,
+    tokens: torch.Tensor | None = None,
+    first_column: int = 0,
+) -> np.ndarray:
     """Every step's tokens from a ``MarkovPolicy``'s ``(B, k + 1, k)`` table, by inverting the CDF row of
     each row's previous token at its ``(steps, B, 1)`` uniforms: ``(steps, B)`` int64, step by step as the
-    env will take them.
+    env will take them; also written into columns ``first_column, ...`` of ``tokens`` ``(B, N)`` if given.
 
     On the CPU a compiled loop draws them (``agents.policy.kernels.sample_from_table``); elsewhere
     ``_sample_from_table_torch``: both give the same tokens.
@@ -202,8 +216,12 @@ def _sample_from_table(table: torch.Tensor, previous: torch.Tensor | None, unifo
     batch, _, k = table.shape
     if table.device.type == "cpu" and table.dtype == torch.float32:
         first_row = torch.full((batch,), k) if previous is None else previous
-        return kernels.sample_from_table(table.numpy(), first_row.numpy(), uniforms[:, :, 0].numpy())
-    return _sample_from_table_torch(table, previous, uniforms)
+        out = np.empty((batch, len(uniforms)), dtype=np.int64) if tokens is None else tokens.numpy()
+        return kernels.sample_from_table(table.numpy(), first_row.numpy(), uniforms[:, :, 0].numpy(), out, first_column)
+    planned = _sample_from_table_torch(table, previous, uniforms)
+    if tokens is not None:
+        tokens[:, first_column : first_column + len(planned)] = torch.as_tensor(planned, device=tokens.device).T
+    return planned
 
 
 def _sample_from_table_torch(table: torch.Tensor, previous: torch.Tensor | None, uniforms: torch.Tensor) -> np.ndarray:

@@ -150,7 +150,10 @@ def test_the_compiled_table_sampler_draws_the_torch_samplers_tokens() -> None:
     uniforms = torch.rand(50, 300, 1, generator=generator)
     previous = torch.randint(0, 5, (300,), generator=generator)
     for start in (None, previous):
-        compiled = _sample_from_table(table, start, uniforms)
+        tokens = torch.full((300, 53), -1)
+        compiled = _sample_from_table(table, start, uniforms, tokens, 2)
         reference = _sample_from_table_torch(table, start, uniforms)
         np.testing.assert_array_equal(compiled, reference)
         assert len(np.unique(compiled)) == 5
+        np.testing.assert_array_equal(tokens[:, 2:52].numpy(), reference.T)  # the responses, row by row
+        assert bool((tokens[:, [0, 1, 52]] == -1).all())
