@@ -83,11 +83,13 @@ class EpisodeBatch:
         assert position is not None
         self.tokens[:, position] = actions
         on_track = self.on_track
-        on_track &= self.targets_by_position[position] == actions
-        self.positions += 1
+        np.logical_and(on_track, self.targets_by_position[position] == actions, out=on_track)
+        np.add(self.positions, 1, out=self.positions)
         self.lockstep = position + 1
         rewards, queries = self.task.step_rewards(on_track, position + 1)
-        terminated = np.full(len(on_track), position + 1 == self.task.seq_len)
+        terminated = np.zeros(len(on_track), dtype=bool)
+        if position + 1 == self.task.seq_len:
+            terminated[:] = True
         return rewards, terminated, queries, on_track.copy()
 
     def observation(self, rows: np.ndarray | slice | int = slice(None), *, copy: bool = True) -> dict[str, np.ndarray]:

@@ -265,7 +265,7 @@ class SequenceTask:
             rewards ``(n,)`` float64 and the reward queries ``(n,)`` int64 this step answered.
         """
         n = len(correct)
-        if self.reward == "outcome" and np.ndim(positions) == 0 and positions != self.seq_len:
+        if self.reward == "outcome" and isinstance(positions, int) and positions != self.seq_len:
             return np.zeros(n), np.zeros(n, dtype=np.int64)  # mid-episode: no row is scored
         verdict = np.where(correct, self.reward_high, self.reward_low)
         if self.reward == "process":

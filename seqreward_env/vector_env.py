@@ -67,6 +67,7 @@ class SequenceVectorEnv(VectorEnv):
         self._rngs: list[np.random.Generator] | None = None
         self._finished = np.ones(self.num_envs, dtype=bool)  # episode over: autoreset (or reset) due
         self._any_finished = True
+        self._all_rows_mask = np.ones(self.num_envs, dtype=bool)  # copied for info masks (cheaper than np.ones)
         self._started = False
         self.total_reward_queries = 0
 
@@ -109,9 +110,11 @@ class SequenceVectorEnv(VectorEnv):
         info: dict[str, Any] = {}
         if restart is None:  # every row steps: the common case, no fancy indexing
             rewards, terminated, queries, success = self._episodes.advance(slice(None), actions)
-            self.total_reward_queries += int(queries.sum())
-            info["reward_queries"], info["_reward_queries"] = queries, np.ones(self.num_envs, dtype=bool)
-            info["is_success"], info["_is_success"] = success & terminated, np.ones(self.num_envs, dtype=bool)
+            # Rows that stepped in lockstep answered the same number of queries each.
+            lockstep = self._episodes.lockstep is not None
+            self.total_reward_queries += int(queries[0]) * self.num_envs if lockstep else int(queries.sum())
+            info["reward_queries"], info["_reward_queries"] = queries, self._all_rows_mask.copy()
+            info["is_success"], info["_is_success"] = success & terminated, self._all_rows_mask.copy()
         else:
             self._start_rows(np.flatnonzero(restart), None, None)
             stepping = np.flatnonzero(~restart)
