@@ -203,31 +203,35 @@ class SequenceTask:
         """``targets`` transposed: ``(N, n)``, row i holding token i of every context's y*.
 
         After the first token, y*_i depends only on y*_(i-1) through each context's successor map
-        next[prev] = argmax_j (W1* x + W2*[:, prev])_j. The map is computed only where the target goes:
-        a row needs a new entry until its target repeats a token, from then on it cycles through known
-        entries. So the first steps compute the few entries the rows need, and once every row cycles the
-        remaining steps are lookups.
+        next[prev] = argmax_j (W1* x + W2*[:, prev])_j. The map is computed only where the targets go: a
+        row needs a new entry until its target repeats a token; from then on it cycles through known
+        entries. Once every row cycles, the rows are followed until the targets of all of them repeat
+        together (after a common period), and that block of positions is copied to the end.
         """
         base = self.teacher_scores(x)
         n, k = base.shape
-        by_position = np.empty((self.seq_len, n), dtype=np.int64)  # y* transposed: row i is token i of all
+        length = self.seq_len
+        by_position = np.empty((length, n), dtype=np.int64)
         by_position[0] = base.argmax(axis=1)
         successor = np.empty(n * k, dtype=np.int64)  # successor[b * k + prev], valid where known
         known = np.zeros(n * k, dtype=bool)
         offsets = np.arange(n, dtype=np.int64) * k
         flat = np.empty(n, dtype=np.int64)
-        cycling = False
-        for i in range(1, self.seq_len):
+        cycle_start = -1  # a position from which every row's target is on its cycle, once found
+        for i in range(1, length):
             np.add(offsets, by_position[i - 1], out=flat)
-            if not cycling:
+            if cycle_start < 0:
                 new = np.flatnonzero(~known[flat])
                 if new.size:
                     scores = base[new] + self.teacher_w2.T[by_position[i - 1, new]]
                     successor[flat[new]] = scores.argmax(axis=1)
                     known[flat[new]] = True
                 else:
-                    cycling = True  # every row's token is on its cycle: all further entries are known
+                    cycle_start = i - 1  # every row's token i - 1 has been seen before: it is on its cycle
             np.take(successor, flat, out=by_position[i], mode="clip")  # in range: "clip" skips a buffered copy
+            if cycle_start >= 0 and np.array_equal(by_position[i], by_position[cycle_start]):
+                _repeat_period(by_position, cycle_start, i - cycle_start)
+                break
         return by_position
 
     def margins(self, x: np.ndarray) -> np.ndarray:
@@ -299,6 +303,16 @@ class SequenceTask:
     def test_error(self, likelihoods: np.ndarray) -> float:
         """1 - mean p(y*|x) over a set of contexts, from their likelihoods."""
         return float(1.0 - np.mean(likelihoods))
+
+
+def _repeat_period(rows: np.ndarray, start: int, period: int) -> None:
+    """Fill ``rows[start + period:]`` in place, given that ``rows`` repeats with ``period`` from ``start`` on
+    and rows up to ``start + period - 1`` are filled: a few block copies, each doubling the filled part."""
+    filled = start + period
+    while filled < len(rows):
+        size = min(filled - start, len(rows) - filled)  # filled - start is a whole number of periods
+        rows[filled : filled + size] = rows[start : start + size]
+        filled += size
 
 
 def _check_task_memory(seq_len: int, vocab_size: int, context_dim: int) -> None:

@@ -21,26 +21,24 @@ BLOCK = 16
 
 
 @numba.njit(cache=True, nogil=True)
-def _cdf_block(table: np.ndarray, b: int, cdf: np.ndarray, total: np.ndarray, last_positive: np.ndarray) -> None:
+def _cdf_block(table: np.ndarray, b: int, cdf: np.ndarray) -> None:
     """The CDF rows of batch row ``b``'s ``(R, k)`` block of ``table``, written into ``cdf`` ``(R, k)``.
 
     Partial sums accumulate in float64 and are rounded to float32 one by one (as ``torch.cumsum`` does on
     the CPU). From each row's last token of positive probability on, the CDF is +inf: a uniform past the
-    rounded total picks that token, and a token of probability 0 is never drawn. ``total`` and
-    ``last_positive`` ``(R,)`` are scratch space (rows run side by side, column by column).
+    rounded total picks that token, and a token of probability 0 is never drawn.
     """
     rows, k = cdf.shape
-    total[:] = 0.0
-    last_positive[:] = 0
-    for j in range(k):
-        for r in range(rows):
-            p = table[b, r, j]
-            total[r] += p
-            cdf[r, j] = np.float32(total[r])
-            if p > 0:
-                last_positive[r] = j
     for r in range(rows):
-        for j in range(last_positive[r], k):
+        total = 0.0
+        last_positive = 0
+        for j in range(k):
+            p = table[b, r, j]
+            total += p
+            cdf[r, j] = np.float32(total)
+            if p > 0:
+                last_positive = j
+        for j in range(last_positive, k):
             cdf[r, j] = np.inf
 
 
@@ -69,12 +67,10 @@ def sample_from_table(
     planned = np.empty((steps, batch), dtype=np.int64)
     cdf = np.empty((BLOCK, rows, k), dtype=np.float32)
     current = np.empty(BLOCK, dtype=np.int64)
-    total = np.empty(rows)
-    last_positive = np.empty(rows, dtype=np.int64)
     for start in range(0, batch, BLOCK):
         size = min(BLOCK, batch - start)
         for i in range(size):
-            _cdf_block(table, start + i, cdf[i], total, last_positive)
+            _cdf_block(table, start + i, cdf[i])
             current[i] = first_row[start + i]
         for s in range(steps):
             for i in range(size):
