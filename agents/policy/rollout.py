@@ -171,8 +171,11 @@ def rollout(
             tokens[:, columns] = torch.stack(actions, dim=1)
     queries, success = _queries_and_success(infos, batch)
     span = torch.arange(length, device=device).unsqueeze(0)
-    first_written = torch.as_tensor(start, device=device).unsqueeze(1)
-    generated = (span >= first_written) & (span < first_written + remaining)
+    if uniform_start:  # one row of the mask, repeated
+        generated = ((span >= first) & (span < first + remaining)).expand(batch, length).contiguous()
+    else:
+        first_written = torch.as_tensor(start, device=device).unsqueeze(1)
+        generated = (span >= first_written) & (span < first_written + remaining)
     return Rollout(
         context,
         tokens,
