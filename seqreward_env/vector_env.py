@@ -110,11 +110,13 @@ class SequenceVectorEnv(VectorEnv):
         info: dict[str, Any] = {}
         if restart is None:  # every row steps: the common case, no fancy indexing
             rewards, terminated, queries, success = self._episodes.advance(slice(None), actions)
-            # Rows that stepped in lockstep answered the same number of queries each.
+            # Rows that stepped in lockstep answered the same number of queries each, and end together.
             lockstep = self._episodes.lockstep is not None
             self.total_reward_queries += int(queries[0]) * self.num_envs if lockstep else int(queries.sum())
             info["reward_queries"], info["_reward_queries"] = queries, self._all_rows_mask.copy()
             info["is_success"], info["_is_success"] = success & terminated, self._all_rows_mask.copy()
+            self._finished = terminated.copy()
+            self._any_finished = bool(terminated[0]) if lockstep else bool(terminated.any())
         else:
             self._start_rows(np.flatnonzero(restart), None, None)
             stepping = np.flatnonzero(~restart)
@@ -127,8 +129,8 @@ class SequenceVectorEnv(VectorEnv):
                 self.total_reward_queries += int(queries.sum())
                 _add(info, "reward_queries", stepping, queries, self.num_envs)
                 _add(info, "is_success", stepping, success & step_terminated, self.num_envs)
-        self._finished = terminated.copy()
-        self._any_finished = bool(terminated.any())
+            self._finished = terminated.copy()
+            self._any_finished = bool(terminated.any())
         if self.autoreset_mode == AutoresetMode.SAME_STEP and self._any_finished:
             info = self._reset_finished_same_step(info, np.flatnonzero(terminated))
         return (
