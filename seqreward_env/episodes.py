@@ -18,7 +18,8 @@ class EpisodeBatch:
     Arrays (row-major, one row per episode):
         contexts ``(n, d)`` float32; targets_by_position ``(N, n)`` int64 (y* transposed, so that a step
         reads one contiguous row; never exposed in observations);
-        tokens ``(n, N)`` int64 with ``vocab_size`` marking "not written yet"; positions ``(n,)`` int64
+        tokens ``(n, N)`` int64 with ``vocab_size`` marking "not written yet" (a view of tokens_by_position
+        ``(N, n)``, stored by position so that a step writes one contiguous row); positions ``(n,)`` int64
         tokens written; on_track ``(n,)`` bool, whether the tokens written so far equal y*'s prefix.
     """
 
@@ -28,7 +29,7 @@ class EpisodeBatch:
         n, big_n = num_rows, task.seq_len
         self.contexts = np.zeros((n, task.context_dim), dtype=np.float32)
         self.targets_by_position = np.zeros((big_n, n), dtype=np.int64)
-        self.tokens = np.full((n, big_n), task.vocab_size, dtype=np.int64)
+        self.tokens_by_position = np.full((big_n, n), task.vocab_size, dtype=np.int64)
         self.positions = np.zeros(n, dtype=np.int64)
         self.on_track = np.ones(n, dtype=bool)
         self._all_rows = np.arange(n, dtype=np.int64)
@@ -41,12 +42,12 @@ class EpisodeBatch:
         every: np.ndarray | slice = slice(None) if len(rows) == len(self._all_rows) else rows  # all: plain copies
         self.contexts[every] = contexts
         self.targets_by_position[:, every] = self.task.targets_by_position(contexts)
-        self.tokens[every] = self.task.vocab_size
+        self.tokens_by_position[:, every] = self.task.vocab_size
         self.positions[every] = 0
         self.on_track[every] = True
         if prefixes is not None:
             for row, prefix in zip(rows, prefixes, strict=True):
-                self.tokens[row, : len(prefix)] = prefix
+                self.tokens_by_position[: len(prefix), row] = prefix
                 self.positions[row] = len(prefix)
                 self.on_track[row] = bool(np.array_equal(prefix, self.targets_by_position[: len(prefix), row]))
         first = int(self.positions[0])
@@ -67,7 +68,7 @@ class EpisodeBatch:
         self.lockstep = None  # only some rows step (or the rows are at different positions)
         positions = self.positions[rows]
         row_indices = self._all_rows[rows]
-        self.tokens.reshape(-1)[row_indices * self.task.seq_len + positions] = actions
+        self.tokens_by_position.reshape(-1)[positions * len(self._all_rows) + row_indices] = actions
         right = self.targets_by_position.reshape(-1)[positions * len(self._all_rows) + row_indices] == actions
         on_track = self.on_track[rows] & right
         self.on_track[rows] = on_track
@@ -81,7 +82,7 @@ class EpisodeBatch:
         updated in place (the common case: a batch of episodes written token by token)."""
         position = self.lockstep
         assert position is not None
-        self.tokens[:, position] = actions
+        self.tokens_by_position[position] = actions
         on_track = self.on_track
         np.logical_and(on_track, self.targets_by_position[position] == actions, out=on_track)
         np.add(self.positions, 1, out=self.positions)
@@ -92,10 +93,15 @@ class EpisodeBatch:
             terminated[:] = True
         return rewards, terminated, queries, on_track.copy()
 
+    @property
+    def tokens(self) -> np.ndarray:
+        """``(n, N)`` tokens of every row (a column-major view of ``tokens_by_position``)."""
+        return self.tokens_by_position.T
+
     def observation(self, rows: np.ndarray | slice | int = slice(None), *, copy: bool = True) -> dict[str, np.ndarray]:
         """The observable state of ``rows``: context, tokens, position (copies, or views when ``copy`` is
         False and ``rows`` is a slice)."""
-        take = (lambda a: a[rows].copy()) if copy else (lambda a: a[rows])
+        take = (lambda a: a[rows].copy(order="K")) if copy else (lambda a: a[rows])  # "K": tokens stay column-major
         return {"context": take(self.contexts), "tokens": take(self.tokens), "position": take(self.positions)}
 
 

@@ -93,8 +93,11 @@ def rollout(
     observations, _ = envs.reset(seed=seed, options=options or None)
     device = _device_of(policy)
     context = torch.tensor(observations["context"], device=device)  # the env may reuse its arrays
-    tokens = torch.as_tensor(observations["tokens"].copy(), device=device)
     start = np.array(observations["position"])  # a copy: the env may update its arrays in place
+    if start.max() == 0:  # nothing written yet: every token comes from the rollout
+        tokens = torch.full(observations["tokens"].shape, policy.vocab_size, device=device)
+    else:  # a given prefix (a C-ordered copy: the env may store its tokens by position)
+        tokens = torch.as_tensor(np.array(observations["tokens"], order="C"), device=device)
     batch, length = tokens.shape
     k = policy.vocab_size
     remaining = length - int(start.max())
