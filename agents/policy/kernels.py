@@ -14,7 +14,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-
 # Batch rows sampled together: their token chains are independent, so the processor overlaps their
 # lookups; their CDFs (BLOCK * R * k float32, 68 KiB at R = 33, k = 32) stay in cache.
 BLOCK = 16

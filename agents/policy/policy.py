@@ -221,8 +221,8 @@ class LinearPolicy(TeacherForced):
         if table.device.type == "cpu" and table.dtype == torch.float32:
             from agents.policy import kernels
 
-            arrays = [t.contiguous().numpy() for t in (contexts.to(table.dtype), tokens, table, weights, generated)]
-            grad_w1, grad_w2 = kernels.table_score(*arrays, k)
+            x, y, p, w, g = (t.contiguous().numpy() for t in (contexts.to(table.dtype), tokens, table, weights, generated))
+            grad_w1, grad_w2 = kernels.table_score(x, y, p, w, g, k)
             return torch.from_numpy(grad_w1), torch.from_numpy(grad_w2)
         return self._score_from_table_torch(contexts, tokens, table, weights, generated)
 
