@@ -215,14 +215,12 @@ class LinearPolicy(TeacherForced):
         are zero, so only the chosen-token term counts there, as in ``score``). On the CPU a compiled loop
         takes the sum (``agents.policy.kernels.table_score``).
         """
-        weights = weights.to(table.dtype)
-        batch, length = tokens.shape
-        k = self.vocab_size
         if table.device.type == "cpu" and table.dtype == torch.float32:
             from agents.policy import kernels
 
-            x, y, p, w, g = (t.contiguous().numpy() for t in (contexts.to(table.dtype), tokens, table, weights, generated))
-            grad_w1, grad_w2 = kernels.table_score(x, y, p, w, g, k)
+            as_float = contexts.to(table.dtype), weights.to(table.dtype)
+            x, y, p, w, g = (t.contiguous().numpy() for t in (as_float[0], tokens, table, as_float[1], generated))
+            grad_w1, grad_w2 = kernels.table_score(x, y, p, w, g, self.vocab_size)
             return torch.from_numpy(grad_w1), torch.from_numpy(grad_w2)
         return self._score_from_table_torch(contexts, tokens, table, weights, generated)
 
