@@ -27,7 +27,9 @@ class SequenceVectorEnv(VectorEnv):
     Takes the keyword arguments of ``SequenceEnv`` plus ``num_envs``, ``autoreset_mode``
     (``"next_step"``, the Gymnasium default; ``"same_step"``; or ``"disabled"``) and ``copy`` (as in
     Gymnasium's ``SyncVectorEnv``: True returns fresh observation arrays; False returns views of the
-    env's state, valid until the next ``step`` or ``reset``, which saves a copy per step).
+    env's state, valid until the next ``step`` or ``reset``, which saves a copy per step). The ``tokens``
+    observation ``(num_envs, N)`` is column-major either way: the env stores tokens by position, so that a
+    step writes one contiguous row (``np.ascontiguousarray`` gives a row-major copy).
 
     ``reset(options=...)`` accepts ``context`` as one context ``(d,)`` for all rows or ``(num_envs, d)``,
     ``prefix`` as one prefix for all rows, an ``(num_envs, L)`` array or a list of per-row 1-D arrays,
