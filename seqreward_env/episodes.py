@@ -41,7 +41,10 @@ class EpisodeBatch:
         and optional prefixes."""
         every: np.ndarray | slice = slice(None) if len(rows) == len(self._all_rows) else rows  # all: plain copies
         self.contexts[every] = contexts
-        self.targets_by_position[:, every] = self.task.targets_by_position(contexts)
+        if isinstance(every, slice):
+            self.task.targets_by_position(contexts, out=self.targets_by_position)
+        else:
+            self.targets_by_position[:, rows] = self.task.targets_by_position(contexts)
         self.tokens_by_position[:, every] = self.task.vocab_size
         self.positions[every] = 0
         self.on_track[every] = True

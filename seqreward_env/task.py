@@ -199,8 +199,9 @@ class SequenceTask:
         """The greedy target y*(x): ``(n, N)`` int64 tokens in [0, k) for ``(n, d)`` contexts."""
         return np.ascontiguousarray(self.targets_by_position(x).T)
 
-    def targets_by_position(self, x: np.ndarray) -> np.ndarray:
-        """``targets`` transposed: ``(N, n)``, row i holding token i of every context's y*.
+    def targets_by_position(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``targets`` transposed: ``(N, n)``, row i holding token i of every context's y* (written into
+        ``out``, a C-ordered ``(N, n)`` int64 array, when given).
 
         After the first token, y*_i depends only on y*_(i-1) through each context's successor map
         next[prev] = argmax_j (W1* x + W2*[:, prev])_j. The map is computed only where the targets go: a
@@ -211,7 +212,12 @@ class SequenceTask:
         base = self.teacher_scores(x)
         n, k = base.shape
         length = self.seq_len
-        by_position = np.empty((length, n), dtype=np.int64)
+        if out is not None and (out.shape != (length, n) or out.dtype != np.int64 or not out.flags.c_contiguous):
+            raise ValueError(
+                f"out must be a C-ordered int64 array of shape ({length}, {n}), got "
+                f"{out.dtype} of shape {out.shape}{'' if out.flags.c_contiguous else ' (not C-ordered)'}"
+            )
+        by_position = np.empty((length, n), dtype=np.int64) if out is None else out
         by_position[0] = base.argmax(axis=1)
         successor = np.empty(n * k, dtype=np.int64)  # successor[b * k + prev], valid where known
         known = np.zeros(n * k, dtype=bool)

@@ -194,15 +194,16 @@ def rollout(
 def _queries_and_success(infos: list[dict[str, Any]], batch: int) -> tuple[int, np.ndarray]:
     """The reward queries the steps' ``infos`` report in all, and ``(B,)`` whether a row's episode ended
     in success at some step (Gymnasium's vector info layout: a value array and its ``_`` mask per key)."""
-    counted = [info["reward_queries"] for info in infos if "reward_queries" in info]
-    queries = int(np.sum(np.stack(counted))) if counted else 0
-    reported = [info for info in infos if "is_success" in info]
+    queries = np.zeros(batch, dtype=np.int64)  # running sums in place: no (steps, B) stacks
     success = np.zeros(batch, dtype=bool)
-    if reported:
-        values = np.stack([info["is_success"] for info in reported])
-        masks = np.stack([info["_is_success"] for info in reported])
-        success = np.logical_and(values, masks).any(axis=0)
-    return queries, success
+    ended = np.empty(batch, dtype=bool)
+    for info in infos:
+        if "reward_queries" in info:
+            np.add(queries, info["reward_queries"], out=queries)
+        if "is_success" in info:
+            np.logical_and(info["is_success"], info["_is_success"], out=ended)
+            np.logical_or(success, ended, out=success)
+    return int(queries.sum()), success
 
 
 def _sample_from_table(

@@ -120,6 +120,11 @@ def test_targets_follow_the_greedy_argmax_token_by_token(long_cycles: bool) -> N
     targets = task.targets(x)
     np.testing.assert_array_equal(targets, expected)
     np.testing.assert_array_equal(task.targets_by_position(x), expected.T)
+    out = np.full((length, len(x)), -1, dtype=np.int64)
+    assert task.targets_by_position(x, out=out) is out
+    np.testing.assert_array_equal(out, expected.T)
+    with pytest.raises(ValueError, match=r"out must be a C-ordered int64 array of shape \(70, 300\)"):
+        task.targets_by_position(x, out=np.empty((300, 70), dtype=np.int64).T)
     first_repeat = [min(i for i in range(1, length) if row[i] in row[:i]) for row in expected]
     assert len(set(first_repeat)) > 1 and (max(first_repeat) >= k) == long_cycles
 
