@@ -15,8 +15,8 @@ class Rollout:
     """One batch of episodes (row b is env row b).
 
     contexts: ``(B, d)`` float32 tensor. tokens: ``(B, N)`` int64 tensor (a given prefix included).
-    rewards: ``(B, N)`` float32 tensor (possibly a strided view), the env's reward for the step that wrote token i (0 on prefix
-    positions). probs: ``(B, N, k)`` the behaviour policy's next-token probabilities at each generated
+    rewards: ``(B, N)`` float32 tensor (possibly a strided view), the env's reward for the step that
+    wrote token i (0 on prefix positions). probs: ``(B, N, k)`` the behaviour policy's next-token probabilities at each generated
     position (zeros on prefix positions), kept for the update. generated: ``(B, N)`` bool, the positions
     the policy wrote. success: ``(B,)`` bool, whole response right (only where the episode ended).
     reward_queries: queries the env answered for this batch. table: for a ``MarkovPolicy`` behaviour,
