@@ -16,9 +16,9 @@ class Rollout:
 
     contexts: ``(B, d)`` float32 tensor. tokens: ``(B, N)`` int64 tensor (a given prefix included).
     rewards: ``(B, N)`` float32 tensor (possibly a strided view), the env's reward for the step that
-    wrote token i (0 on prefix positions). probs: ``(B, N, k)`` the behaviour policy's next-token probabilities at each generated
-    position (zeros on prefix positions), kept for the update. generated: ``(B, N)`` bool, the positions
-    the policy wrote. success: ``(B,)`` bool, whole response right (only where the episode ended).
+    wrote token i (0 on prefix positions). probs: ``(B, N, k)`` the behaviour policy's next-token
+    probabilities at each generated position (zeros on prefix positions), kept for the update.
+    generated: ``(B, N)`` bool, the positions the policy wrote. success: ``(B,)`` bool, whole response right (only where the episode ended).
     reward_queries: queries the env answered for this batch. table: for a ``MarkovPolicy`` behaviour,
     its ``(B, k + 1, k)`` transition table; ``probs`` is then looked up from it when first read (so an
     update that works from the table, e.g. ``LinearPolicy.score_from_table``, never forms it).
