@@ -70,13 +70,26 @@ class MixtureContexts(ContextDistribution):
     def draw_raw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.random((n, self.raw_width))
 
+    def sample_rows(self, rngs: list[np.random.Generator]) -> np.ndarray:
+        raw = np.empty((len(rngs), self.raw_width))
+        for rng, row in zip(rngs, raw, strict=True):  # each row's numbers straight into place
+            rng.random(out=row)
+        return self.from_raw(raw)
+
     def from_raw(self, raw: np.ndarray) -> np.ndarray:
         components = np.minimum((raw[:, 0] * self.num_components).astype(np.int64), self.num_components - 1)
         half = (self.raw_width - 1) // 2
-        radius = np.sqrt(-2.0 * np.log1p(-raw[:, 1 : 1 + half]))
+        radius = np.log1p(-raw[:, 1 : 1 + half])
+        radius *= -2.0
+        np.sqrt(radius, out=radius)
         angle = 2.0 * np.pi * raw[:, 1 + half :]
-        normals = np.concatenate([radius * np.cos(angle), radius * np.sin(angle)], axis=1)[:, : self.context_dim]
-        noise = self.sigma * normals
+        normals = np.empty((len(raw), 2 * half))  # [r cos(angle), r sin(angle)], written in place
+        np.cos(angle, out=normals[:, :half])
+        np.sin(angle, out=normals[:, half:])
+        normals[:, :half] *= radius
+        normals[:, half:] *= radius
+        noise = normals[:, : self.context_dim]
+        noise *= self.sigma
         noise_norm = np.linalg.norm(noise, axis=1, keepdims=True)
         noise *= np.where(noise_norm > self.sigma, self.sigma / np.maximum(noise_norm, 1e-300), 1.0)
         x = noise

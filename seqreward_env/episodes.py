@@ -16,8 +16,10 @@ class EpisodeBatch:
     """``num_rows`` episodes advanced in lockstep with array operations.
 
     Arrays (row-major, one row per episode):
-        contexts ``(n, d)`` float32; targets ``(n, N)`` int64 (y*, never exposed in observations);
-        tokens ``(n, N)`` int64 with ``vocab_size`` marking "not written yet"; positions ``(n,)`` int64
+        contexts ``(n, d)`` float32; targets_by_position ``(N, n)`` int64 (y* transposed, so that a step
+        reads one contiguous row; never exposed in observations);
+        tokens ``(n, N)`` int64 with ``vocab_size`` marking "not written yet" (a view of tokens_by_position
+        ``(N, n)``, stored by position so that a step writes one contiguous row); positions ``(n,)`` int64
         tokens written; on_track ``(n,)`` bool, whether the tokens written so far equal y*'s prefix.
     """
 
@@ -26,24 +28,33 @@ class EpisodeBatch:
         self.task = task
         n, big_n = num_rows, task.seq_len
         self.contexts = np.zeros((n, task.context_dim), dtype=np.float32)
-        self.targets = np.zeros((n, big_n), dtype=np.int64)
-        self.tokens = np.full((n, big_n), task.vocab_size, dtype=np.int64)
+        self.targets_by_position = np.zeros((big_n, n), dtype=np.int64)
+        self.tokens_by_position = np.full((big_n, n), task.vocab_size, dtype=np.int64)
         self.positions = np.zeros(n, dtype=np.int64)
         self.on_track = np.ones(n, dtype=bool)
-        self._row_offsets = np.arange(n, dtype=np.int64) * big_n
+        self._all_rows = np.arange(n, dtype=np.int64)
+        self.lockstep: int | None = 0
+        """The position every row is at when they all share one (rows started together), else None."""
 
     def start(self, rows: np.ndarray, contexts: np.ndarray, prefixes: list[np.ndarray] | None) -> None:
-        """Begin new episodes on ``rows`` with the given ``(len(rows), d)`` contexts and optional prefixes."""
-        self.contexts[rows] = contexts
-        self.targets[rows] = self.task.targets(contexts)
-        self.tokens[rows] = self.task.vocab_size
-        self.positions[rows] = 0
-        self.on_track[rows] = True
+        """Begin new episodes on ``rows`` (increasing row indices) with the given ``(len(rows), d)`` contexts
+        and optional prefixes."""
+        every: np.ndarray | slice = slice(None) if len(rows) == len(self._all_rows) else rows  # all: plain copies
+        self.contexts[every] = contexts
+        if isinstance(every, slice):
+            self.task.targets_by_position(contexts, out=self.targets_by_position)
+        else:
+            self.targets_by_position[:, rows] = self.task.targets_by_position(contexts)
+        self.tokens_by_position[:, every] = self.task.vocab_size
+        self.positions[every] = 0
+        self.on_track[every] = True
         if prefixes is not None:
             for row, prefix in zip(rows, prefixes, strict=True):
-                self.tokens[row, : len(prefix)] = prefix
+                self.tokens_by_position[: len(prefix), row] = prefix
                 self.positions[row] = len(prefix)
-                self.on_track[row] = bool(np.array_equal(prefix, self.targets[row, : len(prefix)]))
+                self.on_track[row] = bool(np.array_equal(prefix, self.targets_by_position[: len(prefix), row]))
+        first = int(self.positions[0])
+        self.lockstep = first if bool((self.positions == first).all()) else None
 
     def advance(
         self, rows: np.ndarray | slice, actions: np.ndarray
@@ -55,20 +66,45 @@ class EpisodeBatch:
             rewards float64, terminated bool, reward queries int64 and success bool (meaningful where
             terminated), one entry per stepped row.
         """
+        if isinstance(rows, slice) and rows == slice(None) and self.lockstep is not None:
+            return self._advance_lockstep(actions)
+        self.lockstep = None  # only some rows step (or the rows are at different positions)
         positions = self.positions[rows]
-        flat = self._row_offsets[rows] + positions  # flat indices into the (n, N) arrays
-        self.tokens.reshape(-1)[flat] = actions
-        on_track = self.on_track[rows] & (self.targets.reshape(-1)[flat] == actions)
+        row_indices = self._all_rows[rows]
+        self.tokens_by_position.reshape(-1)[positions * len(self._all_rows) + row_indices] = actions
+        right = self.targets_by_position.reshape(-1)[positions * len(self._all_rows) + row_indices] == actions
+        on_track = self.on_track[rows] & right
         self.on_track[rows] = on_track
         positions += 1
         self.positions[rows] = positions
         rewards, queries = self.task.step_rewards(on_track, positions)
         return rewards, positions == self.task.seq_len, queries, on_track
 
+    def _advance_lockstep(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``advance`` of every row when all share the position ``lockstep``: one column of each array,
+        updated in place (the common case: a batch of episodes written token by token)."""
+        position = self.lockstep
+        assert position is not None
+        self.tokens_by_position[position] = actions
+        on_track = self.on_track
+        np.logical_and(on_track, self.targets_by_position[position] == actions, out=on_track)
+        np.add(self.positions, 1, out=self.positions)
+        self.lockstep = position + 1
+        rewards, queries = self.task.step_rewards(on_track, position + 1)
+        terminated = np.zeros(len(on_track), dtype=bool)
+        if position + 1 == self.task.seq_len:
+            terminated[:] = True
+        return rewards, terminated, queries, on_track.copy()
+
+    @property
+    def tokens(self) -> np.ndarray:
+        """``(n, N)`` tokens of every row (a column-major view of ``tokens_by_position``)."""
+        return self.tokens_by_position.T
+
     def observation(self, rows: np.ndarray | slice | int = slice(None), *, copy: bool = True) -> dict[str, np.ndarray]:
         """The observable state of ``rows``: context, tokens, position (copies, or views when ``copy`` is
         False and ``rows`` is a slice)."""
-        take = (lambda a: a[rows].copy()) if copy else (lambda a: a[rows])
+        take = (lambda a: a[rows].copy(order="K")) if copy else (lambda a: a[rows])  # "K": tokens stay column-major
         return {"context": take(self.contexts), "tokens": take(self.tokens), "position": take(self.positions)}
 
 

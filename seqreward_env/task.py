@@ -24,9 +24,7 @@ REWARDS = ("outcome", "process")
 MARGIN_PROBE_SIZE = 4096
 MARGIN_MIN_ACCEPTANCE = 0.01
 MARGIN_MAX_REDRAWS = 10_000
-# Entries of the (contexts, k, k) successor scores computed at once in `targets`, and of the
-# (contexts, N, k) scores computed at once in `margins`.
-TARGET_CHUNK_ENTRIES = 1 << 16
+# Entries of the (contexts, N, k) scores computed at once in `margins`.
 MARGIN_CHUNK_ENTRIES = 1 << 20
 
 
@@ -198,27 +196,49 @@ class SequenceTask:
         return np.asarray(x, dtype=np.float64) @ self.teacher_w1.T
 
     def targets(self, x: np.ndarray) -> np.ndarray:
-        """The greedy target y*(x): ``(n, N)`` int64 tokens in [0, k) for ``(n, d)`` contexts.
+        """The greedy target y*(x): ``(n, N)`` int64 tokens in [0, k) for ``(n, d)`` contexts."""
+        return np.ascontiguousarray(self.targets_by_position(x).T)
 
-        After the first token, y*_i depends only on y*_(i-1): each context has a successor table
-        next[prev] = argmax_j (W1* x + W2*[:, prev])_j, computed once, then followed N - 1 times.
+    def targets_by_position(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``targets`` transposed: ``(N, n)``, row i holding token i of every context's y* (written into
+        ``out``, a C-ordered ``(N, n)`` int64 array, when given).
+
+        After the first token, y*_i depends only on y*_(i-1) through each context's successor map
+        next[prev] = argmax_j (W1* x + W2*[:, prev])_j. The map is computed only where the targets go: a
+        row needs a new entry until its target repeats a token; from then on it cycles through known
+        entries. Once every row cycles, the rows are followed until the targets of all of them repeat
+        together (after a common period), and that block of positions is copied to the end.
         """
         base = self.teacher_scores(x)
-        n = len(base)
-        y = np.empty((n, self.seq_len), dtype=np.int64)
-        y[:, 0] = base.argmax(axis=1)
-        if self.seq_len > 1:
-            successor = np.empty(n * self.vocab_size, dtype=np.int64)
-            rows = max(1, TARGET_CHUNK_ENTRIES // self.vocab_size**2)  # small blocks stay in cache
-            for start in range(0, n, rows):
-                block = base[start : start + rows, None, :] + self.teacher_w2.T[None, :, :]
-                successor[start * self.vocab_size : (start + len(block)) * self.vocab_size] = block.argmax(
-                    axis=2
-                ).ravel()
-            offsets = np.arange(n, dtype=np.int64) * self.vocab_size
-            for i in range(1, self.seq_len):
-                y[:, i] = successor[offsets + y[:, i - 1]]
-        return y
+        n, k = base.shape
+        length = self.seq_len
+        if out is not None and (out.shape != (length, n) or out.dtype != np.int64 or not out.flags.c_contiguous):
+            raise ValueError(
+                f"out must be a C-ordered int64 array of shape ({length}, {n}), got "
+                f"{out.dtype} of shape {out.shape}{'' if out.flags.c_contiguous else ' (not C-ordered)'}"
+            )
+        by_position = np.empty((length, n), dtype=np.int64) if out is None else out
+        by_position[0] = base.argmax(axis=1)
+        successor = np.empty(n * k, dtype=np.int64)  # successor[b * k + prev], valid where known
+        known = np.zeros(n * k, dtype=bool)
+        offsets = np.arange(n, dtype=np.int64) * k
+        flat = np.empty(n, dtype=np.int64)
+        cycle_start = -1  # a position from which every row's target is on its cycle, once found
+        for i in range(1, length):
+            np.add(offsets, by_position[i - 1], out=flat)
+            if cycle_start < 0:
+                new = np.flatnonzero(~known[flat])
+                if new.size:
+                    scores = base[new] + self.teacher_w2.T[by_position[i - 1, new]]
+                    successor[flat[new]] = scores.argmax(axis=1)
+                    known[flat[new]] = True
+                else:
+                    cycle_start = i - 1  # every row's token i - 1 has been seen before: it is on its cycle
+            np.take(successor, flat, out=by_position[i], mode="clip")  # in range: "clip" skips a buffered copy
+            if cycle_start >= 0 and np.array_equal(by_position[i], by_position[cycle_start]):
+                _repeat_period(by_position, cycle_start, i - cycle_start)
+                break
+        return by_position
 
     def margins(self, x: np.ndarray) -> np.ndarray:
         """The normalised margin of each context: ``(n,)`` float64.
@@ -243,20 +263,24 @@ class SequenceTask:
         return gap / (w_norm * phi_norm)
 
     # ----- rewards --------------------------------------------------------------------------------
-    def step_rewards(self, correct: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def step_rewards(self, correct: np.ndarray, positions: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
         """Score one step for a batch of rows.
 
         Args:
             correct: ``(n,)`` bool, whether the prefix written so far (new token included) equals y*'s.
-            positions: ``(n,)`` number of tokens written after this step, in [1, N].
+            positions: ``(n,)`` number of tokens written after this step, in [1, N], or one int that holds
+                for every row.
 
         Returns:
             rewards ``(n,)`` float64 and the reward queries ``(n,)`` int64 this step answered.
         """
+        n = len(correct)
+        if self.reward == "outcome" and isinstance(positions, int) and positions != self.seq_len:
+            return np.zeros(n), np.zeros(n, dtype=np.int64)  # mid-episode: no row is scored
         verdict = np.where(correct, self.reward_high, self.reward_low)
         if self.reward == "process":
-            return verdict, np.ones(len(positions), dtype=np.int64)
-        done = positions == self.seq_len
+            return verdict, np.ones(n, dtype=np.int64)
+        done = np.broadcast_to(np.asarray(positions) == self.seq_len, (n,))
         return np.where(done, verdict, 0.0), done.astype(np.int64)
 
     # ----- exact evaluation -----------------------------------------------------------------------
@@ -285,6 +309,16 @@ class SequenceTask:
     def test_error(self, likelihoods: np.ndarray) -> float:
         """1 - mean p(y*|x) over a set of contexts, from their likelihoods."""
         return float(1.0 - np.mean(likelihoods))
+
+
+def _repeat_period(rows: np.ndarray, start: int, period: int) -> None:
+    """Fill ``rows[start + period:]`` in place, given that ``rows`` repeats with ``period`` from ``start`` on
+    and rows up to ``start + period - 1`` are filled: a few block copies, each doubling the filled part."""
+    filled = start + period
+    while filled < len(rows):
+        size = min(filled - start, len(rows) - filled)  # filled - start is a whole number of periods
+        rows[filled : filled + size] = rows[start : start + size]
+        filled += size
 
 
 def _check_task_memory(seq_len: int, vocab_size: int, context_dim: int) -> None:

@@ -27,7 +27,9 @@ class SequenceVectorEnv(VectorEnv):
     Takes the keyword arguments of ``SequenceEnv`` plus ``num_envs``, ``autoreset_mode``
     (``"next_step"``, the Gymnasium default; ``"same_step"``; or ``"disabled"``) and ``copy`` (as in
     Gymnasium's ``SyncVectorEnv``: True returns fresh observation arrays; False returns views of the
-    env's state, valid until the next ``step`` or ``reset``, which saves a copy per step).
+    env's state, valid until the next ``step`` or ``reset``, which saves a copy per step). The ``tokens``
+    observation ``(num_envs, N)`` is column-major either way: the env stores tokens by position, so that a
+    step writes one contiguous row (``np.ascontiguousarray`` gives a row-major copy).
 
     ``reset(options=...)`` accepts ``context`` as one context ``(d,)`` for all rows or ``(num_envs, d)``,
     ``prefix`` as one prefix for all rows, an ``(num_envs, L)`` array or a list of per-row 1-D arrays,
@@ -66,6 +68,8 @@ class SequenceVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._rngs: list[np.random.Generator] | None = None
         self._finished = np.ones(self.num_envs, dtype=bool)  # episode over: autoreset (or reset) due
+        self._any_finished = True
+        self._all_rows_mask = np.ones(self.num_envs, dtype=bool)  # copied for info masks (cheaper than np.ones)
         self._started = False
         self.total_reward_queries = 0
 
@@ -96,28 +100,40 @@ class SequenceVectorEnv(VectorEnv):
         if not self._started:
             raise RuntimeError("step() called before reset(); call reset() first")
         actions = self._check_actions(actions)
-        if self.autoreset_mode == AutoresetMode.DISABLED and self._finished.any():
-            raise RuntimeError(
-                f"rows {np.flatnonzero(self._finished).tolist()} have terminated; with autoreset_mode='disabled' "
-                "reset them with reset(options={'reset_mask': mask}) before stepping"
-            )
-        restart = self._finished.copy() if self.autoreset_mode == AutoresetMode.NEXT_STEP else None
-        stepping: np.ndarray | slice = slice(None)  # every row steps: the common case, no fancy indexing
-        if restart is not None and restart.any():
+        restart = None
+        if self._any_finished:
+            if self.autoreset_mode == AutoresetMode.DISABLED:
+                raise RuntimeError(
+                    f"rows {np.flatnonzero(self._finished).tolist()} have terminated; with autoreset_mode='disabled' "
+                    "reset them with reset(options={'reset_mask': mask}) before stepping"
+                )
+            if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+                restart = self._finished.copy()
+        info: dict[str, Any] = {}
+        if restart is None:  # every row steps: the common case, no fancy indexing
+            rewards, terminated, queries, success = self._episodes.advance(slice(None), actions)
+            # Rows that stepped in lockstep answered the same number of queries each, and end together.
+            lockstep = self._episodes.lockstep is not None
+            self.total_reward_queries += int(queries[0]) * self.num_envs if lockstep else int(queries.sum())
+            info["reward_queries"], info["_reward_queries"] = queries, self._all_rows_mask.copy()
+            info["is_success"], info["_is_success"] = success & terminated, self._all_rows_mask.copy()
+            self._finished = terminated.copy()
+            self._any_finished = bool(terminated[0]) if lockstep else bool(terminated.any())
+        else:
             self._start_rows(np.flatnonzero(restart), None, None)
             stepping = np.flatnonzero(~restart)
-        rewards = np.zeros(self.num_envs, dtype=np.float64)
-        terminated = np.zeros(self.num_envs, dtype=bool)
-        info: dict[str, Any] = {}
-        if not isinstance(stepping, np.ndarray) or stepping.size:
-            step_rewards, step_terminated, queries, success = self._episodes.advance(stepping, actions[stepping])
-            rewards[stepping] = step_rewards
-            terminated[stepping] = step_terminated
-            self.total_reward_queries += int(queries.sum())
-            _add(info, "reward_queries", stepping, queries, self.num_envs)
-            _add(info, "is_success", stepping, success & step_terminated, self.num_envs)
-        self._finished = terminated.copy()
-        if self.autoreset_mode == AutoresetMode.SAME_STEP and terminated.any():
+            rewards = np.zeros(self.num_envs, dtype=np.float64)
+            terminated = np.zeros(self.num_envs, dtype=bool)
+            if stepping.size:
+                step_rewards, step_terminated, queries, success = self._episodes.advance(stepping, actions[stepping])
+                rewards[stepping] = step_rewards
+                terminated[stepping] = step_terminated
+                self.total_reward_queries += int(queries.sum())
+                _add(info, "reward_queries", stepping, queries, self.num_envs)
+                _add(info, "is_success", stepping, success & step_terminated, self.num_envs)
+            self._finished = terminated.copy()
+            self._any_finished = bool(terminated.any())
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and self._any_finished:
             info = self._reset_finished_same_step(info, np.flatnonzero(terminated))
         return (
             self._episodes.observation(copy=self.copy),
@@ -164,9 +180,10 @@ class SequenceVectorEnv(VectorEnv):
             return
         if contexts is None:
             rngs = self.np_random_generators
-            contexts = self.task.sample_context_rows([rngs[i] for i in rows])
+            contexts = self.task.sample_context_rows(rngs if len(rows) == self.num_envs else [rngs[i] for i in rows])
         self._episodes.start(rows, contexts, prefixes)
         self._finished[rows] = False
+        self._any_finished = bool(self._finished.any())
 
     def _reset_finished_same_step(self, info: dict[str, Any], ended: np.ndarray) -> dict[str, Any]:
         """Gymnasium's same-step layout: the ended rows' last observation and info move to ``final_obs``
@@ -191,8 +208,11 @@ class SequenceVectorEnv(VectorEnv):
         array = np.asarray(actions)
         if array.shape != (self.num_envs,) or array.dtype.kind not in "iu":
             raise ValueError(f"actions must be an integer array of shape ({self.num_envs},), got {actions!r}")
-        if array.size and 0 <= array.min() and array.max() < self.task.vocab_size:
-            return np.asarray(array, dtype=np.int64)  # every row valid: the common case, two reductions
+        if array.dtype == np.int64:  # viewed as unsigned, a negative token is huge: one reduction checks both ends
+            if array.view(np.uint64).max() < self.task.vocab_size:
+                return array
+        elif array.size and 0 <= array.min() and array.max() < self.task.vocab_size:
+            return np.asarray(array, dtype=np.int64)  # every row valid: the common case
         stepping = ~self._finished if self.autoreset_mode == AutoresetMode.NEXT_STEP else np.ones(self.num_envs, bool)
         bad = stepping & ((array < 0) | (array >= self.task.vocab_size))
         if bad.any():

@@ -212,8 +212,27 @@ class LinearPolicy(TeacherForced):
         The same sum, where the expected-feature term sum_i w_i p_i is grouped by the table row each
         position used (its previous token): per row, the summed weights times that row's distribution.
         ``generated`` ``(B, N)`` bool marks the positions the policy wrote (elsewhere ``score``'s probs
-        are zero, so only the chosen-token term counts there, as in ``score``).
+        are zero, so only the chosen-token term counts there, as in ``score``). On the CPU a compiled loop
+        takes the sum (``agents.policy.kernels.table_score``).
         """
+        if table.device.type == "cpu" and table.dtype == torch.float32:
+            from agents.policy import kernels
+
+            as_float = contexts.to(table.dtype), weights.to(table.dtype)
+            x, y, p, w, g = (t.contiguous().numpy() for t in (as_float[0], tokens, table, as_float[1], generated))
+            grad_w1, grad_w2 = kernels.table_score(x, y, p, w, g, self.vocab_size)
+            return torch.from_numpy(grad_w1), torch.from_numpy(grad_w2)
+        return self._score_from_table_torch(contexts, tokens, table, weights, generated)
+
+    def _score_from_table_torch(
+        self,
+        contexts: torch.Tensor,
+        tokens: torch.Tensor,
+        table: torch.Tensor,
+        weights: torch.Tensor,
+        generated: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``score_from_table`` with torch operations (any device)."""
         weights = weights.to(table.dtype)
         batch, length = tokens.shape
         k = self.vocab_size

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.policy import kernels
 from agents.policy.policy import NO_TOKEN, AutoregressivePolicy
 
 
@@ -14,10 +15,10 @@ class Rollout:
     """One batch of episodes (row b is env row b).
 
     contexts: ``(B, d)`` float32 tensor. tokens: ``(B, N)`` int64 tensor (a given prefix included).
-    rewards: ``(B, N)`` float32 tensor, the env's reward for the step that wrote token i (0 on prefix
-    positions). probs: ``(B, N, k)`` the behaviour policy's next-token probabilities at each generated
-    position (zeros on prefix positions), kept for the update. generated: ``(B, N)`` bool, the positions
-    the policy wrote. success: ``(B,)`` bool, whole response right (only where the episode ended).
+    rewards: ``(B, N)`` float32 tensor (possibly a strided view), the env's reward for the step that
+    wrote token i (0 on prefix positions). probs: ``(B, N, k)`` the behaviour policy's next-token
+    probabilities at each generated position (zeros on prefix positions), kept for the update.
+    generated: ``(B, N)`` bool, the positions the policy wrote. success: ``(B,)`` bool, whole response right (only where the episode ended).
     reward_queries: queries the env answered for this batch. table: for a ``MarkovPolicy`` behaviour,
     its ``(B, k + 1, k)`` transition table; ``probs`` is then looked up from it when first read (so an
     update that works from the table, e.g. ``LinearPolicy.score_from_table``, never forms it).
@@ -92,8 +93,11 @@ def rollout(
     observations, _ = envs.reset(seed=seed, options=options or None)
     device = _device_of(policy)
     context = torch.tensor(observations["context"], device=device)  # the env may reuse its arrays
-    tokens = torch.as_tensor(observations["tokens"].copy(), device=device)
     start = np.array(observations["position"])  # a copy: the env may update its arrays in place
+    if start.max() == 0:  # nothing written yet: every token comes from the rollout
+        tokens = torch.full(observations["tokens"].shape, policy.vocab_size, device=device)
+    else:  # a given prefix (a C-ordered copy: the env may store its tokens by position)
+        tokens = torch.as_tensor(np.array(observations["tokens"], order="C"), device=device)
     batch, length = tokens.shape
     k = policy.vocab_size
     remaining = length - int(start.max())
@@ -110,10 +114,11 @@ def rollout(
     uniform_start = int(start.min()) == int(start.max())
     first = int(start.max())
     rewards = np.zeros((batch, length), dtype=np.float32)
+    # With one start, step s's rewards are a row here (contiguous writes); the batch gets its transpose (a view).
+    rewards_by_step = np.zeros((length, batch), dtype=np.float32) if uniform_start else rewards
     use_table = uniform_start and _is_markov(policy)  # one table per episode serves every step
     partial = not uniform_start or remaining < length
     probs = torch.zeros(batch, length, k, device=device) if partial and not use_table else None
-    success = torch.zeros(batch, dtype=torch.bool, device=device)
     rows = torch.arange(batch, device=device)
     position = torch.as_tensor(start, device=device).long()
     previous: torch.Tensor | None = tokens.gather(1, (position - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
@@ -122,7 +127,7 @@ def rollout(
     elif not uniform_start:
         previous = torch.where(position > 0, previous, torch.full_like(previous, NO_TOKEN))  # type: ignore[arg-type]
     uniforms = torch.rand(remaining, batch, 1, generator=generator, device=device)
-    queries = 0
+    infos: list[dict[str, Any]] = []  # each step's info, read once at the end
     step_probs_list: list[torch.Tensor] = []
     actions: list[torch.Tensor] = []
     table = None
@@ -134,7 +139,7 @@ def rollout(
             cache = policy.begin(context)
         if use_table:
             table = policy.transition_table(cache)  # type: ignore[attr-defined]
-            planned = _sample_from_table(table, previous, uniforms)
+            planned = _sample_from_table(table, previous, uniforms, tokens, first)
         for step in range(remaining):
             if planned is not None:  # tokens drawn ahead: the policy never looks at what the env returns
                 step_actions = planned[step]
@@ -147,18 +152,17 @@ def rollout(
                 if planned is None:
                     step_probs_list.append(step_probs)
                     actions.append(action)
-                rewards[:, first + step] = reward
+                rewards_by_step[first + step] = reward
             else:
                 probs[rows, position] = step_probs  # type: ignore[index]
                 tokens[rows, position] = action
                 rewards[rows.cpu().numpy(), position.cpu().numpy()] = reward
                 position = position + 1
-            queries += int(np.sum(info.get("reward_queries", 0)))
-            if "is_success" in info:
-                success |= torch.as_tensor(info["is_success"] & info["_is_success"], device=device)
+            infos.append(info)
             if planned is None:
                 previous = action
     if uniform_start:
+        rewards = rewards_by_step.T
         columns = slice(first, first + remaining)
         if table is None:
             written = torch.stack(step_probs_list, dim=1)
@@ -166,19 +170,69 @@ def rollout(
                 probs = written
             else:
                 probs[:, columns] = written
-        if planned is not None:
-            tokens[:, columns] = torch.as_tensor(planned, device=device).T
-        else:
+        if planned is None:  # (planned tokens are already in place)
             tokens[:, columns] = torch.stack(actions, dim=1)
+    queries, success = _queries_and_success(infos, batch)
     span = torch.arange(length, device=device).unsqueeze(0)
-    first_written = torch.as_tensor(start, device=device).unsqueeze(1)
-    generated = (span >= first_written) & (span < first_written + remaining)
-    return Rollout(context, tokens, torch.from_numpy(rewards).to(device), probs, generated, success, queries, table)
+    if uniform_start:  # one row of the mask, repeated
+        generated = ((span >= first) & (span < first + remaining)).expand(batch, length).contiguous()
+    else:
+        first_written = torch.as_tensor(start, device=device).unsqueeze(1)
+        generated = (span >= first_written) & (span < first_written + remaining)
+    return Rollout(
+        context,
+        tokens,
+        torch.from_numpy(rewards).to(device),
+        probs,
+        generated,
+        torch.from_numpy(success).to(device),
+        queries,
+        table,
+    )
 
 
-def _sample_from_table(table: torch.Tensor, previous: torch.Tensor | None, uniforms: torch.Tensor) -> np.ndarray:
+def _queries_and_success(infos: list[dict[str, Any]], batch: int) -> tuple[int, np.ndarray]:
+    """The reward queries the steps' ``infos`` report in all, and ``(B,)`` whether a row's episode ended
+    in success at some step (Gymnasium's vector info layout: a value array and its ``_`` mask per key)."""
+    queries = np.zeros(batch, dtype=np.int64)  # running sums in place: no (steps, B) stacks
+    success = np.zeros(batch, dtype=bool)
+    ended = np.empty(batch, dtype=bool)
+    for info in infos:
+        if "reward_queries" in info:
+            np.add(queries, info["reward_queries"], out=queries)
+        if "is_success" in info:
+            np.logical_and(info["is_success"], info["_is_success"], out=ended)
+            np.logical_or(success, ended, out=success)
+    return int(queries.sum()), success
+
+
+def _sample_from_table(
+    table: torch.Tensor,
+    previous: torch.Tensor | None,
+    uniforms: torch.Tensor,
+    tokens: torch.Tensor | None = None,
+    first_column: int = 0,
+) -> np.ndarray:
     """Every step's tokens from a ``MarkovPolicy``'s ``(B, k + 1, k)`` table, by inverting the CDF row of
-    each row's previous token at its uniform: ``(steps, B)`` int64, step by step as the env will take them.
+    each row's previous token at its ``(steps, B, 1)`` uniforms: ``(steps, B)`` int64, step by step as the
+    env will take them; also written into columns ``first_column, ...`` of ``tokens`` ``(B, N)`` if given.
+
+    On the CPU a compiled loop draws them (``agents.policy.kernels.sample_from_table``); elsewhere
+    ``_sample_from_table_torch``: both give the same tokens.
+    """
+    batch, _, k = table.shape
+    if table.device.type == "cpu" and table.dtype == torch.float32:
+        first_row = torch.full((batch,), k) if previous is None else previous
+        out = np.empty((batch, len(uniforms)), dtype=np.int64) if tokens is None else tokens.numpy()
+        return kernels.sample_from_table(table.numpy(), first_row.numpy(), uniforms[:, :, 0].numpy(), out, first_column)
+    planned = _sample_from_table_torch(table, previous, uniforms)
+    if tokens is not None:
+        tokens[:, first_column : first_column + len(planned)] = torch.as_tensor(planned, device=tokens.device).T
+    return planned
+
+
+def _sample_from_table_torch(table: torch.Tensor, previous: torch.Tensor | None, uniforms: torch.Tensor) -> np.ndarray:
+    """``_sample_from_table`` with torch operations (any device).
 
     A tight loop of two lookups per step, before the env runs, keeps the table in cache. A token of
     probability 0 is never drawn: from each row's last token of positive probability on, the CDF is set to

@@ -146,7 +146,8 @@ def test_transition_table_survives_opposed_extreme_logits() -> None:
     torch.testing.assert_close(table[0, 2], torch.softmax(torch.tensor([0.0, -120.0]), dim=0))
 
 
-def test_score_from_the_transition_table_equals_the_score_from_probabilities() -> None:
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "torch"])
+def test_score_from_the_transition_table_equals_the_score_from_probabilities(compiled: bool) -> None:
     policy = random_policy(d=3, k=4, seed=5)
     generator = torch.Generator().manual_seed(6)
     x = torch.randn(6, 3, generator=generator)
@@ -156,7 +157,8 @@ def test_score_from_the_transition_table_equals_the_score_from_probabilities() -
     generated[:, :2] = False  # a given prefix: its probabilities are zero in the rollout's probs
     probs = policy.token_probs(x, y) * generated.unsqueeze(-1)
     table = policy.transition_table(policy.begin(x))
+    score_from_table = policy.score_from_table if compiled else policy._score_from_table_torch
     for got, want in zip(
-        policy.score_from_table(x, y, table, weights, generated), policy.score(x, y, probs, weights), strict=True
+        score_from_table(x, y, table, weights, generated), policy.score(x, y, probs, weights), strict=True
     ):
         torch.testing.assert_close(got, want)

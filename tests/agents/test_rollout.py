@@ -111,9 +111,11 @@ def test_rollout_tokens_follow_the_policy_through_its_transition_table() -> None
             torch.testing.assert_close(frequencies, table[previous], atol=0.05, rtol=0)
 
 
-def test_the_table_sampler_never_draws_a_token_of_probability_zero() -> None:
-    from agents.policy.rollout import _sample_from_table
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "torch"])
+def test_the_table_sampler_never_draws_a_token_of_probability_zero(compiled: bool) -> None:
+    from agents.policy.rollout import _sample_from_table, _sample_from_table_torch
 
+    sampler = _sample_from_table if compiled else _sample_from_table_torch
     k = 3
     # Row 0: the last token has probability 0 and the others sum to just below 1 in float32; a uniform
     # above their sum used to fall through to the last token. Row 1: zeros first and in the middle.
@@ -126,7 +128,32 @@ def test_the_table_sampler_never_draws_a_token_of_probability_zero() -> None:
     uniforms = torch.stack(
         [torch.tensor([0.0, 0.0]), largest_below_one.repeat(2), torch.tensor([0.5, 0.5]), torch.tensor([0.9, 0.3])]
     ).unsqueeze(-1)
-    planned = _sample_from_table(table, None, uniforms)
+    planned = sampler(table, None, uniforms)
     assert planned.shape == (4, 2)
     assert set(planned[:, 0].tolist()) <= {0, 1} and planned[1, 0] == 1
     assert planned[:, 1].tolist() == [1, 1, 1, 1]
+
+
+def test_the_compiled_table_sampler_draws_the_torch_samplers_tokens() -> None:
+    """The same tokens, uniform by uniform, on tables with sharp rows (exact zeros from underflow included)
+    and from a given previous token."""
+    from agents.policy.rollout import _sample_from_table, _sample_from_table_torch
+
+    generator = torch.Generator().manual_seed(3)
+    policy = LinearPolicy(6, 5)
+    policy.w1.data.normal_(generator=generator)
+    policy.w2.data.normal_(generator=generator)
+    contexts = torch.randn(300, 6, generator=generator)
+    contexts[:100] *= 40.0  # softmax underflows to exact zeros in these rows
+    table = policy.transition_table(policy.begin(contexts))
+    assert bool((table == 0).any()) and bool((table > 0.1).any())
+    uniforms = torch.rand(50, 300, 1, generator=generator)
+    previous = torch.randint(0, 5, (300,), generator=generator)
+    for start in (None, previous):
+        tokens = torch.full((300, 53), -1)
+        compiled = _sample_from_table(table, start, uniforms, tokens, 2)
+        reference = _sample_from_table_torch(table, start, uniforms)
+        np.testing.assert_array_equal(compiled, reference)
+        assert len(np.unique(compiled)) == 5
+        np.testing.assert_array_equal(tokens[:, 2:52].numpy(), reference.T)  # the responses, row by row
+        assert bool((tokens[:, [0, 1, 52]] == -1).all())

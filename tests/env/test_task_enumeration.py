@@ -100,6 +100,35 @@ def test_targets_are_the_greedy_sequence(shape: tuple[Any, ...]) -> None:
         assert tuple(targets[row]) == reference_target(task, x[row])
 
 
+@pytest.mark.parametrize("long_cycles", [False, True])
+def test_targets_follow_the_greedy_argmax_token_by_token(long_cycles: bool) -> None:
+    """Against the definition, one argmax per position, on rows whose targets start cycling at different
+    positions (with ``long_cycles`` a teacher that walks k tokens before it repeats one)."""
+    k, length = 24, 70
+    rng = np.random.default_rng(5)
+    w1 = rng.normal(size=(k, 4))
+    w2 = rng.normal(size=(k, k))
+    if long_cycles:
+        w2 = 0.3 * w2 + 8.0 * np.roll(np.eye(k), 1, axis=0)  # after token p, p + 1 (mod k) wins
+    task = SequenceTask(seq_len=length, vocab_size=k, context_dim=4, teacher=(w1, w2), sigma=0.4)
+    x = task.sample_contexts(np.random.default_rng(6), 300)
+    base = task.teacher_scores(x)
+    expected = np.empty((len(x), length), dtype=np.int64)
+    expected[:, 0] = base.argmax(axis=1)
+    for i in range(1, length):
+        expected[:, i] = (base + w2[:, expected[:, i - 1]].T).argmax(axis=1)
+    targets = task.targets(x)
+    np.testing.assert_array_equal(targets, expected)
+    np.testing.assert_array_equal(task.targets_by_position(x), expected.T)
+    out = np.full((length, len(x)), -1, dtype=np.int64)
+    assert task.targets_by_position(x, out=out) is out
+    np.testing.assert_array_equal(out, expected.T)
+    with pytest.raises(ValueError, match=r"out must be a C-ordered int64 array of shape \(70, 300\)"):
+        task.targets_by_position(x, out=np.empty((300, 70), dtype=np.int64).T)
+    first_repeat = [min(i for i in range(1, length) if row[i] in row[:i]) for row in expected]
+    assert len(set(first_repeat)) > 1 and (max(first_repeat) >= k) == long_cycles
+
+
 def test_targets_of_a_given_teacher() -> None:
     """A hand-made teacher: token 1 wins at the start, then 1 -> 0 -> 2 -> 0 by the transition matrix."""
     w1 = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
