@@ -36,6 +36,24 @@ class EpisodeBatch:
         self.lockstep: int | None = 0
         """The position every row is at when they all share one (rows started together), else None."""
 
+    STATE_ARRAYS = ("contexts", "targets_by_position", "tokens_by_position", "positions", "on_track")
+
+    def state(self) -> dict[str, Any]:
+        """A copy of every row's episode (numpy arrays and the lockstep position, -1 for None), for a
+        learner whose episodes run across a checkpoint."""
+        return {
+            **{name: getattr(self, name).copy() for name in self.STATE_ARRAYS},
+            "lockstep": -1 if self.lockstep is None else self.lockstep,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore a ``state()`` of a batch with the same task and number of rows (arrays copied in place:
+        a shape that differs is a ``ValueError``)."""
+        for name in self.STATE_ARRAYS:
+            np.copyto(getattr(self, name), np.asarray(state[name]), casting="no")
+        lockstep = int(state["lockstep"])
+        self.lockstep = None if lockstep < 0 else lockstep
+
     def start(self, rows: np.ndarray, contexts: np.ndarray, prefixes: list[np.ndarray] | None) -> None:
         """Begin new episodes on ``rows`` (increasing row indices) with the given ``(len(rows), d)`` contexts
         and optional prefixes."""

@@ -265,9 +265,6 @@ class RolloutEpisodes(BaseCallback):
 
 
 # ----- the native vector env's episodes ---------------------------------------------------------------
-EPISODE_ARRAYS = ("contexts", "targets", "tokens", "positions", "on_track")
-
-
 def vector_env_state(envs: SequenceVectorEnv) -> dict[str, Any]:
     """The state of a native vector env's rows mid-episode: each row's generator, context, target, tokens
     written, position and whether it is still on y*'s prefix, which rows are due a reset, and the env's
@@ -275,7 +272,10 @@ def vector_env_state(envs: SequenceVectorEnv) -> dict[str, Any]:
     episodes = envs._episodes
     return {
         "random_state": env_random_state(envs),
-        **{name: th.from_numpy(getattr(episodes, name).copy()) for name in EPISODE_ARRAYS},
+        "episodes": {
+            name: th.from_numpy(value) if isinstance(value, np.ndarray) else value
+            for name, value in episodes.state().items()
+        },
         "finished": th.from_numpy(envs._finished.copy()),
         "started": bool(envs._started),
         "total_reward_queries": int(envs.total_reward_queries),
@@ -286,8 +286,9 @@ def set_vector_env_state(envs: SequenceVectorEnv, state: dict[str, Any]) -> None
     """Restore a ``vector_env_state`` snapshot on an env with the same task and number of rows."""
     set_env_random_state(envs, state["random_state"])  # refuses another number of rows
     episodes = envs._episodes
-    for name in EPISODE_ARRAYS:
-        np.copyto(getattr(episodes, name), state[name].numpy())  # in place: shape and dtype must agree
+    episodes.load_state(
+        {name: value.numpy() if isinstance(value, th.Tensor) else value for name, value in state["episodes"].items()}
+    )
     np.copyto(envs._finished, state["finished"].numpy())
     envs._started = bool(state["started"])
     envs.total_reward_queries = int(state["total_reward_queries"])
