@@ -6,5 +6,5 @@ distribution that installs them, so a user can tell this ``agents`` from another
 same import name (see docs/install.md).
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __distribution__ = "seqreward"
