@@ -8,10 +8,11 @@ P(p <= a) and the likelihood quantiles LQ(eps) = sup{a : P(p <= a) <= eps}.
 
 Writes, under the run directory (whose path it prints): ``lq.png`` (the CDFs, the LQ(eps) curves and
 LQ at the chosen eps against the pre-training step, both levels), ``lq.csv`` (log10 LQ(eps) on a fine eps
-grid for every checkpoint and level), ``lq.json`` (the summary), the pre-training run folder ``pretrain/``
-(config, metrics, TensorBoard events with the LQs as scalars and the log-likelihoods as histograms,
-checkpoints), ``models/step<n>.pt`` (each base model) and ``likelihoods/step<n>.npz`` (the log10
-likelihoods behind the plots). Running the same command again resumes; a finished run is only redrawn.
+grid for every checkpoint and level), ``lq.json`` (the summary), the pre-training job's run folder
+``pretrain/`` (config, metrics, TensorBoard events, checkpoints, ``models/step<n>.pt``: each base model),
+``likelihoods/step<n>.npz`` (the log10 likelihoods behind the plots, computed from those models) and
+``tb_lq/`` (TensorBoard: the LQs as scalars and the log-likelihoods as histograms, per checkpoint).
+Running the same command again resumes; a finished run is only redrawn.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from scripts.lq_jobs import checkpoint_steps, pretrain_with_checkpoints, read_li
 from scripts.lq_plots import draw
 
 # What the experiment writes in its run folder (what --fresh removes).
-LQ_WRITES = ("lq.png", "lq.csv", "lq.json", "pretrain", "models", "likelihoods")
+LQ_WRITES = ("lq.png", "lq.csv", "lq.json", "pretrain", "likelihoods", "tb_lq")
 
 
 @dataclass(frozen=True)

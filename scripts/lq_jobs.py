@@ -1,55 +1,49 @@
-"""The LQ experiment's run: supervised pre-training with an evaluation every ``checkpoint_every`` steps
-that keeps, per checkpoint, the model and the log10 likelihoods of every evaluation context at sequence
-and token level, and reading them back.
-
-This run goes through the training loop (``agents.experiment.runs.train``) with its own evaluator rather
-than through ``agents.experiment.jobs.run_job``: the figure and ``lq.csv`` need, at every checkpoint, every
-context's likelihood (the CDFs, the quantiles on a fine eps grid) and the model itself, while a job's
-evaluation logs only scalars (the LQ at one eps) and keeps only the final model.
-"""
+"""The LQ experiment's run and what it keeps: one pre-training job (``agents.experiment.jobs``) evaluated every
+``checkpoint_every`` steps that saves its model at each evaluation; then, per checkpoint, the log10
+likelihoods of every evaluation context at sequence and token level, computed from the saved model, with
+their quantiles and histograms in TensorBoard; and reading them back."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+from torch.utils.tensorboard import SummaryWriter
 
-from agents.experiment.runs import Run, read_metrics, train
+from agents.experiment.jobs import Evaluation, Job, TaskSpec, model_file, run_job
+from agents.experiment.runs import read_metrics
 from agents.experiment.settings import task_keywords
-from agents.learners.pretrain import PretrainConfig, Pretrainer
+from agents.learners.pretrain import PretrainConfig
 from agents.policy.evaluation import PolicyEvaluator
-from agents.policy.networks import PolicyChoice
-from agents.policy.policy_grad import Policy
+from agents.policy.networks import PolicyChoice, load_policy
 from scripts.lq_analysis import LEVELS, LOG10, log10_quantile
-from seqreward_env import SequenceTask
 
 if TYPE_CHECKING:
     from scripts.lq import LQConfig
 
+PRETRAIN = "pretrain"
+EVENTS = "tb_lq"  # the quantiles and histograms of the saved likelihoods, one step per checkpoint
 
-def make_task(config: LQConfig) -> SequenceTask:
-    return SequenceTask(**task_keywords(config))
 
-
-class LikelihoodRecorder(PolicyEvaluator):
-    """Exact metrics on ``num_contexts`` contexts: test error and log10 LQ(eps) at both levels; keeps the
-    last evaluation's log10 likelihoods ``(n,)`` per level in ``latest`` for the caller to save."""
-
-    def __init__(self, task: SequenceTask, num_contexts: int, eps: list[float]) -> None:
-        super().__init__(task, num_contexts)
-        self.eps = eps
-        self.latest: dict[str, np.ndarray] = {}
-
-    def __call__(self, policy: Policy) -> dict[str, Any]:
-        token_log_probs = self.token_log_probs(policy)  # (n, N), natural log, never underflows
-        self.latest = {"sequence": token_log_probs.sum(axis=1) / LOG10, "token": token_log_probs.min(axis=1) / LOG10}
-        metrics: dict[str, Any] = {"eval/test_error": float(1.0 - np.exp(token_log_probs.sum(axis=1)).mean())}
-        for level in LEVELS:
-            for eps in self.eps:
-                metrics[f"lq/log10_{level}_lq@eps={eps:g}"] = log10_quantile(self.latest[level], eps)
-        return metrics
+def pretrain_job(config: LQConfig, run_dir: Path, *, show_progress: bool) -> Job:
+    """Adagrad pre-training from the uniform policy, evaluated (and its model kept) every ``checkpoint_every``
+    steps on the ``num_contexts`` test contexts."""
+    return Job(
+        learner="pretrain",
+        config=PretrainConfig(batch_size=config.batch_size, learning_rate=config.learning_rate),
+        task=TaskSpec(task_keywords(config)),
+        budget=config.steps,
+        seed=config.seed,
+        run_dir=str(run_dir / PRETRAIN),
+        policy=PolicyChoice.of(config),
+        evaluation=Evaluation(every=config.checkpoint_every, test_size=config.num_contexts, keep_models=True),
+        device=config.device,
+        threads=config.threads,
+        show_progress=show_progress,
+        description="pre-train",
+    )
 
 
 def likelihood_file(run_dir: Path, step: int) -> Path:
@@ -63,46 +57,32 @@ def checkpoint_steps(config: LQConfig) -> list[int]:
     return steps if steps[-1] == config.steps else [*steps, config.steps]
 
 
-def run_record(config: LQConfig) -> dict[str, Any]:
-    """The pre-training run's identity: the settings, less the policy fields (recorded only for a network,
-    so run folders of the linear policy made before networks existed still resume), threads and device."""
-    record = {key: value for key, value in asdict(config).items() if key not in ("policy", "hidden", "layers", "heads")}
-    return {**record, "threads": None, "device": None, **PolicyChoice.of(config).record()}
+def log10_likelihoods(evaluator: PolicyEvaluator, model: Path) -> dict[str, np.ndarray]:
+    """The saved model's log10 p(y*|x) and log10 min_i p(y*_i | x, y*_<i) on the evaluator's contexts ``(n,)``
+    (summed in natural log first, so neither underflows)."""
+    token_log_probs = evaluator.token_log_probs(load_policy(model))
+    return {"sequence": token_log_probs.sum(axis=1) / LOG10, "token": token_log_probs.min(axis=1) / LOG10}
 
 
 def pretrain_with_checkpoints(config: LQConfig, run_dir: Path, *, show_progress: bool) -> None:
-    """Pre-train in ``run_dir/pretrain`` (resuming) unless every checkpoint's likelihoods are saved; at each
-    checkpoint save the likelihoods, the model (``models/step<n>.pt``) and their histograms."""
+    """Run (or reuse) the pre-training job, then save each checkpoint's likelihoods that are not saved yet and
+    redraw their TensorBoard quantiles and histograms."""
+    job = pretrain_job(config, run_dir, show_progress=show_progress)
+    run_job(job)
+    steps = checkpoint_steps(config)
+    evaluator = PolicyEvaluator(job.task.build(), config.num_contexts)
     (run_dir / "likelihoods").mkdir(parents=True, exist_ok=True)
-    (run_dir / "models").mkdir(exist_ok=True)
-    task = make_task(config)
-    settings = PretrainConfig(batch_size=config.batch_size, learning_rate=config.learning_rate)
-    run = Run(run_dir / "pretrain", run_record(config))
-    try:
-        if all(likelihood_file(run_dir, step).exists() for step in checkpoint_steps(config)):
-            return
-        policy = PolicyChoice.of(config).make(task, device=config.device, seed=config.seed)
-        recorder = LikelihoodRecorder(task, config.num_contexts, [float(eps) for eps in config.eps])
-        trainer = Pretrainer(task, policy, settings, config.seed, recorder)
-
-        def save_checkpoint(step: int, metrics: dict[str, Any]) -> None:
-            latest = recorder.latest
-            np.savez_compressed(likelihood_file(run_dir, step), sequence=latest["sequence"], token=latest["token"])
-            policy.save(run_dir / "models" / f"step{step:06d}.pt")
-            for level, values in recorder.latest.items():
-                run.writer.add_histogram(f"likelihood/log10_{level}", values, step)
-
-        train(
-            run,
-            trainer,
-            config.steps,
-            eval_every=config.checkpoint_every,
-            description="pre-train",
-            show_progress=show_progress,
-            on_eval=save_checkpoint,
-        )
-    finally:
-        run.close()
+    for step in steps:
+        if not likelihood_file(run_dir, step).exists():
+            values = log10_likelihoods(evaluator, model_file(job.run_dir, step))
+            np.savez_compressed(likelihood_file(run_dir, step), sequence=values["sequence"], token=values["token"])
+    shutil.rmtree(run_dir / EVENTS, ignore_errors=True)  # redrawn from the saved likelihoods
+    with SummaryWriter(str(run_dir / EVENTS)) as events:
+        for step, values in read_likelihoods(run_dir, steps).items():
+            for level in LEVELS:
+                events.add_histogram(f"likelihood/log10_{level}", values[level], step)
+                for eps in config.eps:
+                    events.add_scalar(f"lq/log10_{level}_lq@eps={eps:g}", log10_quantile(values[level], eps), step)
 
 
 def read_likelihoods(run_dir: Path, steps: list[int]) -> dict[int, dict[str, np.ndarray]]:
@@ -112,4 +92,4 @@ def read_likelihoods(run_dir: Path, steps: list[int]) -> dict[int, dict[str, np.
 
 def read_test_errors(run_dir: Path) -> dict[int, float]:
     """The pre-training run's test error at each evaluated step."""
-    return {r["step"]: r["eval/test_error"] for r in read_metrics(run_dir / "pretrain") if "eval/test_error" in r}
+    return {r["step"]: r["eval/test_error"] for r in read_metrics(run_dir / PRETRAIN) if "eval/test_error" in r}

@@ -7,6 +7,7 @@ import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -75,7 +76,8 @@ class Evaluation:
     at the steps of a grid growing by ``1 + growth`` (0: none) and at the end; training metrics are logged
     every ``log_every`` updates. ``test_size`` test contexts from the task's test set; ``tracked`` contexts
     ``(T, d)`` whose likelihoods are logged one by one, ``off_support`` the indices into them whose mean is
-    logged too; ``stop`` ends the run early."""
+    logged too; ``stop`` ends the run early; ``keep_models`` saves the policy at every evaluation as
+    ``models/step<n>.pt`` in the run folder (``model_file``), for analyses of the model along training."""
 
     every: int = 100
     growth: float = 0.0
@@ -84,8 +86,11 @@ class Evaluation:
     tracked: Any = None
     off_support: tuple[int, ...] | None = None
     stop: StopRule | None = None
+    keep_models: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.keep_models, bool):
+            raise ValueError(f"evaluation.keep_models must be True or False, got {self.keep_models!r}")
         check_count("evaluation.every", self.every, minimum=1)
         check_count("evaluation.log_every", self.log_every, minimum=1)
         check_count("evaluation.test_size", self.test_size, minimum=1)
@@ -103,3 +108,8 @@ class Evaluation:
         if self.off_support is not None:
             record["off_support"] = [int(index) for index in self.off_support]
         return record
+
+
+def model_file(run_dir: str | Path, step: int) -> Path:
+    """The policy a job with ``Evaluation(keep_models=True)`` saved at its evaluation of ``step``."""
+    return Path(run_dir) / "models" / f"step{step:06d}.pt"

@@ -16,6 +16,7 @@ worker processes or a Ray cluster (``agents.experiment.sweep``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from agents.experiment.config_checks import check_types
-from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec
+from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec, model_file
 from agents.experiment.runs import Run, check_count, finished_run, read_metrics, train
 from agents.experiment.seeding import check_seed
 from agents.experiment.threads import limit_threads
@@ -42,6 +43,7 @@ __all__ = [
     "StopRule",
     "TaskSpec",
     "log_spaced_steps",
+    "model_file",
     "run_job",
     "summarize_run",
 ]
@@ -104,6 +106,7 @@ class Job:
                 "base_model": self.base_model is not None,
                 "policy": self.policy != PolicyChoice(),
                 "evaluation.tracked": self.evaluation.tracked is not None,
+                "evaluation.keep_models": self.evaluation.keep_models,
             }
             for name, is_given in given.items():
                 if is_given:
@@ -182,6 +185,7 @@ def run_job(job: Job) -> dict[str, Any]:
             show_progress=job.show_progress,
             progress_position=job.progress_position,
             stop_when=evaluation.stop,
+            on_eval=keep_model(policy, folder) if evaluation.keep_models and policy is not None else None,
         )
         if policy is not None:
             policy.save(folder / FINAL_MODEL)
@@ -199,6 +203,18 @@ def run_job(job: Job) -> dict[str, Any]:
         run.close()
         envs.close()
     return summary
+
+
+def keep_model(policy: Any, folder: Path) -> Callable[[int, dict[str, Any]], None]:
+    """An ``on_eval`` hook saving ``policy`` at every evaluation (``job_specs.model_file``); a file cut short by
+    an interruption is written again, since the evaluation before a checkpoint is repeated on resume."""
+
+    def save(step: int, metrics: dict[str, Any]) -> None:
+        path = model_file(folder, step)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        policy.save(path)
+
+    return save
 
 
 def log_spaced_steps(total: int, growth: float) -> list[int]:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from agents.experiment.jobs import FINAL_MODEL, LEARNERS, Evaluation, Job, StopRule, TaskSpec, run_job
+from agents.experiment.jobs import FINAL_MODEL, LEARNERS, Evaluation, Job, StopRule, TaskSpec, model_file, run_job
 from agents.experiment.paper_task import PaperTaskArrays, save_task_arrays
 from agents.experiment.runs import DONE, RunFolderError, read_metrics
 from agents.learners.adaptive_pg import AdaptivePGConfig
@@ -126,6 +126,19 @@ def test_a_stop_rule_ends_the_run_and_the_summary_says_where(tmp_path: Path) -> 
     never = StopRule("eval/test_error", at_most=-1.0)
     summary = run_job(make_job("uniform_pg", tmp_path / "never", evaluation=Evaluation(every=5, stop=never)))
     assert (summary["reached"], summary["steps_to_target"], summary["final_step"]) == (False, None, 10)
+
+
+def test_a_job_keeps_its_model_at_every_evaluation_when_asked(tmp_path: Path) -> None:
+    job = make_job("pretrain", tmp_path, evaluation=Evaluation(every=4, test_size=32, keep_models=True))
+    run_job(job)
+    kept = sorted(path.name for path in (tmp_path / "models").iterdir())
+    assert kept == [f"step{step:06d}.pt" for step in (0, 4, 8, 10)]
+    final = load_policy(tmp_path / FINAL_MODEL).state_dict()
+    for name, tensor in load_policy(model_file(tmp_path, 10)).state_dict().items():
+        torch.testing.assert_close(tensor, final[name], rtol=0, atol=0)
+    assert not torch.equal(load_policy(model_file(tmp_path, 0)).w1, final["w1"])  # the uniform start
+    with pytest.raises(ValueError, match="takes no evaluation.keep_models"):
+        make_job("sb3", tmp_path / "sb3", evaluation=Evaluation(every=32, keep_models=True))
 
 
 def test_the_task_spec_takes_an_ids_defaults_and_a_task_files_teacher(tmp_path: Path) -> None:

@@ -33,13 +33,14 @@ def test_lq_writes_its_files_and_resumes(tmp_path: Path) -> None:
         saved = np.load(run_dir / "likelihoods" / f"step{step:06d}.npz")
         assert saved["sequence"].shape == saved["token"].shape == (64,)
         assert (saved["sequence"] <= saved["token"] + 1e-12).all()  # p(y*|x) <= min_i p(y*_i | ...)
-        assert (run_dir / "models" / f"step{step:06d}.pt").exists()
+        assert (run_dir / "pretrain" / "models" / f"step{step:06d}.pt").exists()  # the job kept each model
     final = np.load(run_dir / "likelihoods" / "step000020.npz")
     assert summary["log10_lq"]["sequence"]["0.5"][-1] == pytest.approx(np.sort(final["sequence"])[32])
     with open(run_dir / "lq.csv") as file:
         rows = list(csv.DictReader(file))
     assert {(row["step"], row["level"]) for row in rows} == {(s, v) for s in ("0", "10", "20") for v in LEVELS}
     assert list((run_dir / "pretrain" / "tb").glob("events.out.tfevents.*"))
+    assert list((run_dir / "tb_lq").glob("events.out.tfevents.*"))  # the quantiles and histograms
     written = [run_dir / "pretrain" / "checkpoint.pt", *(run_dir / "likelihoods").iterdir()]
     stamps = [path.stat().st_mtime_ns for path in written]
     again = lq.main([*TINY, "--run-dir", str(tmp_path)])
