@@ -18,7 +18,8 @@ from seqreward_env._version import __distribution__, __version__
 
 if TYPE_CHECKING:
     from agents.experiment.jobs import LEARNERS, Evaluation, Job, StopRule, TaskSpec, run_job
-    from agents.experiment.runs import Run, train
+    from agents.experiment.loop import train
+    from agents.experiment.runs import Run
     from agents.experiment.seeding import check_seed, derive_seed, row_seeds, stream
     from agents.experiment.sweep import run_sweep
     from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
@@ -68,7 +69,7 @@ _EXPORTS = {
     "LEARNERS": "agents.experiment.jobs",
     "run_job": "agents.experiment.jobs",
     "Run": "agents.experiment.runs",
-    "train": "agents.experiment.runs",
+    "train": "agents.experiment.loop",
     "run_sweep": "agents.experiment.sweep",
     "check_seed": "agents.experiment.seeding",
     "derive_seed": "agents.experiment.seeding",

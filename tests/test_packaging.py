@@ -72,4 +72,4 @@ def test_public_api_resolves_lazily() -> None:
     for name in agents.__all__:
         assert getattr(agents, name) is not None, name
     assert agents.LinearPolicy.__module__ == "agents.policy.policy"
-    assert agents.train.__module__ == "agents.experiment.runs"
+    assert agents.train.__module__ == "agents.experiment.loop"

@@ -177,3 +177,11 @@ def check_fields(config: Any) -> None:
             check_at_least(config, 2, name)
         else:
             check_at_least(config, 1, name)
+
+
+def check_count(name: str, value: Any, *, minimum: int) -> None:
+    """Refuse (``ValueError`` naming ``name``) anything but an ``int`` (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.experiment.runs import check_count
+from agents.experiment.config_checks import check_count
 from seqreward_env import ENV_IDS, SequenceTask
 
 

@@ -4,7 +4,7 @@ it writes; ``run_job(job)`` runs it in its run folder (``agents.experiment.runs`
 
 Every learner is built the same way, ``Learner(envs, policy, config, seed, evaluator)`` (SB3's learners bring
 their own network: ``SB3Learner(envs, None, config, seed, evaluator)``), and trained by the one loop
-``agents.experiment.runs.train``. A run folder holds ``config.json`` (the job's identity), ``metrics.jsonl``,
+``agents.experiment.loop.train``. A run folder holds ``config.json`` (the job's identity), ``metrics.jsonl``,
 TensorBoard events under ``tb/``, ``checkpoint.pt``, the final model and, written last, ``done.json`` (the
 summary ``run_job`` returns). Running a finished job again returns its summary without training; a folder
 holding another job is refused with the differing fields; an interrupted job resumes from its checkpoint.
@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from agents.experiment.config_checks import check_types
+from agents.experiment.config_checks import check_count, check_types
 from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec, model_file
-from agents.experiment.runs import Run, check_count, finished_run, read_metrics, train
+from agents.experiment.loop import train
+from agents.experiment.runs import Run, finished_run, read_metrics
 from agents.experiment.seeding import check_seed
 from agents.experiment.threads import limit_threads
 from agents.learners.registry import LEARNERS, LearnerKind

@@ -16,7 +16,8 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.experiment.runs import Run, RunFolderBusy, read_metrics, train
+from agents.experiment.loop import train
+from agents.experiment.runs import Run, RunFolderBusy, read_metrics
 from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
 from agents.learners.best_of_m import BestOfM, BestOfMConfig
 from agents.learners.group_pg import METHODS, GroupPG, GroupPGConfig

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from agents.experiment.loop import train
 from agents.experiment.run_files import RunFolderError, clear_run_folder
-from agents.experiment.runs import CHECKPOINT, METRICS, Run, finished_run, read_metrics, train
+from agents.experiment.runs import CHECKPOINT, METRICS, Run, finished_run, read_metrics
 from agents.learners.group_pg import GroupPGConfig
 from agents.learners.paper_pg import PaperPG
 from tests.agents.test_runs import EVAL_EVERY, STEPS, make_agent, run_once

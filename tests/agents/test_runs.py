@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.experiment.runs import Run, read_metrics, train
+from agents.experiment.loop import train
+from agents.experiment.runs import Run, read_metrics
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy import LinearPolicy

@@ -16,7 +16,8 @@ import torch
 from stable_baselines3.common.vec_env import VecMonitor
 
 from agents.experiment.config_checks import ConfigError
-from agents.experiment.runs import Run, read_metrics, train
+from agents.experiment.loop import train
+from agents.experiment.runs import Run, read_metrics
 from agents.experiment.seeding import derive_seed
 from agents.learners.sb3.callbacks import SB3Evaluator
 from agents.learners.sb3.config import ALGORITHMS, SB3Config

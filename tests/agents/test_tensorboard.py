@@ -12,7 +12,8 @@ from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 
 import seqreward_env  # noqa: F401
-from agents.experiment.runs import Run, read_metrics, train
+from agents.experiment.loop import train
+from agents.experiment.runs import Run, read_metrics
 from agents.experiment.tensorboard import flatten_config, log_figure, write_layout
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.evaluation import LinearEvaluator

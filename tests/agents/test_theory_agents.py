@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents.experiment.runs import Run, read_metrics, train
+from agents.experiment.loop import train
+from agents.experiment.runs import Run, read_metrics
 from agents.learners import adaptive_pg
 from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
 from agents.learners.best_of_m import BestOfM, BestOfMConfig

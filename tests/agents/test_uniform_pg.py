@@ -13,7 +13,8 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.experiment.runs import Run, read_metrics, train
+from agents.experiment.loop import train
+from agents.experiment.runs import Run, read_metrics
 from agents.learners.uniform_pg import (
     UniformPG,
     UniformPGConfig,

@@ -1,5 +1,5 @@
 """stable-baselines3 and sb3-contrib algorithms as learners of the project's training loop, so they checkpoint
-and resume like every other learner (``agents.experiment.runs.train``).
+and resume like every other learner (``agents.experiment.loop.train``).
 
 One ``train_step`` is one SB3 iteration: a rollout of ``n_steps`` steps on every env row, then the
 algorithm's update (``collect_rollouts`` then ``train``, as ``OnPolicyAlgorithm.learn`` does, without its
