@@ -30,15 +30,16 @@ if TYPE_CHECKING:
     from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
     from agents.learners.sb3 import SB3Config, SB3Learner
     from agents.learners.uniform_pg import UniformPG, UniformPGConfig
+    from agents.policy.mixture import MixturePolicy
     from agents.policy.networks import CausalTransformer, MarkovMLP, make_policy
-    from agents.policy.policy import LinearPolicy, MixturePolicy, uniform_policy
+    from agents.policy.policy import LinearPolicy, uniform_policy
     from agents.policy.policy_grad import NetworkPolicy
     from agents.policy.rollout import Rollout, rollout
 
 # public name -> the module that defines it
 _EXPORTS = {
     "LinearPolicy": "agents.policy.policy",
-    "MixturePolicy": "agents.policy.policy",
+    "MixturePolicy": "agents.policy.mixture",
     "uniform_policy": "agents.policy.policy",
     "NetworkPolicy": "agents.policy.policy_grad",
     "MarkovMLP": "agents.policy.networks",

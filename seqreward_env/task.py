@@ -16,6 +16,7 @@ from seqreward_env import evaluation
 from seqreward_env._checks import check_array, check_int, check_memory, check_real
 from seqreward_env.contexts import ContextDistribution, MixtureContexts, PoolContexts, make_distribution
 from seqreward_env.paper import paper_task_arrays
+from seqreward_env.targets import greedy_targets
 
 REWARDS = ("outcome", "process")
 
@@ -201,44 +202,8 @@ class SequenceTask:
 
     def targets_by_position(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``targets`` transposed: ``(N, n)``, row i holding token i of every context's y* (written into
-        ``out``, a C-ordered ``(N, n)`` int64 array, when given).
-
-        After the first token, y*_i depends only on y*_(i-1) through each context's successor map
-        next[prev] = argmax_j (W1* x + W2*[:, prev])_j. The map is computed only where the targets go: a
-        row needs a new entry until its target repeats a token; from then on it cycles through known
-        entries. Once every row cycles, the rows are followed until the targets of all of them repeat
-        together (after a common period), and that block of positions is copied to the end.
-        """
-        base = self.teacher_scores(x)
-        n, k = base.shape
-        length = self.seq_len
-        if out is not None and (out.shape != (length, n) or out.dtype != np.int64 or not out.flags.c_contiguous):
-            raise ValueError(
-                f"out must be a C-ordered int64 array of shape ({length}, {n}), got "
-                f"{out.dtype} of shape {out.shape}{'' if out.flags.c_contiguous else ' (not C-ordered)'}"
-            )
-        by_position = np.empty((length, n), dtype=np.int64) if out is None else out
-        by_position[0] = base.argmax(axis=1)
-        successor = np.empty(n * k, dtype=np.int64)  # successor[b * k + prev], valid where known
-        known = np.zeros(n * k, dtype=bool)
-        offsets = np.arange(n, dtype=np.int64) * k
-        flat = np.empty(n, dtype=np.int64)
-        cycle_start = -1  # a position from which every row's target is on its cycle, once found
-        for i in range(1, length):
-            np.add(offsets, by_position[i - 1], out=flat)
-            if cycle_start < 0:
-                new = np.flatnonzero(~known[flat])
-                if new.size:
-                    scores = base[new] + self.teacher_w2.T[by_position[i - 1, new]]
-                    successor[flat[new]] = scores.argmax(axis=1)
-                    known[flat[new]] = True
-                else:
-                    cycle_start = i - 1  # every row's token i - 1 has been seen before: it is on its cycle
-            np.take(successor, flat, out=by_position[i], mode="clip")  # in range: "clip" skips a buffered copy
-            if cycle_start >= 0 and np.array_equal(by_position[i], by_position[cycle_start]):
-                _repeat_period(by_position, cycle_start, i - cycle_start)
-                break
-        return by_position
+        ``out``, a C-ordered ``(N, n)`` int64 array, when given); see ``seqreward_env.targets``."""
+        return greedy_targets(self.teacher_scores(x), self.teacher_w2, self.seq_len, out)
 
     def margins(self, x: np.ndarray) -> np.ndarray:
         """The normalised margin of each context: ``(n,)`` float64.
@@ -309,16 +274,6 @@ class SequenceTask:
     def test_error(self, likelihoods: np.ndarray) -> float:
         """1 - mean p(y*|x) over a set of contexts, from their likelihoods."""
         return float(1.0 - np.mean(likelihoods))
-
-
-def _repeat_period(rows: np.ndarray, start: int, period: int) -> None:
-    """Fill ``rows[start + period:]`` in place, given that ``rows`` repeats with ``period`` from ``start`` on
-    and rows up to ``start + period - 1`` are filled: a few block copies, each doubling the filled part."""
-    filled = start + period
-    while filled < len(rows):
-        size = min(filled - start, len(rows) - filled)  # filled - start is a whole number of periods
-        rows[filled : filled + size] = rows[start : start + size]
-        filled += size
 
 
 def _check_task_memory(seq_len: int, vocab_size: int, context_dim: int) -> None:

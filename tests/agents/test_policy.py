@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents.policy.policy import NO_TOKEN, LinearPolicy, MixturePolicy
+from agents.policy.mixture import MixturePolicy
+from agents.policy.policy import NO_TOKEN, LinearPolicy
 from seqreward_env import SequenceTask
 
 
