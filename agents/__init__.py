@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
     from agents.learners.sb3 import SB3Config, SB3Learner
     from agents.learners.uniform_pg import UniformPG, UniformPGConfig
+    from agents.policy.choice import make_policy
     from agents.policy.mixture import MixturePolicy
-    from agents.policy.networks import CausalTransformer, MarkovMLP, make_policy
+    from agents.policy.networks import CausalTransformer, MarkovMLP
     from agents.policy.policy import LinearPolicy, uniform_policy
     from agents.policy.policy_grad import NetworkPolicy
     from agents.policy.rollout import Rollout, rollout
@@ -44,7 +45,7 @@ _EXPORTS = {
     "NetworkPolicy": "agents.policy.policy_grad",
     "MarkovMLP": "agents.policy.networks",
     "CausalTransformer": "agents.policy.networks",
-    "make_policy": "agents.policy.networks",
+    "make_policy": "agents.policy.choice",
     "Rollout": "agents.policy.rollout",
     "rollout": "agents.policy.rollout",
     "Pretrainer": "agents.learners.pretrain",

@@ -32,7 +32,7 @@ from agents.experiment.jobs import run_job
 from agents.experiment.sweep import run_sweep
 from agents.experiment.tables import write_series_events, write_table
 from agents.experiment.tensorboard import experiment_views
-from agents.policy.networks import PolicyChoice, PolicyFields
+from agents.policy.choice import PolicyChoice, PolicyFields
 from scripts.barrier_analysis import ALGORITHMS, format_summary, summarize, table_rows
 from scripts.barrier_jobs import algorithm_jobs, pretrain_jobs
 from scripts.barrier_plots import draw

@@ -12,7 +12,7 @@ from agents.experiment.settings import task_keywords
 from agents.learners.best_of_m import BestOfMConfig
 from agents.learners.pretrain import PretrainConfig
 from agents.learners.process_repair import ProcessRepairConfig
-from agents.policy.networks import PolicyChoice
+from agents.policy.choice import PolicyChoice
 from scripts.query_jobs import query_job
 
 if TYPE_CHECKING:

@@ -23,8 +23,9 @@ import seqreward_env  # noqa: F401  (registers the ids)
 from agents.experiment.threads import limit_threads
 from agents.learners.group_pg import GroupPG, GroupPGConfig
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
+from agents.policy.choice import POLICIES, make_policy
 from agents.policy.evaluation import PolicyEvaluator
-from agents.policy.networks import POLICIES, NetworkSizes, make_policy
+from agents.policy.networks import NetworkSizes
 from agents.policy.policy import LinearPolicy
 
 

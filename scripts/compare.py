@@ -32,7 +32,7 @@ from agents.experiment.config_checks import ConfigError, check_choices, check_fi
 from agents.experiment.runs import read_metrics
 from agents.experiment.tables import write_table
 from agents.experiment.tensorboard import experiment_views
-from agents.policy.networks import PolicyChoice, PolicyFields
+from agents.policy.choice import PolicyChoice, PolicyFields
 from scripts import compare_analysis as analysis
 from scripts.compare_jobs import (
     ENV_IDS,

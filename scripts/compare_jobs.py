@@ -17,7 +17,7 @@ from agents.experiment.settings import task_keywords
 from agents.experiment.sweep import run_sweep
 from agents.learners.group_pg import METHODS, GroupPGConfig
 from agents.learners.pretrain import PretrainConfig
-from agents.policy.networks import PolicyChoice
+from agents.policy.choice import PolicyChoice
 
 if TYPE_CHECKING:
     from scripts.compare import CompareConfig

@@ -38,8 +38,8 @@ from agents.experiment.sweep import run_sweep
 from agents.experiment.tensorboard import ORM_PRM_CHARTS, experiment_views
 from agents.experiment.threads import limit_threads
 from agents.learners.training import OPTIMIZERS
+from agents.policy.choice import PolicyChoice, PolicyFields, load_policy
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.networks import PolicyChoice, PolicyFields, load_policy
 from scripts import figure1_analysis as analysis
 from scripts.figure1_jobs import (
     build_task,

@@ -15,8 +15,8 @@ from agents.experiment.seeding import derive_seed
 from agents.experiment.settings import task_keywords
 from agents.learners.paper_pg import PaperPGConfig
 from agents.learners.pretrain import PretrainConfig
+from agents.policy.choice import PolicyChoice
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.networks import PolicyChoice
 from agents.policy.policy_grad import Policy
 from scripts import figure1_analysis as analysis
 from seqreward_env import SequenceTask

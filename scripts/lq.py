@@ -31,7 +31,7 @@ if __package__ in (None, ""):  # run as ``python scripts/lq.py``: make ``scripts
 from agents.experiment.cli import command_line, mark_experiment_folder, start_fresh
 from agents.experiment.config_checks import ConfigError, check_fields
 from agents.experiment.threads import limit_threads
-from agents.policy.networks import PolicyChoice, PolicyFields
+from agents.policy.choice import PolicyChoice, PolicyFields
 from scripts.lq_analysis import eps_grid, format_summary, quantile_rows, summarize
 from scripts.lq_jobs import checkpoint_steps, pretrain_with_checkpoints, read_likelihoods, read_test_errors
 from scripts.lq_plots import draw

@@ -16,8 +16,8 @@ from agents.experiment.jobs import Evaluation, Job, TaskSpec, model_file, run_jo
 from agents.experiment.runs import read_metrics
 from agents.experiment.settings import task_keywords
 from agents.learners.pretrain import PretrainConfig
+from agents.policy.choice import PolicyChoice, load_policy
 from agents.policy.evaluation import PolicyEvaluator
-from agents.policy.networks import PolicyChoice, load_policy
 from scripts.lq_analysis import LEVELS, LOG10, log10_quantile
 
 if TYPE_CHECKING:

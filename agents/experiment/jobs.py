@@ -30,8 +30,8 @@ from agents.experiment.runs import Run, finished_run, read_metrics
 from agents.experiment.seeding import check_seed
 from agents.experiment.threads import limit_threads
 from agents.learners.registry import LEARNERS, LearnerKind
+from agents.policy.choice import PolicyChoice, load_policy
 from agents.policy.evaluation import PolicyEvaluator
-from agents.policy.networks import PolicyChoice, load_policy
 from seqreward_env import SequenceVectorEnv
 
 FINAL_MODEL = "final_model.pt"

@@ -35,7 +35,7 @@ class NetworkPolicy(TeacherForced):
         module: ``forward(contexts (B, d), tokens (B, N)) -> (B, N, k)`` teacher-forced logits, ``start`` and
             ``step`` for incremental logits, optionally ``transition_logits`` (then the policy is Markov).
         context_dim, vocab_size: the task's d and k.
-        architecture: how to rebuild the module on load (name and sizes, see ``agents.policy.networks.load_policy``).
+        architecture: how to rebuild the module on load (name and sizes, see ``agents.policy.choice.load_policy``).
     """
 
     def __init__(

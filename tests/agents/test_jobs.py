@@ -24,7 +24,7 @@ from agents.learners.pretrain import PretrainConfig
 from agents.learners.process_repair import ProcessRepairConfig
 from agents.learners.sb3 import SB3Config
 from agents.learners.uniform_pg import UniformPGConfig
-from agents.policy.networks import load_policy
+from agents.policy.choice import load_policy
 
 TINY = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4, "margin": 0.05}
 CONFIGS: dict[str, Any] = {

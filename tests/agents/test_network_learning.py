@@ -27,8 +27,9 @@ from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.learners.pretrain import PretrainConfig, Pretrainer
 from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
 from agents.learners.uniform_pg import UniformPG, UniformPGConfig
+from agents.policy.choice import make_policy
 from agents.policy.evaluation import PolicyEvaluator
-from agents.policy.networks import NetworkSizes, make_policy
+from agents.policy.networks import NetworkSizes
 from agents.policy.policy_grad import NetworkPolicy
 from seqreward_env import SequenceTask, SequenceVectorEnv
 

@@ -12,8 +12,9 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
+from agents.policy.choice import load_policy, make_policy
 from agents.policy.mixture import MixturePolicy
-from agents.policy.networks import NetworkSizes, load_policy, make_policy
+from agents.policy.networks import NetworkSizes
 from agents.policy.policy import LinearPolicy
 from agents.policy.policy_grad import NetworkPolicy, unflatten
 from agents.policy.rollout import rollout

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agents.experiment.jobs import FINAL_MODEL
-from agents.policy.networks import load_policy
+from agents.policy.choice import load_policy
 from agents.policy.policy_grad import NetworkPolicy
 from scripts import barrier, compare, lq
 from tests.scripts.test_barrier import TINY as BARRIER
