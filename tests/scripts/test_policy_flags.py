@@ -42,7 +42,7 @@ def test_a_bad_policy_fails_early_naming_the_flag(  # type: ignore[no-untyped-de
 @pytest.mark.slow
 def test_lq_trains_a_transformer_and_records_its_likelihoods(tmp_path: Path) -> None:
     run_dir = lq.main([*LQ, "--policy", "transformer", *SMALL, "--run-dir", str(tmp_path)])
-    models = sorted((run_dir / "models").glob("*.pt"))
+    models = sorted((run_dir / "pretrain" / "models").glob("*.pt"))
     assert models and all(isinstance(load_policy(path), NetworkPolicy) for path in models)
     config = json.loads((run_dir / "pretrain" / "config.json").read_text())
     assert config["policy"]["name"] == "transformer" and "hidden" not in config
