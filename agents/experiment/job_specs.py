@@ -4,6 +4,7 @@ how it is evaluated, and the rule that ends it early."""
 from __future__ import annotations
 
 import hashlib
+import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,10 @@ class TaskSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.keywords, Mapping):
             raise ValueError(f"task keywords must be a mapping of SequenceTask arguments, got {self.keywords!r}")
+        allowed = sorted(set(inspect.signature(SequenceTask).parameters) - {"self"})
+        unknown = sorted(set(self.keywords) - set(allowed))
+        if unknown:
+            raise ValueError(f"task keywords {unknown} are not SequenceTask arguments; allowed: {allowed}")
         if self.env_id is not None and self.env_id not in ENV_IDS:
             raise ValueError(f"env_id must be one of {sorted(ENV_IDS)} or None, got {self.env_id!r}")
         if self.task_file is not None and not isinstance(self.task_file, str):

@@ -77,6 +77,15 @@ class Run:
     def _open(self, config: Mapping[str, Any], resume: bool) -> None:
         config_json = portable_config(config, self.path)
         config_file = self.path / CONFIG
+        if not config_file.exists():
+            # config.json is written before anything else: run files without it are not this package's
+            # (or not of a run it can vouch for), and are neither removed nor appended to.
+            foreign = [name for name in (CHECKPOINT, METRICS, DONE, EVENTS) if (self.path / name).exists()]
+            if foreign:
+                raise RunFolderError(
+                    f"{self.path} holds {', '.join(foreign)} but no {CONFIG}: it is not a run folder written "
+                    "here, and nothing in it was removed; give the run another folder"
+                )
         if config_file.exists() and resume:
             check_same_config(self.path, config_json)
         elif not resume:

@@ -110,7 +110,7 @@ def test_an_interrupted_job_resumes_to_the_same_end(
     monkeypatch.setattr(kind, "train_step", original)
     resumed = run_job(job)
     assert read_metrics(tmp_path / "resumed") == read_metrics(tmp_path / "straight")
-    assert {k: v for k, v in resumed.items()} == straight
+    assert resumed == straight
     if learner == "sb3":
         return
     for name, tensor in load_policy(tmp_path / "resumed" / FINAL_MODEL).state_dict().items():
@@ -178,6 +178,8 @@ def test_a_bad_job_fails_at_construction_naming_the_field(
 def test_bad_parts_fail_where_they_are_made() -> None:
     with pytest.raises(ValueError, match="rows=5 contradicts"):
         make_job("group_pg", Path("unused"), rows=5)
+    with pytest.raises(ValueError, match=r"task keywords \['seqlen'\] are not SequenceTask arguments"):
+        TaskSpec({"seqlen": 4})
     with pytest.raises(ValueError, match="env_id must be one of"):
         TaskSpec(env_id="seqreward/Nope-v0")
     with pytest.raises(ValueError, match="exactly one of at_most and at_least"):

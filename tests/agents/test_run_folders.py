@@ -168,6 +168,21 @@ def test_clearing_a_run_folder_removes_only_what_the_run_wrote(tmp_path: Path) -
     assert sorted(path.name for path in tmp_path.iterdir()) == ["notes"]
 
 
+@pytest.mark.parametrize("name", ["tb", METRICS, CHECKPOINT])
+def test_a_folder_with_run_files_but_no_config_is_refused_untouched(name: str, tmp_path: Path) -> None:
+    foreign = tmp_path / name
+    if name == "tb":
+        foreign.mkdir()
+        (foreign / "mine.txt").write_text("mine")
+    else:
+        foreign.write_text("mine")
+    for resume in (True, False):
+        with pytest.raises(RunFolderError, match=f"holds {name} but no config.json"):
+            Run(tmp_path, {"learner": "x"}, resume=resume)
+    assert (foreign / "mine.txt" if name == "tb" else foreign).read_text() == "mine"
+    assert not (tmp_path / "config.json").exists()
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
