@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # run as ``python scripts/barrier.py``: make ``sc
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.experiment.cli import Experiment, run_experiment
-from agents.experiment.config_checks import ConfigError, check_choices, check_fields
+from agents.experiment.config_checks import ConfigError, check_choices, check_fields, check_interval, check_positive
 from agents.experiment.jobs import run_job
 from agents.experiment.sweep import run_sweep
 from agents.experiment.tables import write_series_events, write_table
@@ -123,6 +123,9 @@ def check_config(config: BarrierConfig) -> None:
         raise ConfigError(f"--target-error must lie in (0, 1), got {config.target_error!r}")
     if config.query_budget < config.rows:
         raise ConfigError("--query-budget must allow one step of --rows queries")
+    check_positive(config, "margin")
+    check_interval(config, "delta", 0.0, 1.0, low_open=True, high_open=True)
+    check_interval(config, "lq_eps", 0.0, 1.0, low_open=True, high_open=True)
 
 
 def sweep(config: BarrierConfig, jobs: list[Any], description: str, show_progress: bool) -> list[dict[str, Any]]:

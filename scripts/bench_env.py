@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 import seqreward_env  # noqa: F401  (registers the ids)
+from agents.experiment.cli import parse_settings
+from agents.experiment.config_checks import check_env_id, check_fields
 from agents.experiment.threads import limit_threads
 
 
@@ -29,16 +31,27 @@ def run(envs: gym.vector.VectorEnv, actions: np.ndarray, seed: int) -> tuple[flo
     return time.perf_counter() - start, total_reward
 
 
+@dataclass(frozen=True)
+class BenchEnvSettings:
+    """Settings of the env benchmark."""
+
+    env_id: str = "seqreward/PaperOutcome-v1"
+    """Registered id to benchmark."""
+    num_envs: int = 1024
+    """Contexts stepped in lockstep."""
+    episodes: int = 3
+    """Episodes per row, timed back to back."""
+    seed: int = 0
+    """Seed of the contexts and of the random actions."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)  # types, the seed in [0, 2^63), every count >= 1
+        check_env_id(self)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--env-id", default="seqreward/PaperOutcome-v1", help="registered id to benchmark")
-    parser.add_argument("--num-envs", type=int, default=1024, help="contexts stepped in lockstep")
-    parser.add_argument("--episodes", type=int, default=3, help="episodes per row, timed back to back")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the contexts and of the random actions")
-    args = parser.parse_args(argv)
+    args = parse_settings(BenchEnvSettings, argv, description=__doc__ or "", prog="bench_env.py")
     limit_threads(1)  # both sides single-threaded: BLAS threads only contend on the task's tiny products
-    if args.num_envs < 1 or args.episodes < 1:
-        parser.error("--num-envs and --episodes must be at least 1")
 
     native = gym.make_vec(args.env_id, num_envs=args.num_envs)
     native_views = gym.make_vec(args.env_id, num_envs=args.num_envs, copy=False)

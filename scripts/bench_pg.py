@@ -10,16 +10,18 @@ samples all tokens from it and uses the closed-form score.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 import seqreward_env  # noqa: F401  (registers the ids)
+from agents.experiment.cli import parse_settings
+from agents.experiment.config_checks import check_env_id, check_fields
 from agents.experiment.threads import limit_threads
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.evaluation import LinearEvaluator
@@ -86,14 +88,28 @@ def time_interleaved(
     return times
 
 
+@dataclass(frozen=True)
+class BenchPGSettings:
+    """Settings of the PG step benchmark."""
+
+    env_id: str = "seqreward/PaperOutcome-v1"
+    """Registered id (its task is used)."""
+    batch_size: int = 1024
+    """Contexts per PG step."""
+    repeats: int = 15
+    """Timed steps per implementation (alternating)."""
+    threads: int = 1
+    """Torch and BLAS threads."""
+    seed: int = 0
+    """Seed of both implementations' contexts and sampling."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)  # types, the seed in [0, 2^63), every count >= 1
+        check_env_id(self)
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env-id", default="seqreward/PaperOutcome-v1", help="registered id (its task is used)")
-    parser.add_argument("--batch-size", type=int, default=1024, help="contexts per PG step")
-    parser.add_argument("--repeats", type=int, default=15, help="timed steps per implementation (alternating)")
-    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = parse_settings(BenchPGSettings, argv, description=__doc__ or "", prog="bench_pg.py")
     limit_threads(args.threads)
 
     envs = gym.make_vec(args.env_id, num_envs=args.batch_size, copy=False)

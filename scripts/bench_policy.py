@@ -11,15 +11,17 @@ through the env, and counts the tokens they wrote.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import torch
 
 import seqreward_env  # noqa: F401  (registers the ids)
+from agents.experiment.cli import parse_settings
+from agents.experiment.config_checks import ConfigError, check_env_id, check_fields
 from agents.experiment.threads import limit_threads
 from agents.learners.group_pg import GroupPG, GroupPGConfig
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
@@ -95,23 +97,44 @@ def train_step_throughput(
     return batch * task.seq_len / seconds
 
 
+@dataclass(frozen=True)
+class BenchPolicySettings:
+    """Settings of the policy benchmark."""
+
+    env_id: str = "seqreward/Process-v0"
+    """The task of part 2."""
+    batch: int = 1024
+    """Episodes per train step (part 2): a multiple of 8, at least 16."""
+    repeats: int = 5
+    """Timed repeats (the best counts)."""
+    threads: int = 1
+    """Torch and BLAS threads."""
+    policies: str = "linear,mlp,transformer"
+    """Comma-separated policy names (linear, mlp, transformer)."""
+    hidden: int = 32
+    """Network width."""
+    layers: int = 1
+    """Network depth."""
+    heads: int = 2
+    """Transformer attention heads (must divide --hidden)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)  # types, every count >= 1
+        check_env_id(self)
+        if self.batch < 16 or self.batch % 8:
+            raise ConfigError(f"batch (--batch) must be a multiple of 8, at least 16, got {self.batch}", "batch")
+        for name in self.policies.split(","):
+            if name not in POLICIES:
+                raise ConfigError(f"policies (--policies): {name!r} is not one of {POLICIES}", "policies")
+        try:
+            NetworkSizes(self.hidden, self.layers, self.heads)
+        except ValueError as error:
+            raise ConfigError(f"--hidden / --layers / --heads: {error}", "heads") from None
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--env-id", default="seqreward/Process-v0", help="the task of part 2")
-    parser.add_argument("--batch", type=int, default=1024, help="episodes per train step (part 2)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats (the best counts)")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--policies", default="linear,mlp,transformer", help=f"comma-separated, from {POLICIES}")
-    parser.add_argument("--hidden", type=int, default=32)
-    parser.add_argument("--layers", type=int, default=1)
-    parser.add_argument("--heads", type=int, default=2)
-    args = parser.parse_args(argv)
-    if args.batch < 16 or args.batch % 8:
-        raise SystemExit(f"--batch must be a multiple of 8, at least 16, got {args.batch}")
+    args = parse_settings(BenchPolicySettings, argv, description=__doc__ or "", prog="bench_policy.py")
     policies = args.policies.split(",")
-    for name in policies:
-        if name not in POLICIES:
-            raise SystemExit(f"--policies: {name!r} is not one of {POLICIES}")
     sizes = NetworkSizes(args.hidden, args.layers, args.heads)
     limit_threads(args.threads)
     print(

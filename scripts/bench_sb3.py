@@ -12,6 +12,7 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ import numpy as np
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
+from agents.experiment.cli import parse_settings
+from agents.experiment.config_checks import ConfigError, check_env_id, check_fields, check_json_object
 from agents.experiment.threads import limit_threads
 from agents.learners.sb3 import make_dummy_vec_env, make_sb3_vec_env, sequence_policy_kwargs
 
@@ -69,23 +72,46 @@ def compare(envs: dict[str, VecEnv], *, n_steps: int, rollouts: int, seed: int, 
     return result
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env-id", default="seqreward/Process-v0", help="registered seqreward id")
-    parser.add_argument("--env-kwargs", type=json.loads, default={}, help="JSON keyword arguments of the env")
-    parser.add_argument(
-        "--num-envs", type=int, nargs="+", default=[1024], help="rows (adapter) = single envs (DummyVecEnv)"
-    )
-    parser.add_argument("--n-steps", type=int, default=12, help="PPO steps per env per rollout")
-    parser.add_argument("--rollouts", type=int, default=9, help="timed rollouts per side (the median counts)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="torch device of the policy")
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch CPU threads, both sides (1 is fastest for these MLPs)"
-    )
-    parser.add_argument("--monitor", action="store_true", help="wrap both sides in VecMonitor (as in training)")
-    parser.add_argument("--output", type=Path, default=None, help="write the numbers to this JSON file")
-    return parser.parse_args(argv)
+@dataclass(frozen=True)
+class BenchSB3Settings:
+    """Settings of the SB3 rollout benchmark."""
+
+    env_id: str = "seqreward/Process-v0"
+    """Registered seqreward id."""
+    env_kwargs: str = "{}"
+    """JSON keyword arguments of the env, e.g. '{"seq_len": 4}'."""
+    num_envs: tuple[int, ...] = (1024,)
+    """Rows (adapter) = single envs (DummyVecEnv); several values run one after the other."""
+    n_steps: int = 12
+    """PPO steps per env per rollout."""
+    rollouts: int = 9
+    """Timed rollouts per side (the median counts)."""
+    seed: int = 0
+    """Seed of both sides."""
+    device: str = "cpu"
+    """Torch device of the policy."""
+    threads: int = 1
+    """Torch CPU threads, both sides (1 is fastest for these MLPs)."""
+    monitor: bool = False
+    """Wrap both sides in VecMonitor (as in training)."""
+    output: str | None = None
+    """Write the numbers to this JSON file."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)  # types, the seed in [0, 2^63), every count >= 1
+        check_env_id(self)
+        check_json_object(self, "env_kwargs")
+        if not self.num_envs or min(self.num_envs) < 1:
+            raise ConfigError(f"num_envs (--num-envs) must be one or more counts >= 1, got {self.num_envs}", "num_envs")
+        if self.output is not None and (not self.output.strip() or Path(self.output).is_dir()):
+            raise ConfigError(f"output (--output) must name a file, got {self.output!r}", "output")
+
+
+def parse_args(argv: list[str] | None = None) -> Any:
+    """The checked settings of a command line, ``env_kwargs`` parsed and ``output`` a path."""
+    settings = parse_settings(BenchSB3Settings, argv, description=__doc__ or "", prog="bench_sb3.py")
+    output = None if settings.output is None else Path(settings.output)
+    return argparse.Namespace(**{**asdict(settings), "env_kwargs": json.loads(settings.env_kwargs), "output": output})
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ if __package__ in (None, ""):  # run as ``python scripts/compare.py``: make ``sc
 import numpy as np
 
 from agents.experiment.cli import Experiment, run_experiment
-from agents.experiment.config_checks import ConfigError, check_choices, check_fields
+from agents.experiment.config_checks import ConfigError, check_at_least, check_choices, check_fields
 from agents.experiment.runs import read_metrics
 from agents.experiment.tables import write_table
 from agents.experiment.tensorboard import experiment_views
@@ -133,6 +133,7 @@ def check_config(config: CompareConfig) -> None:
         raise ConfigError(f"--learning-rates must be positive numbers, got {config.learning_rates!r}")
     if config.seeds < 2 or config.tuning_seeds < 1:
         raise ConfigError("need --seeds >= 2 (confidence intervals) and --tuning-seeds >= 1")
+    check_at_least(config, 2, "group_size")  # a group's baseline needs another response
     for reward in config.rewards:
         if steps_for(config, reward) < 1:
             raise ConfigError(f"the {reward} query budget buys no step of {queries_per_step(config, reward)} queries")

@@ -29,10 +29,12 @@ from typing import Any
 if __package__ in (None, ""):  # run as ``python scripts/figure1.py``: make ``scripts`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.experiment.cli import command_line, mark_experiment_folder, start_fresh
+from agents.experiment.cli import command_line, mark_experiment_folder, record_outputs, start_fresh
 from agents.experiment.config_checks import ConfigError, check_choice, check_fields, check_interval, check_positive
+from agents.experiment.input_files import read_policy_file
 from agents.experiment.jobs import run_job
 from agents.experiment.paper_task import load_task_arrays
+from agents.experiment.run_files import record_written
 from agents.experiment.runs import RunFolderError
 from agents.experiment.sweep import run_sweep
 from agents.experiment.tensorboard import ORM_PRM_CHARTS, experiment_views
@@ -53,6 +55,7 @@ from scripts.figure1_jobs import (
 from scripts.figure1_plots import draw
 
 TEACHERS = ("paper", "numpy")
+BASE_MODEL_REMEDY = "give a policy file saved for this task (pretrain/final_model.pt of a Figure-1 run)"
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,13 @@ class Figure1Config(PolicyFields):
                 raise ConfigError(f"{name} (--{name.replace('_', '-')}) must be an existing file, got {path!r}", name)
         if self.task_file is not None:
             self._check_task_file(self.task_file)
+        if self.base_model is not None:
+            try:
+                read_policy_file(
+                    self.base_model, BASE_MODEL_REMEDY, context_dim=self.context_dim, vocab_size=self.vocab_size
+                )
+            except RunFolderError as error:
+                raise ConfigError(f"base_model (--base-model) {error}", "base_model") from None
 
     def _check_task_file(self, path: str) -> None:
         """The task file's arrays must load and fit the task's shapes and test size."""
@@ -172,12 +182,13 @@ def main(argv: list[str] | None = None) -> Path:
     if args.fresh:
         start_fresh(run_dir, "figure1", FIGURE1_WRITES)
     mark_experiment_folder(run_dir, "figure1")
-    started = time.perf_counter()
+    started, started_ns = time.perf_counter(), time.time_ns()
     print(f"Figure 1 run folder: {run_dir}", flush=True)
     try:
         summary = run_figure1(config, run_dir, show_progress=not args.no_progress)
     except RunFolderError as error:  # a folder that holds another run, is in use, or holds a damaged file
         raise SystemExit(f"figure1: {error}") from None
+    record_outputs(run_dir, FIGURE1_WRITES, started_ns)
     print(f"pre-trained base model: test error {summary['base_test_error']:.4f}")
     for line in analysis.summary_lines(summary["summary"]):
         print(line)
@@ -193,11 +204,13 @@ def run_figure1(config: Figure1Config, run_dir: Path, *, show_progress: bool = T
     figure from what the runs wrote."""
     run_dir.mkdir(parents=True, exist_ok=True)
     task_file = keep_task_file(run_dir / "task.npz", task_arrays(config))
+    record_written(run_dir, [task_file])
     task = build_task(config, load_task_arrays(task_file))
     if config.base_model is not None:
         base_model = Path(config.base_model)
     else:
         base_model = pretrain_base_model(config, task_file, run_dir / "pretrain", show_progress=show_progress)
+    read_policy_file(base_model, BASE_MODEL_REMEDY, context_dim=config.context_dim, vocab_size=config.vocab_size)
     base = load_policy(base_model, device=config.device)
     evaluator = LinearEvaluator(task, config.test_size)
     support = off_support_contexts(config, task, evaluator, base)

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from torch.utils.tensorboard import SummaryWriter
 
+from agents.experiment.input_files import read_npz, read_policy_file
 from agents.experiment.jobs import Evaluation, Job, TaskSpec, model_file, run_job
+from agents.experiment.run_files import file_problem
 from agents.experiment.runs import read_metrics
 from agents.experiment.settings import task_keywords
 from agents.learners.pretrain import PretrainConfig
@@ -60,6 +62,7 @@ def checkpoint_steps(config: LQConfig) -> list[int]:
 def log10_likelihoods(evaluator: PolicyEvaluator, model: Path) -> dict[str, np.ndarray]:
     """The saved model's log10 p(y*|x) and log10 min_i p(y*_i | x, y*_<i) on the evaluator's contexts ``(n,)``
     (summed in natural log first, so neither underflows)."""
+    read_policy_file(model, "delete the pre-training run to train it again (or start over with --fresh)")
     token_log_probs = evaluator.token_log_probs(load_policy(model))
     return {"sequence": token_log_probs.sum(axis=1) / LOG10, "token": token_log_probs.min(axis=1) / LOG10}
 
@@ -86,8 +89,19 @@ def pretrain_with_checkpoints(config: LQConfig, run_dir: Path, *, show_progress:
 
 
 def read_likelihoods(run_dir: Path, steps: list[int]) -> dict[int, dict[str, np.ndarray]]:
-    """Per checkpoint step, the saved log10 likelihoods per level ``(n,)``."""
-    return {step: dict(np.load(likelihood_file(run_dir, step))) for step in steps}
+    """Per checkpoint step, the saved log10 likelihoods per level ``(n,)`` (each file checked: its arrays,
+    bounded before loading, one-dimensional and of one length)."""
+    likelihoods = {}
+    for step in steps:
+        path = likelihood_file(run_dir, step)
+        remedy = "delete it: it is computed again from the kept model"
+        arrays = read_npz(path, LEVELS, remedy, max_bytes=2**28)
+        if len({array.shape for array in arrays.values()}) != 1 or arrays[LEVELS[0]].ndim != 1:
+            raise file_problem(
+                path, f"holds arrays of shapes {[a.shape for a in arrays.values()]}, not (n,) each", remedy
+            )
+        likelihoods[step] = arrays
+    return likelihoods
 
 
 def read_test_errors(run_dir: Path) -> dict[int, float]:

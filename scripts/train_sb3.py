@@ -35,15 +35,12 @@ from typing import Any
 import seqreward_env
 from agents.experiment.cli import command_line
 from agents.experiment.config_checks import ConfigError, check_choice, check_fields
-from agents.experiment.jobs import LEARNERS, Evaluation, Job, TaskSpec, run_job
+from agents.experiment.jobs import Evaluation, Job, TaskSpec, run_job
 from agents.experiment.run_files import RunFolderError, clear_run_folder
-from agents.experiment.runs import CONFIG, LOCK, RUN_FILES
+from agents.experiment.runs import CONFIG
 from agents.learners.sb3.config import ALGORITHMS, SB3Config
 
 __all__ = ["QUICK", "TrainSB3Settings", "main", "make_job", "parse_args"]
-
-# What an SB3 run writes in its folder (what --fresh removes): the run files, SB3's model and its own logs.
-SB3_RUN_WRITES = (*RUN_FILES, LOCK, "model.zip", str(LEARNERS["sb3"].log_dir))
 
 
 @dataclass(frozen=True)
@@ -150,8 +147,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     settings, flags = parse_args(argv)
     run_dir = Path(flags.run_dir)
     try:
-        if flags.fresh:  # only a run folder (it holds config.json), and only what the run wrote
-            clear_run_folder(run_dir, CONFIG, SB3_RUN_WRITES)
+        if flags.fresh:  # only a run folder, and only the files its manifest says the run wrote
+            kept = clear_run_folder(run_dir, CONFIG)
+            if kept:
+                print(f"--fresh: kept {len(kept)} files no run wrote (or changed since) in {run_dir}", flush=True)
         print(f"SB3 run folder: {run_dir}", flush=True)
         summary = run_job(make_job(settings, run_dir, show_progress=not flags.no_progress))
     except RunFolderError as error:

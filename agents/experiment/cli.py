@@ -11,16 +11,19 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import tyro
 
+from agents.experiment.input_files import read_json
 from agents.experiment.run_files import (
+    MANIFEST,
     RunFolderError,
     atomic_write_json,
     atomic_write_text,
     clear_run_folder,
     only_names,
+    record_written,
 )
 from agents.experiment.threads import limit_threads
 
@@ -52,31 +55,95 @@ class Experiment:
 
 
 EXPERIMENT_MARKER = "experiment.json"
+T = TypeVar("T")
+
+
+def experiment_owner(run_dir: Path) -> str | None:
+    """The experiment whose marker ``run_dir`` holds (None: no marker); a damaged marker is a ``SystemExit``
+    naming it."""
+    marker = run_dir / EXPERIMENT_MARKER
+    if not marker.exists() and not marker.is_symlink():
+        return None
+    try:
+        owner = read_json(marker, "delete it if the folder is yours, or give --run-dir another folder").get(
+            "experiment"
+        )
+    except RunFolderError as error:
+        raise SystemExit(str(error)) from None
+    if not isinstance(owner, str):
+        raise SystemExit(f"{marker}: names no experiment; delete it if the folder is yours, or give --run-dir another")
+    return owner
 
 
 def mark_experiment_folder(run_dir: Path, name: str) -> None:
-    """Write the marker that makes ``run_dir`` a run folder of experiment ``name``, refusing a folder that
-    another experiment's marker claims."""
+    """Write the marker that makes ``run_dir`` a run folder of experiment ``name``. Only an empty (or new)
+    folder is adopted, or one whose marker says it is ``name``'s: a folder holding anything else (a user's
+    files, another experiment's or a single run's folder) is refused with ``SystemExit``, untouched."""
+    check_run_dir(run_dir)
+    owner = experiment_owner(run_dir)
+    if owner is not None and owner != name:
+        raise SystemExit(f"--run-dir {run_dir} is the run folder of the {owner!r} experiment, not of {name!r}")
+    if owner is None and run_dir.exists() and any(run_dir.iterdir()):
+        held = sorted(path.name for path in run_dir.iterdir())
+        shown = ", ".join(held[:5]) + (", ..." if len(held) > 5 else "")
+        raise SystemExit(
+            f"--run-dir {run_dir}: holds files no {name} run wrote ({shown}) and nothing was changed; "
+            "give a new or empty folder, or this experiment's own run folder"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
-    marker = run_dir / EXPERIMENT_MARKER
-    if marker.exists():
-        owner = json.loads(marker.read_text()).get("experiment")
-        if owner != name:
-            raise SystemExit(f"--run-dir {run_dir} is the run folder of the {owner!r} experiment, not of {name!r}")
-        return
-    atomic_write_json(marker, {"experiment": name})
+    if owner is None:
+        atomic_write_json(run_dir / EXPERIMENT_MARKER, {"experiment": name})
+        record_written(run_dir, [run_dir / EXPERIMENT_MARKER])
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """Refuse (``SystemExit``) a ``--run-dir`` that names a file."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise SystemExit(f"--run-dir {run_dir}: is a file, not a folder; give a folder (a new one is made)")
 
 
 def start_fresh(run_dir: Path, name: str, written: tuple[str, ...]) -> None:
     """``--fresh``: remove what the experiment ``name`` wrote in ``run_dir``; a folder that is not its run
     folder (no marker, or another experiment's) is refused with ``SystemExit`` and left intact."""
-    marker = run_dir / EXPERIMENT_MARKER
-    if marker.is_file() and json.loads(marker.read_text()).get("experiment") != name:
+    check_run_dir(run_dir)
+    owner = experiment_owner(run_dir)
+    if owner is not None and owner != name:
         raise SystemExit(f"--fresh: {run_dir} is the run folder of another experiment; nothing was removed")
     try:
-        clear_run_folder(run_dir, EXPERIMENT_MARKER, written)
+        kept = clear_run_folder(run_dir, EXPERIMENT_MARKER)
     except RunFolderError as error:
         raise SystemExit(str(error)) from None
+    if kept:
+        shown = ", ".join(str(path.relative_to(run_dir)) for path in kept[:5]) + (", ..." if len(kept) > 5 else "")
+        print(f"--fresh: kept {len(kept)} files no {name} run wrote (or changed since): {shown}", flush=True)
+        atomic_write_json(run_dir / EXPERIMENT_MARKER, {"experiment": name})  # still this experiment's folder
+        record_written(run_dir, [run_dir / EXPERIMENT_MARKER])
+
+
+def record_outputs(run_dir: Path, written: tuple[str, ...], since_ns: int) -> None:
+    """List in ``run_dir``'s manifest the marker and every file under the entries ``written`` that the
+    experiment wrote, those modified since ``since_ns`` (``time.time_ns()`` when it started; folders with
+    their own manifest, the runs, list theirs)."""
+    since_ns -= 50_000_000  # file times come from a coarse clock that may lag time.time_ns() by a tick
+    paths: list[Path] = [run_dir / EXPERIMENT_MARKER]
+    pending = [run_dir / name for name in written]
+    while pending:
+        path = pending.pop()
+        if path.is_symlink():
+            continue
+        if path.is_file() and path.stat().st_mtime_ns >= since_ns:
+            paths.append(path)
+        elif path.is_dir() and not (path / MANIFEST).exists():
+            pending.extend(path.iterdir())
+    record_written(run_dir, paths)
+
+
+def parse_settings(settings_class: type[T], argv: list[str] | None, *, description: str, prog: str) -> T:
+    """The settings dataclass ``settings_class`` from a command line (``tyro``: one flag per field, its help
+    from the field's docstring), checked by its ``__post_init__`` before any work: a bad flag or value ends the
+    program naming the flag. The one way every script parses its flags."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return tyro.cli(settings_class, args=argv, description=description, prog=prog)
 
 
 def command_line(
@@ -100,7 +167,7 @@ def command_line(
             Annotated[bool, tyro.conf.FlagCreatePairsOff, tyro.conf.arg(help=quick_help)],
             dataclasses.field(default=False),
         ),
-        ("run_dir", Annotated[Path | None, tyro.conf.arg(help=run_dir_help)], dataclasses.field(default=None)),
+        ("run_dir", Annotated[str | None, tyro.conf.arg(help=run_dir_help)], dataclasses.field(default=None)),
         (
             "fresh",
             Annotated[
@@ -118,8 +185,13 @@ def command_line(
     ]
     command_class = dataclasses.make_dataclass("Command", fields, frozen=True)
     command = tyro.cli(command_class, args=argv, default=command_class(config=base), description=description, prog=prog)
+    if command.run_dir is not None and not command.run_dir.strip():
+        raise SystemExit(f"{prog or 'error'}: --run-dir must name a folder, got {command.run_dir!r}")
+    run_dir = None if command.run_dir is None else Path(command.run_dir)
+    if run_dir is not None and run_dir.exists() and not run_dir.is_dir():
+        raise SystemExit(f"{prog or 'error'}: --run-dir {run_dir}: is a file, not a folder; give a folder")
     flags = argparse.Namespace(
-        quick=command.quick, run_dir=command.run_dir, fresh=command.fresh, no_progress=command.no_progress
+        quick=command.quick, run_dir=run_dir, fresh=command.fresh, no_progress=command.no_progress
     )
     return command.config, flags
 
@@ -156,13 +228,14 @@ def run_experiment(experiment: Experiment, argv: list[str] | None = None) -> Pat
         start_fresh(run_dir, experiment.name, experiment.written())
     mark_experiment_folder(run_dir, experiment.name)
     print(f"{experiment.name} run folder: {run_dir}", flush=True)
-    started = time.perf_counter()
+    started, started_ns = time.perf_counter(), time.time_ns()
     try:
         summary = experiment.run(config, run_dir, show_progress=not args.no_progress)
     except RunFolderError as error:  # a run folder that holds another run, is in use, or holds a damaged file
         raise SystemExit(f"{experiment.name}: {error}") from None
     summary["wall_seconds"] = time.perf_counter() - started
     atomic_write_text(run_dir / f"{experiment.name}.json", json.dumps(summary, indent=1))
+    record_outputs(run_dir, experiment.written(), started_ns)
     print(experiment.describe(summary))
     files = ", ".join([str(run_dir / experiment.outputs[0]), *experiment.outputs[1:], f"{experiment.name}.json"])
     print(f"wrote {files} in {summary['wall_seconds']:.0f} s; TensorBoard: tensorboard --logdir {run_dir}")

@@ -9,11 +9,14 @@ one of its values; ``tuple[T, ...]`` a tuple of ``T``); the other functions add 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import types
 import typing
 from collections.abc import Collection
 from typing import Any, Literal, Union, get_args, get_origin
+
+from seqreward_env import ENV_IDS
 
 
 class ConfigError(ValueError):
@@ -155,15 +158,19 @@ def check_choices(config: Any, name: str, choices: Collection[Any], *, at_least_
 
 
 SEED_LIMIT = 2**63  # seeds must fit torch's and numpy's 64-bit seeding
+BACKENDS = ("local", "ray")  # where a sweep runs its jobs (agents.experiment.sweep.run_sweep)
 
 
 def check_fields(config: Any) -> None:
     """``check_types``, then the rules every experiment's settings share: a seed (a field named ``seed`` or
     ending in ``_seed``) in [0, 2^63); every other integer field a count >= 1; ``vocab_size`` >= 2 (a
-    vocabulary of one token has nothing to learn); every ``*learning_rate`` > 0."""
+    vocabulary of one token has nothing to learn); every ``*learning_rate`` > 0; a ``backend`` one of
+    ``BACKENDS``."""
     check_types(config)
     for name in _field_types(type(config)):
         value = getattr(config, name)
+        if name == "backend":
+            check_choice(config, name, BACKENDS)
         if not isinstance(value, int) or isinstance(value, bool):
             if name.endswith("learning_rate") and isinstance(value, float):
                 check_positive(config, name)
@@ -185,3 +192,21 @@ def check_count(name: str, value: Any, *, minimum: int) -> None:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})")
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def check_json_object(config: Any, name: str) -> dict[str, Any]:
+    """The named string field parsed as a JSON object (a ``ConfigError`` naming its flag otherwise)."""
+    text = getattr(config, name)
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as error:
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+        raise ConfigError(f"{_label(name)} must be a JSON object, got {text!r} ({reason})", name) from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{_label(name)} must be a JSON object, got {text!r}", name)
+    return value
+
+
+def check_env_id(config: Any, name: str = "env_id") -> None:
+    """The named field is a registered seqreward id."""
+    check_choice(config, name, ENV_IDS)

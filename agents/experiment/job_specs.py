@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from agents.experiment.config_checks import check_count
+from agents.experiment.run_files import file_digest, file_problem
 from seqreward_env import ENV_IDS, SequenceTask
 
 
@@ -52,7 +53,22 @@ class TaskSpec:
         return SequenceTask(**kwargs)
 
     def record(self) -> dict[str, Any]:
-        return {"keywords": dict(self.keywords), "env_id": self.env_id, "task_file": self.task_file}
+        """JSON-ready; the task file by its content (``input_digest``), not by where it lies."""
+        return {
+            "keywords": dict(self.keywords),
+            "env_id": self.env_id,
+            "task_file": input_digest("task_file", self.task_file),
+        }
+
+
+def input_digest(name: str, path: str | None) -> dict[str, str] | None:
+    """A file a job reads, identified by its content: ``{"sha256": ...}`` (None for no file); a missing one
+    is a ``RunFolderError`` naming it."""
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        raise file_problem(path, f"is missing or not a file (the job's {name})", f"give {name} an existing file")
+    return {"sha256": file_digest(path)}
 
 
 @dataclass(frozen=True)

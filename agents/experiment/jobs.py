@@ -24,9 +24,11 @@ from typing import Any
 import numpy as np
 
 from agents.experiment.config_checks import check_count, check_types
-from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec, model_file
+from agents.experiment.input_files import read_policy_file
+from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec, input_digest, model_file
 from agents.experiment.loop import train
-from agents.experiment.runs import Run, finished_run, read_metrics
+from agents.experiment.run_files import file_problem
+from agents.experiment.runs import SOURCES, Run, finished_run, read_metrics
 from agents.experiment.seeding import check_seed
 from agents.experiment.threads import limit_threads
 from agents.learners.registry import LEARNERS, LearnerKind
@@ -124,7 +126,10 @@ class Job:
         return 1 if self.rows is None else self.rows
 
     def identity(self) -> dict[str, Any]:
-        """What makes two jobs the same run (written to the run folder's ``config.json``)."""
+        """What makes two jobs the same run (written to the run folder's ``config.json``). The files it reads
+        (``base_model``, the task file) count by their content, ``{"sha256": ...}``; where they lay is kept
+        under ``sources``, shown but not compared, so that a run folder still matches after it moved."""
+        sources = {"base_model": self.base_model, "task.task_file": self.task.task_file}
         return {
             "learner": self.learner,
             "config": asdict(self.config),
@@ -133,11 +138,12 @@ class Job:
             "unit": self.kind.unit,
             "seed": self.seed,
             "rows": self.env_rows(),
-            "base_model": self.base_model,
+            "base_model": input_digest("base_model", self.base_model),
             "policy": asdict(self.policy),
             "policy_seed": self.policy_seed,
             "evaluation": self.evaluation.record(),
             "device": self.device,
+            SOURCES: {name: path for name, path in sources.items() if path is not None},
         }
 
 
@@ -157,7 +163,7 @@ def run_job(job: Job) -> dict[str, Any]:
     policy = None
     if kind.trains_policy:
         if job.base_model is not None:
-            policy = load_policy(job.base_model, device=job.device)
+            policy = load_base_model(job.base_model, record["base_model"]["sha256"], task, job.device)
         else:
             seed = job.seed if job.policy_seed is None else job.policy_seed
             policy = job.policy.make(task, job.device, seed=seed)
@@ -204,6 +210,17 @@ def run_job(job: Job) -> dict[str, Any]:
         run.close()
         envs.close()
     return summary
+
+
+def load_base_model(path: str, sha256: str, task: Any, device: str) -> Any:
+    """The policy in ``path`` for ``task``, checked before it is built (``read_policy_file``: keys, finite
+    weights, the task's shapes) and after (still the content ``sha256`` the job's identity recorded)."""
+    remedy = "give --base-model a policy file saved for this task (final_model.pt of a pre-training run)"
+    read_policy_file(path, remedy, context_dim=task.context_dim, vocab_size=task.vocab_size)
+    policy = load_policy(path, device=device)
+    if input_digest("base_model", path) != {"sha256": sha256}:
+        raise file_problem(path, "changed while the job read it", "run the job again once it is written")
+    return policy
 
 
 def keep_model(policy: Any, folder: Path) -> Callable[[int, dict[str, Any]], None]:

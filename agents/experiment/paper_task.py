@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import math
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from agents.experiment.input_files import read_npz
+from agents.experiment.run_files import file_problem
 from seqreward_env.paper import PAPER_SHAPE, PaperTaskArrays
 
 
@@ -66,27 +67,23 @@ def save_task_arrays(path: str | Path, arrays: PaperTaskArrays) -> Path:
 
 def load_task_arrays(path: str | Path) -> PaperTaskArrays:
     """Read a task file: an ``.npz`` with ``teacher_w1`` ``(k, d)``, ``teacher_w2`` ``(k, k)`` and
-    ``test_contexts`` ``(n, d)`` (no pickled objects are ever loaded)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"task file {str(path)!r} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            found = {name: np.asarray(data[name], dtype=np.float32) for name in data.files}
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
-        raise ValueError(f"task file {str(path)!r} is not a readable .npz file of arrays: {error}") from error
-    missing = [name for name in PaperTaskArrays._fields if name not in found]
-    if missing:
-        raise ValueError(f"task file {str(path)!r} lacks {missing}; it must hold {list(PaperTaskArrays._fields)}")
-    arrays = PaperTaskArrays(*(found[name] for name in PaperTaskArrays._fields))
+    ``test_contexts`` ``(n, d)``, finite numbers (no pickled objects are ever loaded; the arrays' sizes are
+    bounded from their headers before loading, ``input_files.read_npz``)."""
+    remedy = f"give a task file with {list(PaperTaskArrays._fields)} (scripts/paper_task.py writes one)"
+    found = read_npz(path, PaperTaskArrays._fields, remedy)
+    arrays = PaperTaskArrays(*(found[name].astype(np.float32) for name in PaperTaskArrays._fields))
     k, d = arrays.teacher_w1.shape if arrays.teacher_w1.ndim == 2 else (0, 0)
     if (
         not k
         or arrays.teacher_w2.shape != (k, k)
         or arrays.test_contexts.ndim != 2
         or arrays.test_contexts.shape[1] != d
+        or not len(arrays.test_contexts)
     ):
-        raise ValueError(
-            f"task file {str(path)!r} has shapes {[a.shape for a in arrays]}; need (k, d), (k, k) and (n, d)"
+        raise file_problem(
+            path, f"has shapes {[a.shape for a in found.values()]}; need (k, d), (k, k) and (n, d)", remedy
         )
+    for name, array in zip(PaperTaskArrays._fields, arrays, strict=True):
+        if not np.isfinite(array).all():
+            raise file_problem(path, f"has non-finite entries in {name} (or values past float32's range)", remedy)
     return arrays

@@ -4,16 +4,17 @@ compared field by field, and ``--fresh`` that removes only what a run wrote."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import pickle
-import shutil
 import tempfile
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 # Keys of config values that are paths: stored relative to the run folder when they lie inside it, else as
@@ -24,6 +25,55 @@ PATH_SUFFIXES = ("_dir", "_path", "_file", "_model")
 
 class RunFolderError(ValueError):
     """A run folder that cannot be used as asked: it holds another run, is in use, or a file is damaged."""
+
+
+def file_problem(path: str | Path, problem: str, remedy: str) -> RunFolderError:
+    """The one form of every complaint about a file: ``<file>: <what is wrong>; <what to do>``."""
+    return RunFolderError(f"{path}: {problem}; {remedy}")
+
+
+def file_digest(path: str | Path) -> str:
+    """The SHA-256 (hex) of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def json_digest(value: Any) -> str:
+    """The SHA-256 (hex) of a JSON value written canonically (sorted keys, no spaces)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def state_digest(state: Any) -> str:
+    """The SHA-256 (hex) of a checkpoint state (tensors, numpy arrays and plain containers), walked in a fixed
+    order: each tensor by its dtype, shape and bytes, each mapping by its sorted keys."""
+    digest = hashlib.sha256()
+    _feed(digest, state)
+    return digest.hexdigest()
+
+
+def _feed(digest: Any, value: Any) -> None:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().contiguous()
+        digest.update(f"T{value.dtype}{tuple(value.shape)}".encode())
+        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes() if value.numel() else b"")
+    elif isinstance(value, np.ndarray):
+        digest.update(f"A{value.dtype.str}{value.shape}".encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, Mapping):
+        digest.update(f"M{len(value)}".encode())
+        for key in sorted(value, key=repr):
+            _feed(digest, key)
+            _feed(digest, value[key])
+    elif isinstance(value, (list, tuple)):
+        digest.update(f"L{len(value)}".encode())
+        for entry in value:
+            _feed(digest, entry)
+    else:
+        digest.update(f"V{type(value).__name__}:{value!r}".encode())
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -91,25 +141,38 @@ def load_checkpoint(path: str | Path) -> Any:
         raise RunFolderError(f"checkpoint {path} is damaged and cannot be read: {error}") from None
 
 
-def read_json_lines(path: str | Path, *, drop_partial_last: bool = False) -> list[dict[str, Any]]:
-    """The JSON objects of a JSON-lines file. A line that is not one is a ``ValueError`` naming the file and
-    the line; with ``drop_partial_last`` an unterminated last line (an append cut short) is dropped instead."""
+def metrics_lines(path: str | Path, *, drop_partial_last: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """Each line (with its newline) of a JSON-lines metrics file and its record, a JSON object with an integer
+    ``step``. A line that is not one is a ``RunFolderError`` naming the file and the line; with
+    ``drop_partial_last`` an unterminated last line (an append cut short) is dropped instead."""
     path = Path(path)
-    text = path.read_text()
+    remedy = "restore the file, or start the run over with --fresh"
+    if not path.is_file():
+        raise file_problem(path, "is not a file", remedy)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise file_problem(path, f"is not UTF-8 text (byte {error.start})", remedy) from None
     lines = text.split("\n")
     records = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        partial = number == len(lines)  # no newline after it
+        if partial and drop_partial_last:
+            break
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as error:
-            if drop_partial_last and number == len(lines) and not text.endswith("\n"):
-                break
-            raise RunFolderError(f"{path} line {number} is damaged ({error.msg}): {line[:80]!r}") from None
-        if not isinstance(record, dict) or not isinstance(record.get("step"), int):
-            raise RunFolderError(f"{path} line {number} is not a record with an integer 'step': {line[:80]!r}")
-        records.append(record)
+        except (json.JSONDecodeError, RecursionError) as error:
+            reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+            raise file_problem(path, f"line {number} is damaged ({reason}): {line[:80]!r}", remedy) from None
+        if (
+            not isinstance(record, dict)
+            or isinstance(record.get("step"), bool)
+            or not isinstance(record.get("step"), int)
+        ):
+            raise file_problem(path, f"line {number} is not a record with an integer 'step': {line[:80]!r}", remedy)
+        records.append((line if partial else line + "\n", record))
     return records
 
 
@@ -171,31 +234,105 @@ def _lookup(config: Mapping[str, Any], dotted: str) -> Any:
     return value
 
 
-def clear_run_folder(folder: str | Path, marker: str, written: Iterable[str]) -> None:
-    """Start a run folder over: remove ``marker`` and the entries named in ``written`` (what the run
-    wrote), leaving anything else. A folder that exists, is not empty and lacks ``marker`` is not a run
-    folder: it is refused with a ``ValueError`` and left intact. A missing folder is nothing to clear."""
+MANIFEST = "manifest.json"
+# Files a run appends to (logs): vouched for by the beginning recorded last, since the run may have appended
+# more before it was stopped.
+APPENDED = ("metrics.jsonl", "progress.csv", "events.out.tfevents.")
+
+
+def _is_appended(name: str) -> bool:
+    return any(name == pattern or (pattern.endswith(".") and name.startswith(pattern)) for pattern in APPENDED)
+
+
+def read_manifest(folder: Path) -> dict[str, dict[str, Any]]:
+    """The files ``folder``'s manifest lists, relative path -> ``{"bytes": n, "sha256": ...}`` (of the whole
+    file, or of its first ``bytes`` for a log the run appends to); {} without a manifest."""
+    path = folder / MANIFEST
+    if not path.exists():
+        return {}
+    remedy = "delete it (the run folder's files are then no longer removed by --fresh)"
+    try:
+        files = json.loads(path.read_text(encoding="utf-8")).get("files")
+    except (ValueError, AttributeError, RecursionError):
+        raise file_problem(path, "is not a manifest of written files", remedy) from None
+    if not isinstance(files, dict) or not all(isinstance(entry, dict) for entry in files.values()):
+        raise file_problem(path, "is not a manifest of written files", remedy)
+    return files
+
+
+def record_written(folder: str | Path, paths: Iterable[str | Path]) -> None:
+    """Add ``paths`` (files inside ``folder``, just written by the run) to ``folder``'s manifest with their
+    size and SHA-256: what ``clear_written`` may later remove. Paths that are not files are skipped."""
+    folder = Path(folder)
+    files = read_manifest(folder)
+    for path in paths:
+        path = Path(path)
+        if path.is_file() and not path.is_symlink():
+            relative = path.resolve().relative_to(folder.resolve()).as_posix()
+            files[relative] = {"bytes": path.stat().st_size, "sha256": file_digest(path)}
+    atomic_write_json(folder / MANIFEST, {"files": dict(sorted(files.items()))})
+
+
+def _vouched(path: Path, entry: Mapping[str, Any]) -> bool:
+    """Whether ``path`` still holds what the manifest ``entry`` recorded (its beginning, for a log)."""
+    if not path.is_file() or path.is_symlink():
+        return False
+    size = path.stat().st_size
+    recorded = entry.get("bytes")
+    if not isinstance(recorded, int) or size < recorded or (size != recorded and not _is_appended(path.name)):
+        return False
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        left = recorded
+        while left:
+            block = file.read(min(left, 1 << 20))
+            if not block:
+                return False
+            digest.update(block)
+            left -= len(block)
+    return digest.hexdigest() == entry.get("sha256")
+
+
+def clear_written(folder: str | Path) -> list[Path]:
+    """Remove what the runs in ``folder`` wrote: in ``folder`` and every folder below it holding a manifest,
+    each file the manifest lists whose content is still what the run recorded, then folders left empty. A
+    folder that keeps files (a user's, or ones changed since) keeps an empty manifest: it stays a run folder
+    a new run may use. Returns the files left (manifests aside)."""
+    folder = Path(folder)
+    manifests = sorted(folder.rglob(MANIFEST), key=lambda path: len(path.parts), reverse=True)
+    for manifest in manifests:
+        root = manifest.parent
+        for relative, entry in read_manifest(root).items():
+            path = root / relative
+            if path.resolve().is_relative_to(root.resolve()) and _vouched(path, entry):
+                path.unlink()
+        if any(path.name != MANIFEST for path in root.rglob("*") if not path.is_dir()):
+            atomic_write_json(manifest, {"files": {}})
+        else:
+            manifest.unlink()
+    for path in sorted(folder.rglob("*"), key=lambda path: len(path.parts), reverse=True):
+        if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+            path.rmdir()
+    return sorted(path for path in folder.rglob("*") if not path.is_dir() and path.name != MANIFEST)
+
+
+def clear_run_folder(folder: str | Path, marker: str) -> list[Path]:
+    """``--fresh``: start a run folder over by ``clear_written``. A folder that exists, is not empty and has
+    neither ``marker`` nor a manifest is not a run folder: it is refused with a ``RunFolderError`` and left
+    intact; a missing folder is nothing to clear. Returns the files left."""
     folder = Path(folder)
     if not folder.exists():
-        return
+        return []
     if not folder.is_dir():
-        raise RunFolderError(f"--fresh: {folder} is not a folder; nothing was removed")
-    if not (folder / marker).is_file():
+        raise file_problem(folder, "is not a folder; nothing was removed", "give --run-dir a folder")
+    if not (folder / MANIFEST).is_file():
         if any(folder.iterdir()):
             raise RunFolderError(
-                f"--fresh: {folder} is not a run folder (it has no {marker}); nothing was removed. "
-                "Give --run-dir a folder this program wrote, or a new one"
+                f"--fresh: {folder} is not a run folder (it has no {marker} and no {MANIFEST} of written files); "
+                "nothing was removed. Give --run-dir a folder this program wrote, or a new one"
             )
-        return
-    for name in [*written, marker]:
-        _remove(folder / name)
-
-
-def _remove(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink(missing_ok=True)
-    elif path.is_dir():
-        shutil.rmtree(path)
+        return []
+    return clear_written(folder)
 
 
 def only_names(names: Collection[str]) -> tuple[str, ...]:

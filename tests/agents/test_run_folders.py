@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from agents.experiment.loop import train
-from agents.experiment.run_files import RunFolderError, clear_run_folder
+from agents.experiment.run_files import RunFolderError, clear_run_folder, record_written
 from agents.experiment.runs import CHECKPOINT, METRICS, Run, finished_run, read_metrics
 from agents.learners.group_pg import GroupPGConfig
 from agents.learners.paper_pg import PaperPG
@@ -57,9 +57,9 @@ def test_a_cut_last_line_is_dropped_on_resume_and_a_damaged_line_is_reported_by_
     assert metrics.stat().st_ino != inode  # truncated by replacing the file, never rewritten in place
     lines = metrics.read_text().splitlines()
     metrics.write_text("\n".join([lines[0], "{not json", *lines[1:]]) + "\n")
-    with pytest.raises(RunFolderError, match=r"metrics.jsonl line 2 is damaged"):
+    with pytest.raises(RunFolderError, match=r"metrics.jsonl: line 2 is damaged"):
         read_metrics(folder)
-    with pytest.raises(RunFolderError, match=r"metrics.jsonl line 2"):
+    with pytest.raises(RunFolderError, match=r"metrics.jsonl: line 2"):
         Run(folder, {"steps": STEPS})
 
 
@@ -159,13 +159,24 @@ def test_clearing_a_run_folder_removes_only_what_the_run_wrote(tmp_path: Path) -
     foreign.mkdir()
     (foreign / "keep.txt").write_text("mine")
     with pytest.raises(RunFolderError, match="not a run folder"):
-        clear_run_folder(tmp_path, "marker.json", ("runs",))
+        clear_run_folder(tmp_path, "marker.json")
     assert (foreign / "keep.txt").read_text() == "mine"
-    (tmp_path / "marker.json").write_text("{}")
-    (tmp_path / "runs").mkdir()
-    (tmp_path / "out.csv").write_text("x")
-    clear_run_folder(tmp_path, "marker.json", ("runs", "out.csv"))
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes"]
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    for name in ("out.csv", "runs/a/out.csv", "runs/a/changed.csv"):
+        (tmp_path / name).write_text("x")
+    record_written(tmp_path, [tmp_path / "out.csv"])
+    record_written(tmp_path / "runs" / "a", [tmp_path / "runs/a/out.csv", tmp_path / "runs/a/changed.csv"])
+    (tmp_path / "runs/a/changed.csv").write_text("edited since")
+    (tmp_path / "runs/a/mine.txt").write_text("mine")
+    kept = clear_run_folder(tmp_path, "marker.json")
+    assert kept == [tmp_path / "notes/keep.txt", tmp_path / "runs/a/changed.csv", tmp_path / "runs/a/mine.txt"]
+    assert sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file()) == [
+        "manifest.json",
+        "notes/keep.txt",
+        "runs/a/changed.csv",
+        "runs/a/manifest.json",
+        "runs/a/mine.txt",
+    ]  # the manifests stay (emptied) where files were kept: the folders remain run folders
 
 
 @pytest.mark.parametrize("name", ["tb", METRICS, CHECKPOINT])

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agents.experiment.jobs import FINAL_MODEL
-from agents.experiment.runs import DONE
+from agents.experiment.runs import DONE, without_seal
 from agents.experiment.tune import experiment_name, run_tune_search, storage_for
 
 DRIVER = """
@@ -79,7 +79,7 @@ def test_interrupted_sweep_resumes_as_a_whole(tmp_path: Path) -> None:
     assert [result["learner"] for result in results] == ["pretrain"] * JOBS
     assert [result["final_step"] for result in results] == [400] * JOBS
     for seed, result in enumerate(results):  # each trial's result is its run's own summary
-        assert result == json.loads((storage / f"seed{seed}" / DONE).read_text())
+        assert result == without_seal(storage / f"seed{seed}" / DONE)
     folders = trial_folders(storage)
     indices = sorted(json.loads((folder / "params.json").read_text())["index"] for folder in folders)
     assert indices == list(range(JOBS))  # every trial's folder under the storage path, exactly once

@@ -3,14 +3,14 @@ refused and left intact (it once deleted whatever ``--run-dir`` named)."""
 
 from __future__ import annotations
 
-import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agents.experiment.cli import EXPERIMENT_MARKER, start_fresh
+from agents.experiment.cli import EXPERIMENT_MARKER, mark_experiment_folder, record_outputs, start_fresh
 from scripts import barrier, compare, compare_sb3, figure1, lq, margin, mistakes, robustness, train_sb3
 
 MAINS: dict[str, Callable[[list[str]], Any]] = {
@@ -39,14 +39,19 @@ def test_fresh_refuses_a_folder_that_is_not_a_run_folder(name: str, tmp_path: Pa
 
 
 def test_fresh_removes_what_the_experiment_wrote_and_keeps_the_rest(tmp_path: Path) -> None:
-    (tmp_path / EXPERIMENT_MARKER).write_text(json.dumps({"experiment": "margin"}))
+    started = time.time_ns()
+    mark_experiment_folder(tmp_path, "margin")
     for name in ("runs", "tb_margin"):
         (tmp_path / name / "inner").mkdir(parents=True)
+        (tmp_path / name / "inner" / "events.out.tfevents.1").write_text("events")
     for name in ("margin.png", "margin.csv", "margin.json"):
         (tmp_path / name).write_text("output")
+    record_outputs(tmp_path, margin.EXPERIMENT.written(), started)
     (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "runs" / "inner" / "notes.txt").write_text("mine too")
     with pytest.raises(SystemExit, match="another experiment"):
         start_fresh(tmp_path, "barrier", barrier.EXPERIMENT.written())
-    assert len(list(tmp_path.iterdir())) == 7
+    assert len(list(tmp_path.iterdir())) == 8
     start_fresh(tmp_path, "margin", margin.EXPERIMENT.written())
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]
+    left = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file())
+    assert left == [EXPERIMENT_MARKER, "manifest.json", "notes.txt", "runs/inner/notes.txt"]
