@@ -59,10 +59,13 @@ def check_array(name: str, value: Any, shape: tuple[int | None, ...], *, dtype: 
     """Return ``value`` as a finite real array of the given shape (None matches any length), else raise ValueError."""
     try:
         raw = np.asarray(value)
+        if raw.dtype.kind not in "biufc":  # strings ("1.5") or objects would be converted, not refused
+            raise TypeError(f"entries of dtype {raw.dtype}")
         complex_entries = raw.dtype.kind == "c"
         array = raw if complex_entries else np.asarray(raw, dtype=dtype)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be a numeric array of shape {_shape_text(shape)}, got {value!r}") from error
+        shown = repr(value) if len(repr(value)) <= 200 else repr(value)[:200] + "..."
+        raise ValueError(f"{name} must be a numeric array of shape {_shape_text(shape)}, got {shown}") from error
     if complex_entries:  # converting would silently drop the imaginary part
         raise ValueError(f"{name} must be a real array, got a complex array {value!r}")
     if array.ndim != len(shape) or any(

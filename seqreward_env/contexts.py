@@ -13,9 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from seqreward_env._checks import check_array, check_int, check_real
+from seqreward_env._checks import check_array, check_int, check_memory, check_real
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+# The mixture's noise is drawn as sigma * N(0, 1) in float64: past this, sigma only overflows (the noise is
+# clipped to norm sigma and the context rescaled to norm sqrt(d), so larger values change nothing else).
+SIGMA_MAX = 1e6
 
 
 class ContextDistribution:
@@ -54,6 +57,8 @@ class MixtureContexts(ContextDistribution):
         self.context_dim = check_int("context_dim", context_dim, 1)
         self.num_components = check_int("num_components", num_components, 1)
         self.sigma = check_real("sigma", sigma, 0.0)
+        if self.sigma > SIGMA_MAX:
+            raise ValueError(f"sigma must be a finite number in [0, {SIGMA_MAX:g}], got {sigma!r}")
         # One uniform picks the component; pairs of uniforms become normals (Box-Muller), so that a
         # row costs a single generator call.
         self.raw_width = 1 + 2 * ((self.context_dim + 1) // 2)
@@ -121,6 +126,9 @@ class PoolContexts(ContextDistribution):
     name = "pool"
 
     def __init__(self, pool: Any) -> None:
+        shape = np.shape(pool) if isinstance(pool, np.ndarray) else None
+        if shape is not None and len(shape) == 2:  # checked before check_array copies it to float64
+            check_memory({"contexts.shape": shape}, 12 * shape[0] * shape[1], "the pool (float64 and float32)")
         array = check_array("contexts", pool, (None, None))
         if array.shape[0] < 1 or array.shape[1] < 1:
             raise ValueError(f"contexts must be a non-empty (num_contexts, context_dim) array, got shape {array.shape}")

@@ -126,18 +126,29 @@ class EpisodeBatch:
         return {"context": take(self.contexts), "tokens": take(self.tokens), "position": take(self.positions)}
 
 
-def check_episode_memory(task: SequenceTask, num_rows: int) -> None:
-    """Refuse, before allocating, a batch whose arrays would not fit.
+def episode_bytes_per_row(task: SequenceTask) -> int:
+    """The most memory one row of a vector env holds at once, through construction, reset and step (bytes).
 
-    Per row: targets, tokens, the observation copy and the batched ``tokens`` space, ``(N,)`` int64
-    each; the reset's ``(k,)`` successor table; the context in float32 five times over (state, copy,
-    the batched box's bounds); about 1 KiB for the row's random generator.
+    Held: the episode arrays (context float32, targets and tokens ``(N,)`` int64, counters), two observation
+    copies (the one a caller keeps and the next step's), the batched observation space (box bounds, the
+    tokens space's ``nvec`` and ``start``: measured at about 21 N + 11 d + 48 bytes, counted with 25 N) and
+    the row's random generator (measured at about 0.9 KiB). At the peak, on top, the larger of the reset's
+    context draw (raw uniforms, Box-Muller radii, angles and normals in float64: about 32 d bytes, counted
+    as 40 d) and, after it, the greedy targets' teacher scores, successor table and per-position scores
+    (about 41 k bytes). ``tests/env/test_memory_estimate.py`` checks it against the peak resident memory of
+    real envs.
     """
-    per_row = 8 * (4 * task.seq_len + task.vocab_size) + 22 * task.context_dim + 1088
+    n_len, k, d = task.seq_len, task.vocab_size, task.context_dim
+    held = (4 * d + 16 * n_len + 40) + 2 * (4 * d + 8 * n_len + 8) + (25 * n_len + 11 * d + 48) + 1088
+    return held + max(40 * d + 16, 41 * k + 48)
+
+
+def check_episode_memory(task: SequenceTask, num_rows: int) -> None:
+    """Refuse, before allocating, a batch whose peak memory (``episode_bytes_per_row`` per row) would not fit."""
     sizes = {"seq_len": task.seq_len, "vocab_size": task.vocab_size, "context_dim": task.context_dim}
     if num_rows != 1:
         sizes = {"num_envs": num_rows, **sizes}
-    check_memory(sizes, num_rows * per_row, "the episode arrays and observation spaces")
+    check_memory(sizes, num_rows * episode_bytes_per_row(task), "the episode arrays, observation spaces and a reset")
 
 
 def parse_reset_options(

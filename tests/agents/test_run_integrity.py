@@ -236,3 +236,24 @@ def test_jobs_that_differ_only_in_where_their_inputs_lie_are_the_same_run(
     assert {k: v for k, v in job.identity().items() if k != "sources"} == {
         k: v for k, v in dataclasses.replace(job, base_model=str(copy)).identity().items() if k != "sources"
     }
+
+
+@pytest.mark.parametrize("seq_len", [1])
+def test_sb3_runs_never_write_nan_into_the_metrics(seq_len: int, tmp_path: Path) -> None:
+    """explained_variance is NaN when the returns have no variance (every episode scored alike, as at N = 1
+    with one row, or at a long N where no episode succeeds): the key is left out, never logged as NaN."""
+    from agents.learners.sb3 import SB3Config
+
+    job = Job(
+        learner="sb3", config=SB3Config(algo="a2c", algo_kwargs={"n_steps": 2}),
+        task=TaskSpec({**TINY, "seq_len": seq_len}, env_id="seqreward/Outcome-v0"), budget=16, seed=0,
+        run_dir=str(tmp_path), rows=1, evaluation=Evaluation(every=8, test_size=8),
+    )  # fmt: skip
+    run_job(job)
+    text = (tmp_path / METRICS).read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    records = [record for record in read_metrics(tmp_path) if "train/value_loss" in record]
+    assert records and all(
+        "train/explained_variance" not in r or r["train/explained_variance"] == r["train/explained_variance"]
+        for r in records
+    )

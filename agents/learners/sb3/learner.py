@@ -12,6 +12,7 @@ numpy and Python generators SB3 samples from, and the episode statistics SB3 log
 
 from __future__ import annotations
 
+import math
 import random
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -137,6 +138,9 @@ class SB3Learner:
             for key, value in model.logger.name_to_value.items()
             if key.startswith("train/")
         }
+        # SB3 reports NaN where a scalar is undefined (explained_variance of returns without variance, as at
+        # N = 1): such a key is left out, so metrics.jsonl holds numbers only.
+        metrics = {key: value for key, value in metrics.items() if isinstance(value, int) or math.isfinite(value)}
         if self._episodes.returns:
             metrics["train/reward"] = float(np.mean(self._episodes.returns))
             metrics["train/success_rate"] = float(np.mean(self._episodes.successes))
