@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> Path:
         summary = run_figure1(config, run_dir, show_progress=not args.no_progress)
     except RunFolderError as error:  # a folder that holds another run, is in use, or holds a damaged file
         raise SystemExit(f"figure1: {error}") from None
-    record_outputs(run_dir, FIGURE1_WRITES, started_ns)
+    record_outputs(run_dir, "figure1", FIGURE1_WRITES, started_ns)
     print(f"pre-trained base model: test error {summary['base_test_error']:.4f}")
     for line in analysis.summary_lines(summary["summary"]):
         print(line)
@@ -204,7 +204,7 @@ def run_figure1(config: Figure1Config, run_dir: Path, *, show_progress: bool = T
     figure from what the runs wrote."""
     run_dir.mkdir(parents=True, exist_ok=True)
     task_file = keep_task_file(run_dir / "task.npz", task_arrays(config))
-    record_written(run_dir, [task_file])
+    record_written(run_dir, [task_file], "figure1")
     task = build_task(config, load_task_arrays(task_file))
     if config.base_model is not None:
         base_model = Path(config.base_model)

@@ -37,10 +37,13 @@ from agents.experiment.cli import command_line
 from agents.experiment.config_checks import ConfigError, check_choice, check_fields
 from agents.experiment.jobs import Evaluation, Job, TaskSpec, run_job
 from agents.experiment.run_files import RunFolderError, clear_run_folder
-from agents.experiment.runs import CONFIG
+from agents.experiment.runs import CHECKPOINT, CONFIG, DONE, METRICS
 from agents.learners.sb3.config import ALGORITHMS, SB3Config
 
 __all__ = ["QUICK", "TrainSB3Settings", "main", "make_job", "parse_args"]
+
+# The files a new run writes again: --fresh refuses to start over where one of them is not the run's own.
+RUN_OUTPUTS = (CONFIG, CHECKPOINT, METRICS, DONE, "model.zip")
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     run_dir = Path(flags.run_dir)
     try:
         if flags.fresh:  # only a run folder, and only the files its manifest says the run wrote
-            kept = clear_run_folder(run_dir, CONFIG)
+            kept = clear_run_folder(run_dir, CONFIG, RUN_OUTPUTS)
             if kept:
                 print(f"--fresh: kept {len(kept)} files no run wrote (or changed since) in {run_dir}", flush=True)
         print(f"SB3 run folder: {run_dir}", flush=True)

@@ -93,7 +93,7 @@ def mark_experiment_folder(run_dir: Path, name: str) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     if owner is None:
         atomic_write_json(run_dir / EXPERIMENT_MARKER, {"experiment": name})
-        record_written(run_dir, [run_dir / EXPERIMENT_MARKER])
+        record_written(run_dir, [run_dir / EXPERIMENT_MARKER], name)
 
 
 def check_run_dir(run_dir: Path) -> None:
@@ -110,19 +110,19 @@ def start_fresh(run_dir: Path, name: str, written: tuple[str, ...]) -> None:
     if owner is not None and owner != name:
         raise SystemExit(f"--fresh: {run_dir} is the run folder of another experiment; nothing was removed")
     try:
-        kept = clear_run_folder(run_dir, EXPERIMENT_MARKER)
+        kept = clear_run_folder(run_dir, EXPERIMENT_MARKER, written)
     except RunFolderError as error:
         raise SystemExit(str(error)) from None
     if kept:
         shown = ", ".join(str(path.relative_to(run_dir)) for path in kept[:5]) + (", ..." if len(kept) > 5 else "")
         print(f"--fresh: kept {len(kept)} files no {name} run wrote (or changed since): {shown}", flush=True)
         atomic_write_json(run_dir / EXPERIMENT_MARKER, {"experiment": name})  # still this experiment's folder
-        record_written(run_dir, [run_dir / EXPERIMENT_MARKER])
+        record_written(run_dir, [run_dir / EXPERIMENT_MARKER], name)
 
 
-def record_outputs(run_dir: Path, written: tuple[str, ...], since_ns: int) -> None:
+def record_outputs(run_dir: Path, name: str, written: tuple[str, ...], since_ns: int) -> None:
     """List in ``run_dir``'s manifest the marker and every file under the entries ``written`` that the
-    experiment wrote, those modified since ``since_ns`` (``time.time_ns()`` when it started; folders with
+    experiment ``name`` wrote, those modified since ``since_ns`` (``time.time_ns()`` when it started; folders with
     their own manifest, the runs, list theirs)."""
     since_ns -= 50_000_000  # file times come from a coarse clock that may lag time.time_ns() by a tick
     paths: list[Path] = [run_dir / EXPERIMENT_MARKER]
@@ -135,7 +135,7 @@ def record_outputs(run_dir: Path, written: tuple[str, ...], since_ns: int) -> No
             paths.append(path)
         elif path.is_dir() and not (path / MANIFEST).exists():
             pending.extend(path.iterdir())
-    record_written(run_dir, paths)
+    record_written(run_dir, paths, name)
 
 
 def parse_settings(settings_class: type[T], argv: list[str] | None, *, description: str, prog: str) -> T:
@@ -235,7 +235,7 @@ def run_experiment(experiment: Experiment, argv: list[str] | None = None) -> Pat
         raise SystemExit(f"{experiment.name}: {error}") from None
     summary["wall_seconds"] = time.perf_counter() - started
     atomic_write_text(run_dir / f"{experiment.name}.json", json.dumps(summary, indent=1))
-    record_outputs(run_dir, experiment.written(), started_ns)
+    record_outputs(run_dir, experiment.name, experiment.written(), started_ns)
     print(experiment.describe(summary))
     files = ", ".join([str(run_dir / experiment.outputs[0]), *experiment.outputs[1:], f"{experiment.name}.json"])
     print(f"wrote {files} in {summary['wall_seconds']:.0f} s; TensorBoard: tensorboard --logdir {run_dir}")

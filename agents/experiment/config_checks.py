@@ -17,6 +17,7 @@ from collections.abc import Collection
 from typing import Any, Literal, Union, get_args, get_origin
 
 from seqreward_env import ENV_IDS
+from seqreward_env.contexts import SIGMA_MAX
 
 
 class ConfigError(ValueError):
@@ -165,12 +166,14 @@ def check_fields(config: Any) -> None:
     """``check_types``, then the rules every experiment's settings share: a seed (a field named ``seed`` or
     ending in ``_seed``) in [0, 2^63); every other integer field a count >= 1; ``vocab_size`` >= 2 (a
     vocabulary of one token has nothing to learn); every ``*learning_rate`` > 0; a ``backend`` one of
-    ``BACKENDS``."""
+    ``BACKENDS``; a ``sigma`` (the mixture's noise) in (0, ``SIGMA_MAX``]."""
     check_types(config)
     for name in _field_types(type(config)):
         value = getattr(config, name)
         if name == "backend":
             check_choice(config, name, BACKENDS)
+        if name == "sigma":
+            check_interval(config, name, 0.0, SIGMA_MAX, low_open=True)
         if not isinstance(value, int) or isinstance(value, bool):
             if name.endswith("learning_rate") and isinstance(value, float):
                 check_positive(config, name)

@@ -137,7 +137,7 @@ def load_checkpoint(path: str | Path) -> Any:
             f"checkpoint {path} holds objects other than tensors and plain containers and is not loaded "
             f"(loading it could run code): {reason}"
         ) from None
-    except (RuntimeError, EOFError, OSError) as error:
+    except Exception as error:  # noqa: BLE001 (torch reports a damaged file in many ways: struct, zip, EOF, ...)
         raise RunFolderError(f"checkpoint {path} is damaged and cannot be read: {error}") from None
 
 
@@ -247,22 +247,33 @@ def _is_appended(name: str) -> bool:
 def read_manifest(folder: Path) -> dict[str, dict[str, Any]]:
     """The files ``folder``'s manifest lists, relative path -> ``{"bytes": n, "sha256": ...}`` (of the whole
     file, or of its first ``bytes`` for a log the run appends to); {} without a manifest."""
+    return _manifest(folder)[1]
+
+
+def manifest_owner(folder: Path) -> str | None:
+    """Who wrote ``folder``'s manifest: ``"run"`` (a run folder) or an experiment's name; None without one."""
+    return _manifest(folder)[0]
+
+
+def _manifest(folder: Path) -> tuple[str | None, dict[str, dict[str, Any]]]:
     path = folder / MANIFEST
     if not path.exists():
-        return {}
-    remedy = "delete it (the run folder's files are then no longer removed by --fresh)"
+        return None, {}
+    remedy = "delete it (the folder's files are then no longer removed by --fresh)"
     try:
-        files = json.loads(path.read_text(encoding="utf-8")).get("files")
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        files, owner = manifest.get("files"), manifest.get("owner")
     except (ValueError, AttributeError, RecursionError):
         raise file_problem(path, "is not a manifest of written files", remedy) from None
     if not isinstance(files, dict) or not all(isinstance(entry, dict) for entry in files.values()):
         raise file_problem(path, "is not a manifest of written files", remedy)
-    return files
+    return (owner if isinstance(owner, str) else None), files
 
 
-def record_written(folder: str | Path, paths: Iterable[str | Path]) -> None:
-    """Add ``paths`` (files inside ``folder``, just written by the run) to ``folder``'s manifest with their
-    size and SHA-256: what ``clear_written`` may later remove. Paths that are not files are skipped."""
+def record_written(folder: str | Path, paths: Iterable[str | Path], owner: str) -> None:
+    """Add ``paths`` (files inside ``folder``, just written by ``owner``: ``"run"`` or an experiment's name) to
+    ``folder``'s manifest with their size and SHA-256: what ``clear_written`` may later remove. Paths that
+    are not files are skipped."""
     folder = Path(folder)
     files = read_manifest(folder)
     for path in paths:
@@ -270,7 +281,7 @@ def record_written(folder: str | Path, paths: Iterable[str | Path]) -> None:
         if path.is_file() and not path.is_symlink():
             relative = path.resolve().relative_to(folder.resolve()).as_posix()
             files[relative] = {"bytes": path.stat().st_size, "sha256": file_digest(path)}
-    atomic_write_json(folder / MANIFEST, {"files": dict(sorted(files.items()))})
+    atomic_write_json(folder / MANIFEST, {"owner": owner, "files": dict(sorted(files.items()))})
 
 
 def _vouched(path: Path, entry: Mapping[str, Any]) -> bool:
@@ -307,7 +318,7 @@ def clear_written(folder: str | Path) -> list[Path]:
             if path.resolve().is_relative_to(root.resolve()) and _vouched(path, entry):
                 path.unlink()
         if any(path.name != MANIFEST for path in root.rglob("*") if not path.is_dir()):
-            atomic_write_json(manifest, {"files": {}})
+            atomic_write_json(manifest, {"owner": manifest_owner(root), "files": {}})
         else:
             manifest.unlink()
     for path in sorted(folder.rglob("*"), key=lambda path: len(path.parts), reverse=True):
@@ -316,10 +327,12 @@ def clear_written(folder: str | Path) -> list[Path]:
     return sorted(path for path in folder.rglob("*") if not path.is_dir() and path.name != MANIFEST)
 
 
-def clear_run_folder(folder: str | Path, marker: str) -> list[Path]:
+def clear_run_folder(folder: str | Path, marker: str, outputs: Collection[str] = ()) -> list[Path]:
     """``--fresh``: start a run folder over by ``clear_written``. A folder that exists, is not empty and has
     neither ``marker`` nor a manifest is not a run folder: it is refused with a ``RunFolderError`` and left
-    intact; a missing folder is nothing to clear. Returns the files left."""
+    intact; a missing folder is nothing to clear. So is one where a file named in ``outputs`` (what the run
+    writes again) is not what the run wrote (a user's, or edited since): the new run would overwrite it.
+    Returns the files left."""
     folder = Path(folder)
     if not folder.exists():
         return []
@@ -332,6 +345,13 @@ def clear_run_folder(folder: str | Path, marker: str) -> list[Path]:
                 "nothing was removed. Give --run-dir a folder this program wrote, or a new one"
             )
         return []
+    listed = read_manifest(folder)
+    changed = [name for name in outputs if (folder / name).is_file() and not _vouched(folder / name, listed.get(name, {}))]
+    if changed:
+        raise RunFolderError(
+            f"--fresh: {folder} holds {', '.join(changed)}, not as the run wrote it (a new run would overwrite "
+            "it); nothing was removed. Move it away first"
+        )
     return clear_written(folder)
 
 

@@ -38,6 +38,7 @@ from agents.experiment.run_files import (
     file_problem,
     json_digest,
     load_checkpoint,
+    manifest_owner,
     metrics_lines,
     portable_config,
     record_written,
@@ -84,6 +85,7 @@ class Run:
     def __init__(self, path: str | Path, config: Mapping[str, Any], *, resume: bool = True) -> None:
         self.path = Path(path)
         check_run_folder(self.path)
+        check_adoptable(self.path)  # before run.lock is made in it
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(str(self.path / LOCK), timeout=0)
         try:
@@ -103,24 +105,7 @@ class Run:
     def _open(self, config: Mapping[str, Any], resume: bool) -> None:
         config_json = portable_config(config, self.path)
         config_file = self.path / CONFIG
-        if not config_file.exists():
-            # config.json is written before anything else: run files without it are not this package's
-            # (or not of a run it can vouch for), and are neither removed nor appended to.
-            foreign = [name for name in (CHECKPOINT, METRICS, DONE) if (self.path / name).exists()]
-            cleared = (self.path / MANIFEST).is_file()  # a run folder --fresh cleared, keeping a user's files
-            if (self.path / EVENTS).exists() and not cleared:
-                foreign.append(EVENTS)
-            if foreign:
-                raise RunFolderError(
-                    f"{self.path} holds {', '.join(foreign)} but no {CONFIG}: it is not a run folder written "
-                    "here, and nothing in it was removed; give the run another folder"
-                )
-            others = sorted(path.name for path in self.path.iterdir() if path.name not in (LOCK, MANIFEST))
-            if others and not cleared:
-                raise RunFolderError(
-                    f"{self.path} holds files no run wrote ({', '.join(others[:5])}) and nothing in it was "
-                    "changed; give the run a new or empty folder"
-                )
+        check_adoptable(self.path)  # again, now that the folder is held
         if config_file.exists() and resume:
             check_same_config(self.path, config_json)
         elif not resume:
@@ -254,7 +239,7 @@ class Run:
     def record_written(self) -> None:
         """List what runs write in this folder (``WRITTEN_PATTERNS``) in its manifest, as it is now."""
         paths = [path for pattern in (*WRITTEN_PATTERNS, *WRITTEN_LOG_PATTERNS) for path in self.path.glob(pattern)]
-        record_written(self.path, paths)
+        record_written(self.path, paths, "run")
 
     def finish(self, summary: Mapping[str, Any]) -> None:
         """Mark the run finished: ``done.json`` (the final numbers ``summary``), written atomically, last."""
@@ -328,6 +313,32 @@ def check_run_folder(path: Path) -> None:
         raise file_problem(path, "is a file, not a folder", "give the run a folder (a new one, or its run folder)")
     if (path / EVENTS).exists() and not (path / EVENTS).is_dir():
         raise file_problem(path / EVENTS, "is a file where the run keeps its TensorBoard folder", "move it away")
+
+
+def check_adoptable(path: Path) -> None:
+    """Refuse a folder a run may not adopt: one without ``config.json`` that holds anything but a lock and a
+    manifest, unless ``--fresh`` cleared it as a run folder (its manifest says so) and kept a user's files.
+    ``config.json`` is written before anything else: run files without it are not this package's (or not of
+    a run it can vouch for), and are neither removed nor appended to."""
+    if not path.is_dir() or (path / CONFIG).exists():
+        return
+    foreign = [name for name in (CHECKPOINT, METRICS, DONE, "model.zip", "final_model.pt") if (path / name).exists()]
+    cleared = manifest_owner(path) == "run"  # a run folder --fresh cleared, keeping a user's files
+    if (path / EVENTS).exists() and not cleared:
+        foreign.append(EVENTS)
+    if foreign:
+        raise RunFolderError(
+            f"{path} holds {', '.join(foreign)} but no {CONFIG}: it is not a run folder written here, and "
+            "nothing in it was removed; give the run another folder"
+        )
+    if cleared:
+        return
+    others = sorted(entry.name for entry in path.iterdir() if entry.name not in (LOCK, MANIFEST))
+    if others:
+        raise RunFolderError(
+            f"{path} holds files no run wrote ({', '.join(others[:5])}) and nothing in it was changed; "
+            "give the run a new or empty folder"
+        )
 
 
 def check_same_config(path: str | Path, config: Mapping[str, Any]) -> None:

@@ -164,8 +164,8 @@ def test_clearing_a_run_folder_removes_only_what_the_run_wrote(tmp_path: Path) -
     (tmp_path / "runs" / "a").mkdir(parents=True)
     for name in ("out.csv", "runs/a/out.csv", "runs/a/changed.csv"):
         (tmp_path / name).write_text("x")
-    record_written(tmp_path, [tmp_path / "out.csv"])
-    record_written(tmp_path / "runs" / "a", [tmp_path / "runs/a/out.csv", tmp_path / "runs/a/changed.csv"])
+    record_written(tmp_path, [tmp_path / "out.csv"], "x")
+    record_written(tmp_path / "runs" / "a", [tmp_path / "runs/a/out.csv", tmp_path / "runs/a/changed.csv"], "run")
     (tmp_path / "runs/a/changed.csv").write_text("edited since")
     (tmp_path / "runs/a/mine.txt").write_text("mine")
     kept = clear_run_folder(tmp_path, "marker.json")

@@ -46,7 +46,7 @@ def test_fresh_removes_what_the_experiment_wrote_and_keeps_the_rest(tmp_path: Pa
         (tmp_path / name / "inner" / "events.out.tfevents.1").write_text("events")
     for name in ("margin.png", "margin.csv", "margin.json"):
         (tmp_path / name).write_text("output")
-    record_outputs(tmp_path, margin.EXPERIMENT.written(), started)
+    record_outputs(tmp_path, "margin", margin.EXPERIMENT.written(), started)
     (tmp_path / "notes.txt").write_text("mine")
     (tmp_path / "runs" / "inner" / "notes.txt").write_text("mine too")
     with pytest.raises(SystemExit, match="another experiment"):

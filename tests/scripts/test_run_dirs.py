@@ -39,13 +39,40 @@ def test_figure1_fresh_keeps_a_users_file_and_resumes_identically(tmp_path: Path
     figure1.main([*FIGURE1, "--run-dir", str(run_dir)])
     first = json.loads((run_dir / "figure1_summary.json").read_text())
     (run_dir / "pg" / "notes.txt").write_text("mine")
-    (run_dir / "figure1.csv").write_text("edited by hand")  # changed since the run wrote it: kept too
+    (run_dir / "figure1.csv").write_text("edited by hand")  # changed since the run wrote it: never overwritten
+    before = files_under(run_dir)
+    with pytest.raises(SystemExit, match=r"holds figure1.csv, not as the run wrote it .* nothing was removed"):
+        figure1.main([*FIGURE1, "--run-dir", str(run_dir), "--fresh"])
+    assert files_under(run_dir) == before
+    (run_dir / "figure1.csv").rename(tmp_path / "mine.csv")
     figure1.main([*FIGURE1, "--run-dir", str(run_dir), "--fresh"])
     assert (run_dir / "pg" / "notes.txt").read_text() == "mine"
     assert json.loads((run_dir / "figure1_summary.json").read_text()) == first
-    figure1.main([*FIGURE1, "--run-dir", str(run_dir), "--fresh"])
-    left = files_under(run_dir)
-    assert left["pg/notes.txt"] == b"mine"
+    figure1.main([*FIGURE1, "--run-dir", str(run_dir), "--fresh"])  # the user's file survives every start over
+    assert files_under(run_dir)["pg/notes.txt"] == b"mine"
+
+
+def test_train_sb3_fresh_refuses_while_an_edited_model_is_there(tmp_path: Path) -> None:
+    train_sb3.main([*SB3, "--run-dir", str(tmp_path)])
+    (tmp_path / "model.zip").write_bytes(b"my own edit")
+    with pytest.raises(SystemExit, match=r"holds model.zip, not as the run wrote it"):
+        train_sb3.main([*SB3, "--run-dir", str(tmp_path), "--fresh"])
+    assert (tmp_path / "model.zip").read_bytes() == b"my own edit"
+
+
+def test_train_sb3_refuses_a_users_folder_without_leaving_a_lock_file(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit, match=r"holds files no run wrote \(notes.txt\)"):
+        train_sb3.main([*SB3, "--run-dir", str(tmp_path)])
+    assert files_under(tmp_path) == {"notes.txt": b"mine"}
+
+
+def test_train_sb3_refuses_a_figure1_folder(tmp_path: Path) -> None:
+    figure1.main([*FIGURE1, "--run-dir", str(tmp_path)])
+    before = files_under(tmp_path)
+    with pytest.raises(SystemExit, match="holds files no run wrote"):
+        train_sb3.main([*SB3, "--run-dir", str(tmp_path)])
+    assert files_under(tmp_path) == before
 
 
 def test_figure1_refuses_a_finished_train_sb3_folder(tmp_path: Path) -> None:
