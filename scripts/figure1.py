@@ -29,7 +29,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as ``python scripts/figure1.py``: make ``scripts`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.experiment.cli import command_line, mark_experiment_folder, record_outputs, start_fresh
+from agents.experiment.cli import command_line, experiment_folder
 from agents.experiment.config_checks import ConfigError, check_choice, check_fields, check_interval, check_positive
 from agents.experiment.input_files import read_policy_file
 from agents.experiment.jobs import run_job
@@ -179,16 +179,10 @@ def main(argv: list[str] | None = None) -> Path:
     limit_threads(1)  # the task's products are tiny: more BLAS threads only contend with the workers
     setting = "quick" if args.quick else "paper"
     run_dir = args.run_dir or Path("runs") / "figure1" / f"{setting}-task{config.task_seed}-seed{config.seed}"
-    if args.fresh:
-        start_fresh(run_dir, "figure1", FIGURE1_WRITES)
-    mark_experiment_folder(run_dir, "figure1")
-    started, started_ns = time.perf_counter(), time.time_ns()
-    print(f"Figure 1 run folder: {run_dir}", flush=True)
-    try:
+    started = time.perf_counter()
+    with experiment_folder(run_dir, "figure1", FIGURE1_WRITES, fresh=args.fresh):
+        print(f"Figure 1 run folder: {run_dir}", flush=True)
         summary = run_figure1(config, run_dir, show_progress=not args.no_progress)
-    except RunFolderError as error:  # a folder that holds another run, is in use, or holds a damaged file
-        raise SystemExit(f"figure1: {error}") from None
-    record_outputs(run_dir, "figure1", FIGURE1_WRITES, started_ns)
     print(f"pre-trained base model: test error {summary['base_test_error']:.4f}")
     for line in analysis.summary_lines(summary["summary"]):
         print(line)

@@ -28,7 +28,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as ``python scripts/lq.py``: make ``scripts`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.experiment.cli import command_line, mark_experiment_folder, start_fresh
+from agents.experiment.cli import command_line, experiment_folder
 from agents.experiment.config_checks import ConfigError, check_fields
 from agents.experiment.threads import limit_threads
 from agents.policy.choice import PolicyChoice, PolicyFields
@@ -91,12 +91,10 @@ def main(argv: list[str] | None = None) -> Path:
         run_dir_help="run folder (default runs/lq/<setting>-seed<seed>)",
     )
     run_dir = args.run_dir or Path("runs") / "lq" / f"{'quick' if args.quick else 'paper'}-seed{config.seed}"
-    if args.fresh:
-        start_fresh(run_dir, "lq", LQ_WRITES)
-    mark_experiment_folder(run_dir, "lq")
-    print(f"LQ run folder: {run_dir}", flush=True)
     started = time.perf_counter()
-    summary = run_lq(config, run_dir, show_progress=not args.no_progress)
+    with experiment_folder(run_dir, "lq", LQ_WRITES, fresh=args.fresh):
+        print(f"LQ run folder: {run_dir}", flush=True)
+        summary = run_lq(config, run_dir, show_progress=not args.no_progress)
     print(format_summary(summary))
     print(
         f"wrote {run_dir / 'lq.png'}, lq.csv, lq.json in {time.perf_counter() - started:.0f} s; "

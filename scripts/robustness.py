@@ -25,9 +25,8 @@ from typing import Any
 if __package__ in (None, ""):  # run as ``python scripts/robustness.py``: make ``scripts`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.experiment.cli import command_line, mark_experiment_folder, start_fresh
+from agents.experiment.cli import command_line, experiment_folder
 from agents.experiment.config_checks import check_fields
-from agents.experiment.runs import RunFolderError
 from agents.experiment.seeding import derive_seed
 from agents.experiment.threads import limit_threads
 from scripts import figure1, figure1_jobs
@@ -76,15 +75,10 @@ def main(argv: list[str] | None = None) -> Path:
     base = figure1.QUICK if args.quick else figure1.Figure1Config()
     run_dir = args.run_dir or Path("runs") / "robustness" / ("quick" if args.quick else "paper")
     written = ("robustness.png", "robustness.json", "robustness.csv", "tb", *(f"draw{d}" for d in range(config.draws)))
-    if args.fresh:
-        start_fresh(run_dir, "robustness", written)
-    mark_experiment_folder(run_dir, "robustness")
     started = time.perf_counter()
-    print(f"robustness run folder: {run_dir}", flush=True)
-    try:
+    with experiment_folder(run_dir, "robustness", written, fresh=args.fresh):
+        print(f"robustness run folder: {run_dir}", flush=True)
         result = run_robustness(config, base, run_dir, show_progress=not args.no_progress)
-    except RunFolderError as error:
-        raise SystemExit(f"robustness: {error}") from None
     for line in result_lines(result):
         print(line)
     print(f"wrote {run_dir / 'robustness.png'}, .json and .csv in {time.perf_counter() - started:.0f} s")

@@ -9,7 +9,8 @@ import dataclasses
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -17,11 +18,11 @@ import tyro
 
 from agents.experiment.input_files import read_json
 from agents.experiment.run_files import (
-    MANIFEST,
     RunFolderError,
     atomic_write_json,
     atomic_write_text,
     clear_run_folder,
+    manifest_owner,
     only_names,
     record_written,
 )
@@ -120,6 +121,24 @@ def start_fresh(run_dir: Path, name: str, written: tuple[str, ...]) -> None:
         record_written(run_dir, [run_dir / EXPERIMENT_MARKER], name)
 
 
+@contextmanager
+def experiment_folder(run_dir: Path, name: str, written: tuple[str, ...], *, fresh: bool) -> Iterator[None]:
+    """The run folder of experiment ``name`` around its work: ``--fresh`` first (``start_fresh``), the folder
+    adopted and marked (``mark_experiment_folder``), a ``RunFolderError`` of the work turned into a one-line
+    ``SystemExit``, and what the experiment wrote under ``written`` recorded in its manifest, also when the
+    work is interrupted."""
+    if fresh:
+        start_fresh(run_dir, name, written)
+    mark_experiment_folder(run_dir, name)
+    started_ns = time.time_ns()
+    try:
+        yield
+    except RunFolderError as error:  # a folder that holds another run, is in use, or holds a damaged file
+        raise SystemExit(f"{name}: {error}") from None
+    finally:
+        record_outputs(run_dir, name, written, started_ns)
+
+
 def record_outputs(run_dir: Path, name: str, written: tuple[str, ...], since_ns: int) -> None:
     """List in ``run_dir``'s manifest the marker and every file under the entries ``written`` that the
     experiment ``name`` wrote, those modified since ``since_ns`` (``time.time_ns()`` when it started; folders with
@@ -133,7 +152,7 @@ def record_outputs(run_dir: Path, name: str, written: tuple[str, ...], since_ns:
             continue
         if path.is_file() and path.stat().st_mtime_ns >= since_ns:
             paths.append(path)
-        elif path.is_dir() and not (path / MANIFEST).exists():
+        elif path.is_dir() and manifest_owner(path) != "run":  # a run's folder lists its own files
             pending.extend(path.iterdir())
     record_written(run_dir, paths, name)
 
@@ -224,18 +243,12 @@ def run_experiment(experiment: Experiment, argv: list[str] | None = None) -> Pat
     config, args = parse_experiment_args(experiment, argv)
     limit_threads(1)  # the task's products are tiny: more BLAS threads only contend with the workers
     run_dir = args.run_dir
-    if args.fresh:
-        start_fresh(run_dir, experiment.name, experiment.written())
-    mark_experiment_folder(run_dir, experiment.name)
-    print(f"{experiment.name} run folder: {run_dir}", flush=True)
-    started, started_ns = time.perf_counter(), time.time_ns()
-    try:
+    with experiment_folder(run_dir, experiment.name, experiment.written(), fresh=args.fresh):
+        print(f"{experiment.name} run folder: {run_dir}", flush=True)
+        started = time.perf_counter()
         summary = experiment.run(config, run_dir, show_progress=not args.no_progress)
-    except RunFolderError as error:  # a run folder that holds another run, is in use, or holds a damaged file
-        raise SystemExit(f"{experiment.name}: {error}") from None
-    summary["wall_seconds"] = time.perf_counter() - started
-    atomic_write_text(run_dir / f"{experiment.name}.json", json.dumps(summary, indent=1))
-    record_outputs(run_dir, experiment.name, experiment.written(), started_ns)
+        summary["wall_seconds"] = time.perf_counter() - started
+        atomic_write_text(run_dir / f"{experiment.name}.json", json.dumps(summary, indent=1))
     print(experiment.describe(summary))
     files = ", ".join([str(run_dir / experiment.outputs[0]), *experiment.outputs[1:], f"{experiment.name}.json"])
     print(f"wrote {files} in {summary['wall_seconds']:.0f} s; TensorBoard: tensorboard --logdir {run_dir}")

@@ -126,19 +126,22 @@ def load_checkpoint(path: str | Path) -> Any:
     """A checkpoint loaded with ``weights_only=True`` (tensors and plain containers only: a file that
     would run code on loading is refused). An empty, truncated or foreign file is a ``ValueError`` naming it."""
     path = Path(path)
+    remedy = "delete it to run the run again from step 0, or start it over with --fresh"
     if path.stat().st_size == 0:
-        raise RunFolderError(f"checkpoint {path} is empty (an interrupted write?); delete it to start the run over")
+        raise file_problem(path, "is empty (an interrupted write?)", remedy)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         lines = [line.strip() for line in str(error).splitlines() if "Unsupported" in line or "GLOBAL" in line]
         reason = lines[0] if lines else str(error).splitlines()[0]
-        raise RunFolderError(
-            f"checkpoint {path} holds objects other than tensors and plain containers and is not loaded "
-            f"(loading it could run code): {reason}"
+        raise file_problem(
+            path,
+            f"holds objects other than tensors and plain containers and is not loaded (loading it could run code: "
+            f"{reason})",
+            remedy,
         ) from None
     except Exception as error:  # noqa: BLE001 (torch reports a damaged file in many ways: struct, zip, EOF, ...)
-        raise RunFolderError(f"checkpoint {path} is damaged and cannot be read: {error}") from None
+        raise file_problem(path, f"is damaged and cannot be read ({error})", remedy) from None
 
 
 def metrics_lines(path: str | Path, *, drop_partial_last: bool = False) -> list[tuple[str, dict[str, Any]]]:
@@ -346,7 +349,9 @@ def clear_run_folder(folder: str | Path, marker: str, outputs: Collection[str] =
             )
         return []
     listed = read_manifest(folder)
-    changed = [name for name in outputs if (folder / name).is_file() and not _vouched(folder / name, listed.get(name, {}))]
+    changed = [
+        name for name in outputs if (folder / name).is_file() and not _vouched(folder / name, listed.get(name, {}))
+    ]
     if changed:
         raise RunFolderError(
             f"--fresh: {folder} holds {', '.join(changed)}, not as the run wrote it (a new run would overwrite "

@@ -46,7 +46,7 @@ def test_lq_writes_its_files_and_resumes(tmp_path: Path) -> None:
     again = lq.main([*TINY, "--run-dir", str(tmp_path)])
     assert json.loads((again / "lq.json").read_text()) == summary
     assert [path.stat().st_mtime_ns for path in written] == stamps  # nothing was trained or evaluated again
-    with pytest.raises(ValueError, match="different config"):
+    with pytest.raises(SystemExit, match="different config"):
         lq.main([*TINY, "--learning-rate", "0.5", "--run-dir", str(tmp_path)])
 
 
