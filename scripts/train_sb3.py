@@ -15,10 +15,11 @@ Writes to ``--run-dir`` (default ``runs/sb3/<algo>-<env>-<seed>``):
     config.json      the job; the same folder with other settings is refused, naming the differences
     checkpoint.pt    the state to resume from (network, optimiser, env rows, generators)
     done.json        written last: the run's summary; the same command again prints it without training
+    manifest.json    every file the run wrote, with its size and SHA-256 (what --fresh may remove)
 
 An interrupted run resumes from its last checkpoint (taken at every evaluation) and continues exactly as an
-uninterrupted run would. ``--fresh`` removes only what a run wrote, and only in a folder holding its
-``config.json``.
+uninterrupted run would. ``--fresh`` removes only the files the folder's ``manifest.json`` says a run wrote,
+unchanged since (never a file of yours), and refuses while an output it would write again was edited.
 
 Example:
     python scripts/train_sb3.py --algo ppo --env-id seqreward/Process-v0 --total-timesteps 300000
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     run_dir = Path(flags.run_dir)
     try:
         if flags.fresh:  # only a run folder, and only the files its manifest says the run wrote
-            kept = clear_run_folder(run_dir, CONFIG, RUN_OUTPUTS)
+            kept = clear_run_folder(run_dir, "run", RUN_OUTPUTS)
             if kept:
                 print(f"--fresh: kept {len(kept)} files no run wrote (or changed since) in {run_dir}", flush=True)
         print(f"SB3 run folder: {run_dir}", flush=True)

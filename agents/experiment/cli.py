@@ -111,7 +111,7 @@ def start_fresh(run_dir: Path, name: str, written: tuple[str, ...]) -> None:
     if owner is not None and owner != name:
         raise SystemExit(f"--fresh: {run_dir} is the run folder of another experiment; nothing was removed")
     try:
-        kept = clear_run_folder(run_dir, EXPERIMENT_MARKER, written)
+        kept = clear_run_folder(run_dir, name, written)
     except RunFolderError as error:
         raise SystemExit(str(error)) from None
     if kept:

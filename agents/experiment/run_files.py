@@ -330,24 +330,27 @@ def clear_written(folder: str | Path) -> list[Path]:
     return sorted(path for path in folder.rglob("*") if not path.is_dir() and path.name != MANIFEST)
 
 
-def clear_run_folder(folder: str | Path, marker: str, outputs: Collection[str] = ()) -> list[Path]:
-    """``--fresh``: start a run folder over by ``clear_written``. A folder that exists, is not empty and has
-    neither ``marker`` nor a manifest is not a run folder: it is refused with a ``RunFolderError`` and left
-    intact; a missing folder is nothing to clear. So is one where a file named in ``outputs`` (what the run
-    writes again) is not what the run wrote (a user's, or edited since): the new run would overwrite it.
-    Returns the files left."""
+def clear_run_folder(folder: str | Path, owner: str, outputs: Collection[str] = ()) -> list[Path]:
+    """``--fresh``: start a run folder of ``owner`` (``"run"`` or an experiment's name) over by
+    ``clear_written``. A folder that exists, is not empty and has no manifest of ``owner`` is not its run
+    folder: it is refused with a ``RunFolderError`` and left intact; a missing folder is nothing to clear. So
+    is one where a file named in ``outputs`` (what the run writes again) is not what the run wrote (a user's,
+    or edited since): the new run would overwrite it. Returns the files left."""
     folder = Path(folder)
     if not folder.exists():
         return []
     if not folder.is_dir():
         raise file_problem(folder, "is not a folder; nothing was removed", "give --run-dir a folder")
-    if not (folder / MANIFEST).is_file():
-        if any(folder.iterdir()):
-            raise RunFolderError(
-                f"--fresh: {folder} is not a run folder (it has no {marker} and no {MANIFEST} of written files); "
-                "nothing was removed. Give --run-dir a folder this program wrote, or a new one"
-            )
-        return []
+    written_by = manifest_owner(folder)
+    if written_by != owner:
+        if written_by is None and not any(folder.iterdir()):
+            return []
+        found = f"its {MANIFEST} is of {written_by!r}" if written_by else f"it has no {MANIFEST} of written files"
+        kind = "a run" if owner == "run" else f"the {owner} experiment"
+        raise RunFolderError(
+            f"--fresh: {folder} is not a run folder of {kind} ({found}); nothing was removed. Give --run-dir a "
+            "folder this program wrote, or a new one"
+        )
     listed = read_manifest(folder)
     changed = [
         name for name in outputs if (folder / name).is_file() and not _vouched(folder / name, listed.get(name, {}))

@@ -159,7 +159,7 @@ def test_clearing_a_run_folder_removes_only_what_the_run_wrote(tmp_path: Path) -
     foreign.mkdir()
     (foreign / "keep.txt").write_text("mine")
     with pytest.raises(RunFolderError, match="not a run folder"):
-        clear_run_folder(tmp_path, "marker.json")
+        clear_run_folder(tmp_path, "x")
     assert (foreign / "keep.txt").read_text() == "mine"
     (tmp_path / "runs" / "a").mkdir(parents=True)
     for name in ("out.csv", "runs/a/out.csv", "runs/a/changed.csv"):
@@ -168,7 +168,7 @@ def test_clearing_a_run_folder_removes_only_what_the_run_wrote(tmp_path: Path) -
     record_written(tmp_path / "runs" / "a", [tmp_path / "runs/a/out.csv", tmp_path / "runs/a/changed.csv"], "run")
     (tmp_path / "runs/a/changed.csv").write_text("edited since")
     (tmp_path / "runs/a/mine.txt").write_text("mine")
-    kept = clear_run_folder(tmp_path, "marker.json")
+    kept = clear_run_folder(tmp_path, "x")
     assert kept == [tmp_path / "notes/keep.txt", tmp_path / "runs/a/changed.csv", tmp_path / "runs/a/mine.txt"]
     assert sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file()) == [
         "manifest.json",

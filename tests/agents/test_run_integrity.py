@@ -257,3 +257,18 @@ def test_sb3_runs_never_write_nan_into_the_metrics(seq_len: int, tmp_path: Path)
         "train/explained_variance" not in r or r["train/explained_variance"] == r["train/explained_variance"]
         for r in records
     )
+
+
+def test_a_damaged_sb3_progress_file_is_refused_naming_it(tmp_path: Path) -> None:
+    from agents.learners.sb3.logs import ResumedCSV
+
+    path = tmp_path / "progress.csv"
+    path.write_text("time/total_timesteps,x\n8,1\nnot a step,2\n")
+    with pytest.raises(ValueError, match=rf"^{path}: a row has the step 'not a step', not a number; delete it"):
+        ResumedCSV(path, 8)
+    path.write_bytes(b"time/total_timesteps\n\xff\xfe\n")
+    with pytest.raises(ValueError, match=rf"^{path}: is not a CSV file"):
+        ResumedCSV(path, 8)
+    path.write_text("time/total_timesteps,x\n8,1\n16,2\n,3\n")
+    ResumedCSV(path, 8).close()
+    assert path.read_text() == "time/total_timesteps,x\n8,1\n"

@@ -112,3 +112,16 @@ def test_an_empty_run_dir_or_a_file_is_refused_before_any_work(main: object, tmp
     with pytest.raises(SystemExit, match="is a file, not a folder"):
         main([*args, "--run-dir", str(tmp_path / "file")])  # type: ignore[operator]
     assert files_under(tmp_path) == {"file": b"mine"}
+
+
+def test_fresh_never_clears_a_folder_another_program_wrote(tmp_path: Path) -> None:
+    figure1.main([*FIGURE1, "--run-dir", str(tmp_path / "figure1")])
+    train_sb3.main([*SB3, "--run-dir", str(tmp_path / "sb3")])
+    before = files_under(tmp_path)
+    with pytest.raises(SystemExit, match=r"is not a run folder of a run \(its manifest.json is of 'figure1'\)"):
+        train_sb3.main([*SB3, "--run-dir", str(tmp_path / "figure1"), "--fresh"])
+    with pytest.raises(
+        SystemExit, match=r"is not a run folder of the figure1 experiment \(its manifest.json is of 'run'\)"
+    ):
+        figure1.main([*FIGURE1, "--run-dir", str(tmp_path / "sb3"), "--fresh"])
+    assert files_under(tmp_path) == before

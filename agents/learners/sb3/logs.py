@@ -4,6 +4,7 @@ that a resumed run continues: what was logged after the checkpoint is dropped an
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 from stable_baselines3.common.logger import CSVOutputFormat, KVWriter, Logger, TensorBoardOutputFormat
@@ -40,14 +41,35 @@ class ResumedCSV(CSVOutputFormat):
         kept: list[list[str]] = []
         header: list[str] = []
         if num_timesteps and path.exists():
-            with open(path, newline="") as file:
-                rows = list(csv.reader(file))
+            rows = _read_rows(path)
             if rows and STEP_COLUMN in rows[0]:
                 header, column = rows[0], rows[0].index(STEP_COLUMN)
-                kept = [row for row in rows[1:] if row[column] and int(float(row[column])) <= num_timesteps]
+                kept = [row for row in rows[1:] if _step(path, row, column) <= num_timesteps]
         super().__init__(str(path))  # truncates the file
         if header:
             self.file.write(",".join(header) + "\n")
             self.file.writelines(",".join(row) + "\n" for row in kept)
             self.file.flush()
             self.keys = header
+
+
+REMEDY = "delete it (SB3's own log: the run goes on without its earlier rows), or start the run over with --fresh"
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    """The rows of SB3's ``progress.csv`` (a file that is not UTF-8 CSV is a ``ValueError`` naming it)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            return list(csv.reader(file))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ValueError(f"{path}: is not a CSV file of SB3's scalars ({error}); {REMEDY}") from None
+
+
+def _step(path: Path, row: list[str], column: int) -> float:
+    """The environment step of a row (a row without one is not kept: infinity)."""
+    if column >= len(row) or not row[column]:
+        return math.inf
+    try:
+        return int(float(row[column]))
+    except ValueError:
+        raise ValueError(f"{path}: a row has the step {row[column]!r}, not a number; {REMEDY}") from None
