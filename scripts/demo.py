@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-import argparse
 import time
+from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
 
 import seqreward_env
+from agents.experiment.cli import parse_settings
+from agents.experiment.config_checks import check_fields
 from seqreward_env import likelihood_quantile
 
 
+@dataclass(frozen=True)
+class DemoSettings:
+    """Settings of the demo."""
+
+    num_envs: int = 1024
+    """Contexts rolled out in lockstep."""
+    seed: int = 0
+    """Seed of the rollout."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)  # types, the seed in [0, 2^63), num_envs >= 1
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--num-envs", type=int, default=1024, help="contexts rolled out in lockstep")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the rollout")
-    args = parser.parse_args(argv)
+    args = parse_settings(DemoSettings, argv, description=__doc__ or "", prog="demo.py")
 
     envs = gym.make_vec("seqreward/PaperOutcome-v1", num_envs=args.num_envs)
     task = envs.unwrapped.task

@@ -4,25 +4,38 @@ equals a fresh draw)."""
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from agents.experiment.cli import parse_settings
+from agents.experiment.config_checks import ConfigError
 from agents.experiment.paper_task import draw_paper_task
 
 DEFAULT = Path(__file__).resolve().parents[1] / "seqreward_env" / "data" / "paper_task_seed0.npz"
 
 
+@dataclass(frozen=True)
+class PaperTaskSettings:
+    """Settings of the task file writer."""
+
+    out: str = str(DEFAULT)
+    """File to write."""
+
+    def __post_init__(self) -> None:
+        if not self.out.strip() or Path(self.out).is_dir():
+            raise ConfigError(f"out (--out) must name a file, got {self.out!r}", "out")
+
+
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=DEFAULT, help="file to write")
-    args = parser.parse_args(argv)
+    args = parse_settings(PaperTaskSettings, argv, description=__doc__ or "", prog="paper_task.py")
+    out = Path(args.out)
     arrays = draw_paper_task(0)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays._asdict())
-    print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes)")
-    return args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, **arrays._asdict())
+    print(f"wrote {out} ({out.stat().st_size:,} bytes)")
+    return out
 
 
 if __name__ == "__main__":

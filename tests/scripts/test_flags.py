@@ -11,7 +11,19 @@ from typing import Any
 
 import pytest
 
-from scripts import barrier, bench_env, bench_pg, bench_policy, bench_sb3, compare, figure1, margin, mistakes
+from scripts import (
+    barrier,
+    bench_env,
+    bench_pg,
+    bench_policy,
+    bench_sb3,
+    compare,
+    demo,
+    figure1,
+    margin,
+    mistakes,
+    paper_task,
+)
 
 MAINS: dict[str, Callable[[list[str]], Any]] = {
     "bench_env": bench_env.main,
@@ -23,6 +35,8 @@ MAINS: dict[str, Callable[[list[str]], Any]] = {
     "figure1": figure1.main,
     "margin": margin.main,
     "mistakes": mistakes.main,
+    "demo": demo.main,
+    "paper_task": paper_task.main,
 }
 CASES = [
     ("bench_env", ["--num-envs", "0"], "num_envs (--num-envs) must be >= 1"),
@@ -54,6 +68,9 @@ CASES = [
     ("margin", ["--quick", "--backend", "bogus"], "backend (--backend) must be one of"),
     ("mistakes", ["--quick", "--backend", "bogus"], "backend (--backend) must be one of"),
     ("figure1", ["--quick", "--run-dir", ""], "--run-dir must name a folder"),
+    ("demo", ["--num-envs", "0"], "num_envs (--num-envs) must be >= 1"),
+    ("demo", ["--seed", "-3"], "seed (--seed) must lie in [0, 2^63)"),
+    ("paper_task", ["--out", ""], "out (--out) must name a file"),
 ]
 
 
@@ -63,7 +80,8 @@ def test_a_bad_flag_is_refused_before_any_work(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     monkeypatch.chdir(tmp_path)  # a default run folder would appear here
-    run_dir = [] if script.startswith("bench") or "--run-dir" in flags else ["--run-dir", str(tmp_path / "run")]
+    takes_run_dir = script not in ("demo", "paper_task") and not script.startswith("bench")
+    run_dir = ["--run-dir", str(tmp_path / "run")] if takes_run_dir and "--run-dir" not in flags else []
     with pytest.raises(SystemExit) as caught:
         MAINS[script]([*flags, *run_dir])
     captured = capsys.readouterr()
