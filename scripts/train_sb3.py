@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,7 +34,7 @@ from typing import Any
 
 import seqreward_env
 from agents.experiment.cli import command_line
-from agents.experiment.config_checks import ConfigError, check_choice, check_fields
+from agents.experiment.config_checks import ConfigError, check_choice, check_fields, check_json_object
 from agents.experiment.jobs import Evaluation, Job, TaskSpec, run_job
 from agents.experiment.run_files import RunFolderError, clear_run_folder
 from agents.experiment.runs import CHECKPOINT, CONFIG, DONE, METRICS
@@ -88,25 +87,14 @@ class TrainSB3Settings:
 
     def env_object(self) -> dict[str, Any]:
         """``env_kwargs`` parsed (a ``ConfigError`` naming the flag unless it is a JSON object)."""
-        return json_object(self.env_kwargs, "env_kwargs")
+        return check_json_object(self, "env_kwargs")
 
     def algo_object(self) -> dict[str, Any]:
         """``algo_kwargs`` parsed (a ``ConfigError`` naming the flag unless it is a JSON object)."""
-        return json_object(self.algo_kwargs, "algo_kwargs")
+        return check_json_object(self, "algo_kwargs")
 
     def default_run_dir(self) -> Path:
         return Path("runs") / "sb3" / f"{self.algo}-{self.env_id.split('/')[-1]}-{self.seed}"
-
-
-def json_object(text: str, name: str) -> dict[str, Any]:
-    flag = f"--{name.replace('_', '-')}"
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{name} ({flag}) must be a JSON object, got {text!r} ({error.msg})", name) from None
-    if not isinstance(value, dict):
-        raise ConfigError(f"{name} ({flag}) must be a JSON object, got {text!r}", name)
-    return value
 
 
 QUICK = replace(TrainSB3Settings(), total_timesteps=20_480, eval_every=10_240, test_size=256)

@@ -78,8 +78,10 @@ class Run:
     Opening a folder that holds a checkpoint resumes it: metrics logged after the checkpoint's step
     are dropped from ``metrics.jsonl`` (rewritten atomically) and purged from the TensorBoard events, so
     the resumed run writes them again exactly once; a folder without a checkpoint starts over. A
-    different config in an existing folder is a ``ValueError`` naming the differing fields; a folder
-    another process holds is a ``RunFolderBusy``.
+    different config in an existing folder is a ``RunFolderError`` naming the differing fields (or the input
+    file whose content changed); so are a checkpoint of another run or changed since it was written, metrics
+    lost or changed up to the checkpoint's step, and a folder that is neither new, empty nor a run's
+    (``check_adoptable``); a folder another process holds is a ``RunFolderBusy``.
     """
 
     def __init__(self, path: str | Path, config: Mapping[str, Any], *, resume: bool = True) -> None:
@@ -286,8 +288,8 @@ def clear_events(folder: Path) -> None:
 
 
 def _has_partial_line(path: Path) -> bool:
-    text = path.read_text()
-    return bool(text) and not text.endswith("\n")
+    data = path.read_bytes()
+    return bool(data) and not data.endswith(b"\n")
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
