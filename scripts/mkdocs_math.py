@@ -23,6 +23,11 @@ EQUATION = re.compile(
 )
 
 
+# LaTeX operator names latex2mathml leaves as their raw text, spelled in commands it reads.
+SPELLED_OUT = {"arg": r"\mathrm{arg}\,"}
+OPERATOR_NAME = re.compile(r"\\(" + "|".join(SPELLED_OUT) + r")(?![A-Za-z])")
+
+
 class MathError(ValueError):
     """An equation that could not be converted to MathML."""
 
@@ -30,8 +35,9 @@ class MathError(ValueError):
 def to_mathml(latex: str, *, display: bool) -> str:
     """One equation's LaTeX (without its delimiters) as a ``<math>`` element, ``display="block"`` when
     ``display``; raises ``MathError`` naming the equation if latex2mathml cannot read it."""
+    readable = OPERATOR_NAME.sub(lambda match: SPELLED_OUT[match.group(1)], latex.strip())
     try:
-        return convert(latex.strip(), display="block" if display else "inline")
+        return convert(readable, display="block" if display else "inline")
     except Exception as error:  # latex2mathml raises several types, none of them shared
         raise MathError(f"cannot convert the equation {latex.strip()!r} to MathML ({type(error).__name__} {error})") from error
 

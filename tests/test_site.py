@@ -97,6 +97,11 @@ def test_equations_are_mathml_in_the_built_pages(site: Path) -> None:
     assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">' in theory
     leftover = [page.relative_to(site) for page in site.rglob("*.html") if 'class="arithmatex">\\(' in page.read_text()]
     assert leftover == []
+    # a command latex2mathml does not know stays as its raw text (e.g. \lceil after \Big): none may be left
+    mathml = [match for page in site.rglob("*.html") for match in re.findall(r"<math[\s\S]*?</math>", page.read_text())]
+    assert len(mathml) >= 50
+    raw = sorted({text for equation in mathml for text in re.findall(r">([^<]*\\[^<]*)<", equation)})
+    assert raw == []
 
 
 def test_render_equations_converts_inline_and_display_and_names_a_bad_one() -> None:
@@ -106,5 +111,6 @@ def test_render_equations_converts_inline_and_display_and_names_a_bad_one() -> N
     assert "<mo>&#x0003C;</mo>" in rendered and "<mfrac>" in rendered  # the escaped < read as <
     assert '<div class="arithmatex"><math xmlns="http://www.w3.org/1998/Math/MathML" display="block">' in rendered
     assert "<msub><mi>y</mi><mi>i</mi></msub>" in rendered
+    assert "\\arg" not in to_mathml("\\arg\\max_j x_j", display=False)  # spelled out: arg, upright
     with pytest.raises(MathError, match=r"cannot convert the equation 'x\^' to MathML \(MissingSuperScriptOrSubscript"):
         to_mathml("x^", display=False)
