@@ -203,7 +203,8 @@ def _queries_and_success(infos: list[dict[str, Any]], batch: int) -> tuple[int, 
         return queries, np.zeros(batch, dtype=bool)
     verdicts = np.array([info["is_success"] for info in reports], dtype=bool)
     verdicts &= np.array([info["_is_success"] for info in reports], dtype=bool)
-    return queries, verdicts.any(axis=0)
+    success: np.ndarray = verdicts.any(axis=0)
+    return queries, success
 
 
 def _sample_from_table(
