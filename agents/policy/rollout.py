@@ -203,8 +203,7 @@ def _queries_and_success(infos: list[dict[str, Any]], batch: int) -> tuple[int, 
         return queries, np.zeros(batch, dtype=bool)
     verdicts = np.array([info["is_success"] for info in reports], dtype=bool)
     verdicts &= np.array([info["_is_success"] for info in reports], dtype=bool)
-    success: np.ndarray = verdicts.any(axis=0)
-    return queries, success
+    return queries, np.logical_or.reduce(verdicts, axis=0)
 
 
 def _sample_from_table(
