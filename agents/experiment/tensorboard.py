@@ -162,7 +162,8 @@ def hparams_of(config: Mapping[str, Any], run_dir: str | Path) -> dict[str, bool
     apart renamed to capitalised names, which the dashboard sorts before the lower-case config keys and
     shows by default (it ticks the first five of the columns whose values differ, in name order):
 
-    - ``Learner`` (the job's ``learner``), ``Policy`` (``policy.name``), ``Seed`` (``seed``, as text);
+    - ``Learner`` (the job's ``learner``), ``Policy`` (``policy.name``), ``Seed`` (``seed``, as text),
+      ``Env id`` (``task.env_id``, ``null`` for a task given by its keywords);
     - ``Reward``: ``outcome`` or ``process`` (the task's keyword, else the registered id's), ``none`` for a
       task without one (pre-training's);
     - ``Seed index``: ``i`` of the nearest ``seed<i>`` folder of ``run_dir``, the index under which the
@@ -172,7 +173,7 @@ def hparams_of(config: Mapping[str, Any], run_dir: str | Path) -> dict[str, bool
     keep their config names, so they sort after these and start hidden."""
     flat = flatten_config(config)
     columns: dict[str, bool | int | float | str] = {}
-    for key, column in (("learner", "Learner"), ("policy.name", "Policy"), ("seed", "Seed")):
+    for key, column in (("learner", "Learner"), ("policy.name", "Policy"), ("seed", "Seed"), ("task.env_id", "Env id")):
         if isinstance(flat.get(key), str):
             columns[column] = flat.pop(key)
     task = config.get("task")

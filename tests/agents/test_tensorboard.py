@@ -158,7 +158,8 @@ def test_hparams_keep_every_digit_of_a_seed_and_name_the_run(tmp_path: Path) -> 
     assert pg["Seed index"].number_value == 0 and pg["policy_seed"].string_value == "null"
     assert (pg["Learner"].string_value, pg["Reward"].string_value, pg["Policy"].string_value) == (
         "paper_pg", "process", "linear")  # fmt: skip
-    assert {"learner", "seed", "policy.name"}.isdisjoint(pg) and pg["policy.hidden"].number_value == 32
+    assert {"learner", "seed", "policy.name", "task.env_id"}.isdisjoint(pg) and pg["policy.hidden"].number_value == 32
+    assert pg["Env id"].string_value == "seqreward/PaperProcess-v1"
     pretrain = start(sessions["pretrain"][hparams_metadata.SESSION_START_INFO_TAG]).hparams
     assert pretrain["policy_seed"].string_value == str(BIG_SEED) and pretrain["Reward"].string_value == "none"
     assert "Seed index" not in pretrain  # its folder names no seed
@@ -172,8 +173,8 @@ def test_hparams_dashboard_shows_the_distinguishing_columns_first(tmp_path: Path
     experiment = backend_context.Context(None)._compute_experiment_from_runs(None, "", False, figure1_sessions(tmp_path))
     backend_context._sort_and_reduce_to_hparams_limit(experiment)
     names = [info.name for info in experiment.hparam_infos]
-    assert names[:5] == ["Learner", "Reward", "Seed", "Seed index", "base_model"]  # one policy: its column does not differ
-    assert names.index("evaluation.tracked") > 5
+    assert names[:5] == ["Env id", "Learner", "Reward", "Seed", "Seed index"]  # one policy: its column does not differ
+    assert names.index("evaluation.tracked") >= 5 and names.index("base_model") >= 5  # past the ticked five
     seed = next(info for info in experiment.hparam_infos if info.name == "Seed")
     assert str(BIG_SEED) in seed.domain_discrete  # a text column: every digit is kept
 
