@@ -1,17 +1,28 @@
-# Set-up is part of every target: a fresh clone needs only `make run` or `make test`.
+# Set-up is part of every target: a fresh clone needs only `make run` or `make test`. Each target installs
+# what it uses and no more: `make run` the package alone (the main job imports no test, docs or lint tool),
+# `make test`, `make docs`, `make lint` and `make check-wheel` add their extra of pyproject.toml.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: install run test test-all lint docs bench check-wheel clean
+.PHONY: install install-dev run test test-all lint docs bench check-wheel clean
 
+# The package (editable) with the tested versions of its dependencies, torch pinned.
 $(VENV)/.installed: pyproject.toml constraints.txt seqreward_env/_version.py
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(PY) -m pip install --quiet -c constraints.txt -e .
+	touch $@
+
+# One extra of pyproject.toml on top of the package (the stem: test, docs, lint, release or dev).
+$(VENV)/.installed-%: $(VENV)/.installed
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[$*]"
 	touch $@
 
 install: $(VENV)/.installed
+
+# Every tool a contributor uses (the union of the extras).
+install-dev: $(VENV)/.installed-dev
 
 # The main job: the paper's Figure 1 on the paper's own task, over several PG seeds (ARGS="--quick" for a
 # small setting). The full run's figure and numbers are also copied to docs/, where the README shows them.
@@ -24,25 +35,25 @@ run: install
 	else $(PY) scripts/figure1.py $(ARGS); fi
 
 # The test suite without the long learning runs (marked slow); `make test-all` runs them too.
-test: install
+test: $(VENV)/.installed-test
 	$(PY) -m pytest -q -n 2 -m "not slow" $(ARGS)
 
-test-all: install
+test-all: $(VENV)/.installed-test
 	$(PY) -m pytest -q -n 2 $(ARGS)
 
-lint: install
+lint: $(VENV)/.installed-lint
 	$(PY) -m ruff check seqreward_env agents scripts tests
 	$(PY) -m mypy
 
 # The documentation site (MkDocs, Material, mkdocstrings) into site/; warnings fail the build.
-docs: install
+docs: $(VENV)/.installed-docs
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 bench: install
 	$(PY) scripts/bench_env.py
 
 # The wheel as users get it: build, twine check, install in a fresh venv, smoke checks outside the checkout.
-check-wheel: install
+check-wheel: $(VENV)/.installed-release
 	PY=$(PY) PYTHON=$(PYTHON) bash scripts/check_wheel.sh
 
 clean:

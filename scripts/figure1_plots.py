@@ -1,5 +1,6 @@
-"""Figure 1's plot: (left) each PG seed's off-support likelihood, ORM vs PRM; (centre) test error over seeds
-with a band; (right) each centre's likelihood under ORM in the first seed, coloured by its base likelihood."""
+"""Figure 1's plot, one panel per row so that each stays readable at a page's width: (top) each PG seed's
+off-support likelihood, ORM vs PRM; (middle) test error over seeds with a band; (bottom) each centre's
+likelihood under ORM in the first seed, coloured by its base likelihood."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def draw(
     import matplotlib.pyplot as plt
     from matplotlib import cm, colors
 
-    figure, (left, centre, right) = plt.subplots(1, 3, figsize=(17, 4.8), constrained_layout=True)
+    figure, (left, centre, right) = plt.subplots(3, 1, figsize=(9, 12.5), constrained_layout=True)
     indices = support["indices"]
     for name, runs in curves.items():
         label, colour = STYLES[name]
@@ -73,7 +74,7 @@ def draw(
     teacher = "given task file" if config.task_file else f"teacher '{config.teacher}', task seed {config.task_seed}"
     figure.suptitle(
         f"N={config.seq_len}, k={config.vocab_size}, d={config.context_dim}, mixture of {config.num_components}, "
-        f"{teacher}; PG batch {config.batch_size}, {config.optimizer} lr {config.learning_rate}, {config.seeds} seed(s)"
+        f"{teacher};\nPG batch {config.batch_size}, {config.optimizer} lr {config.learning_rate}, {config.seeds} seed(s)"
     )
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -193,17 +193,17 @@ def rollout(
 
 def _queries_and_success(infos: list[dict[str, Any]], batch: int) -> tuple[int, np.ndarray]:
     """The reward queries the steps' ``infos`` report in all, and ``(B,)`` whether a row's episode ended
-    in success at some step (Gymnasium's vector info layout: a value array and its ``_`` mask per key)."""
-    queries = np.zeros(batch, dtype=np.int64)  # running sums in place: no (steps, B) stacks
-    success = np.zeros(batch, dtype=bool)
-    ended = np.empty(batch, dtype=bool)
-    for info in infos:
-        if "reward_queries" in info:
-            np.add(queries, info["reward_queries"], out=queries)
-        if "is_success" in info:
-            np.logical_and(info["is_success"], info["_is_success"], out=ended)
-            np.logical_or(success, ended, out=success)
-    return int(queries.sum()), success
+    in success at some step (Gymnasium's vector info layout: a value array and its ``_`` mask per key).
+    Each key's arrays are stacked once, ``(steps, B)``, and reduced in one pass (a loop of small numpy
+    calls per step cost about ten times as much)."""
+    counts = [info["reward_queries"] for info in infos if "reward_queries" in info]
+    queries = int(np.sum(counts, dtype=np.int64)) if counts else 0
+    reports = [info for info in infos if "is_success" in info]
+    if not reports:
+        return queries, np.zeros(batch, dtype=bool)
+    verdicts = np.array([info["is_success"] for info in reports], dtype=bool)
+    verdicts &= np.array([info["_is_success"] for info in reports], dtype=bool)
+    return queries, np.logical_or.reduce(verdicts, axis=0)
 
 
 def _sample_from_table(

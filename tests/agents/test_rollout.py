@@ -9,7 +9,7 @@ import torch
 
 import seqreward_env  # noqa: F401
 from agents.policy.policy import LinearPolicy
-from agents.policy.rollout import rollout, sample_tokens
+from agents.policy.rollout import _queries_and_success, rollout, sample_tokens
 
 
 def make_policy(task, seed: int = 0) -> LinearPolicy:
@@ -157,3 +157,19 @@ def test_the_compiled_table_sampler_draws_the_torch_samplers_tokens() -> None:
         assert len(np.unique(compiled)) == 5
         np.testing.assert_array_equal(tokens[:, 2:52].numpy(), reference.T)  # the responses, row by row
         assert bool((tokens[:, [0, 1, 52]] == -1).all())
+
+
+def test_queries_and_success_read_gymnasiums_info_layout() -> None:
+    """Queries add up over every step's values; a row succeeds where a step reports True under its mask,
+    and a step that reports no verdict (or no count) is skipped."""
+    infos = [
+        {"reward_queries": np.array([1, 1, 0]), "_reward_queries": np.array([True, True, False])},
+        {"reward_queries": np.array([1, 1, 1]), "_reward_queries": np.ones(3, bool),
+         "is_success": np.array([True, False, True]), "_is_success": np.array([True, True, False])},  # fmt: skip
+        {"is_success": np.array([False, True, False]), "_is_success": np.array([False, True, True])},
+        {},
+    ]
+    queries, success = _queries_and_success(infos, 3)
+    assert queries == 5 and success.tolist() == [True, True, False]
+    queries, success = _queries_and_success([{}], 2)
+    assert queries == 0 and success.dtype == bool and success.tolist() == [False, False]

@@ -9,6 +9,12 @@ writes the raw integer into a one-hot buffer; and ``GymWrapper`` refuses ``autor
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import gymnasium as gym
 import pytest
 
@@ -24,6 +30,8 @@ from seqreward_env import SequenceTask  # noqa: E402
 
 ENV_ID = "seqreward/Process-v0"
 SEQ_LEN = 6
+ROOT = Path(__file__).resolve().parents[2]
+USAGE = ROOT / "docs" / "usage.md"
 
 
 def mostly_right(env: EnvBase) -> TensorDictModule:
@@ -62,6 +70,14 @@ def check_and_roll_out(env: EnvBase, *, info: str = "verdicts", episodes: int = 
     rows = done.numel() // (episodes * SEQ_LEN)
     assert int(done.sum()) == episodes * rows and bool(done[..., SEQ_LEN - 1 :: SEQ_LEN].all())
     assert 0 < int((reward[done] == 1.0).sum()) < int(done.sum())  # right and wrong responses alike
+    # The last step's reward is the env's in every mode: 1 exactly where the episode's six tokens are y*.
+    actions = data["action"].argmax(-1) if isinstance(env.action_spec, OneHot) else data["action"]
+    tokens = actions.reshape(-1, episodes, SEQ_LEN)
+    contexts = data["context"].reshape(-1, episodes, SEQ_LEN, data["context"].shape[-1])[:, :, 0]
+    task = SequenceTask(**seqreward_env.SMALL_TASK)
+    targets = torch.as_tensor(task.targets(contexts.reshape(-1, task.context_dim).numpy())).reshape(tokens.shape)
+    right = (tokens == targets).all(-1)
+    assert torch.equal(reward[done].reshape(right.shape) == 1.0, right)
     if info == "unread":
         assert "is_success" not in data["next"].keys()
         return
@@ -84,7 +100,7 @@ def test_gym_env_with_eight_async_envs() -> None:
     """``GymEnv(id, num_envs=8)`` builds Gymnasium's ``AsyncVectorEnv`` in next-step mode. Its workers start
     fresh interpreters, so the ``module:id`` form makes each import seqreward_env. TorchRL replaces the
     last step of every episode with its zero-filled final-observation buffer (there is no final
-    observation in this mode), so the verdicts are read from the envs below."""
+    observation in this mode): ``is_success`` and ``reward_queries`` read 0 there, the reward is kept."""
     env = GymEnv(f"seqreward_env:{ENV_ID}", num_envs=8, categorical_action_encoding=True)
     try:
         assert env.batch_size == torch.Size([8])
@@ -109,3 +125,20 @@ def test_gym_wrapper_over_the_native_vector_env_disabled() -> None:
 def test_gym_wrapper_refuses_next_step_autoreset_for_any_env() -> None:
     with pytest.raises(RuntimeError, match="auto-reset mode must be one of SAME_STEP or DISABLED"):
         GymWrapper(gym.make_vec(ENV_ID, num_envs=4, autoreset_mode="next_step"))
+
+
+def test_usage_page_async_example_runs_as_a_script(tmp_path: Path) -> None:
+    """The usage page's ``GymEnv(id, num_envs=...)`` example, run as written as a script (its worker processes
+    import it again, hence its ``__main__`` guard): the last rewards of random responses are -1, kept, and
+    ``is_success`` reads False there."""
+    [example] = [block for block in re.findall(r"^```python\n(.*?)^```", USAGE.read_text(), re.DOTALL | re.MULTILINE)
+                 if "GymEnv(" in block and 'if __name__ == "__main__":' in block]  # fmt: skip
+    assert "num_envs=" in example
+    (tmp_path / "example.py").write_text(example)
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    ran = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, env=environment,
+                         timeout=300)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    lines = dict(line.split(": ", 1) for line in ran.stdout.splitlines() if ": " in line)
+    assert lines["last rewards"] == str([-1.0] * 4)  # 2 rows, 2 episodes each
+    assert lines["is_success there"] == str([False] * 4)

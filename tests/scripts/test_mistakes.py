@@ -42,7 +42,7 @@ def test_mistakes_writes_its_files_and_resumes(tmp_path: Path) -> None:
         assert curve["growth_per_token"] > 0 and curve["all_converged"]
     assert list((run_dir / "tb_mistakes" / "outcome_zeta1").glob("events.out.tfevents.*"))
     events = [path.parent.name for path in (run_dir / "runs").rglob("events.out.tfevents.*")]
-    assert sorted(set(events)) == ["by_queries", "hparams", "tb"]  # per run: steps, queries, its HParams session
+    assert sorted(set(events)) == ["by_queries", "by_step", "hparams", "tb"]  # per run: steps, queries, HParams
     assert all(events.count(folder) == 12 for folder in set(events))
     stamps = {path: path.stat().st_mtime_ns for path in (run_dir / "runs").rglob("metrics.jsonl")}
     again = json.loads((mistakes.main([*TINY, "--run-dir", str(tmp_path)]) / "mistakes.json").read_text())
