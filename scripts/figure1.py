@@ -89,7 +89,7 @@ class Figure1Config(PolicyFields):
     """Fresh contexts per PG step."""
     learning_rate: float | None = None
     """Learning rate of pre-training (Adagrad) and of PG; unset: the policy's defaults (pre-training 0.1;
-    PG under Adagrad / SGD / Adam: linear 0.1 / 0.1 / 0.1, mlp 0.1 / 0.1 / 0.01, transformer 0.01 / 0.1 /
+    PG under Adagrad / SGD / Adam: linear 0.1 / 1 / 0.1, mlp 0.1 / 1 / 0.01, transformer 0.01 / 0.1 /
     0.001)."""
     optimizer: str = "adagrad"
     """PG's optimiser: 'adagrad' (the paper's), 'sgd' or 'adam'."""

@@ -39,7 +39,7 @@ class PaperPGConfig:
 
     learning_rate: float | None = None
     """Optimiser learning rate (paper: Adagrad, 0.1); None: the policy's default under the optimiser
-    (``agents.policy.choice.DEFAULT_LEARNING_RATES``: the linear policy's is the paper's 0.1)."""
+    (``agents.policy.choice.DEFAULT_LEARNING_RATES``: the linear policy's Adagrad rate is the paper's 0.1)."""
     optimizer: str = "adagrad"
     """'adagrad' (paper), 'sgd' or 'adam'."""
     baseline: bool | None = None

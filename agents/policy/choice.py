@@ -24,8 +24,8 @@ STAGES = ("pretrain", "adagrad", "sgd", "adam")
 """What a default rate is for: supervised pre-training (always Adagrad), or policy gradient under an optimiser."""
 
 DEFAULT_LEARNING_RATES: dict[str, dict[str, float]] = {
-    "linear": {"pretrain": 0.1, "adagrad": 0.1, "sgd": 0.1, "adam": 0.1},
-    "mlp": {"pretrain": 0.1, "adagrad": 0.1, "sgd": 0.1, "adam": 0.01},
+    "linear": {"pretrain": 0.1, "adagrad": 0.1, "sgd": 1.0, "adam": 0.1},
+    "mlp": {"pretrain": 0.1, "adagrad": 0.1, "sgd": 1.0, "adam": 0.01},
     "transformer": {"pretrain": 0.1, "adagrad": 0.01, "sgd": 0.1, "adam": 0.001},
 }
 """Per policy kind, per stage (``STAGES``): the learning rate a run uses when none is given, measured on
