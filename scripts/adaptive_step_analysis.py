@@ -15,8 +15,9 @@ Summary = Mapping[str, Any]
 Key = tuple[str, float, int, int]
 
 NEAR_LINEAR = 1.5
-"""A power of N whose 95% interval lies wholly below this counts as near-linear (the linear policy's
-process-reward cost is about N^0.6 to N^1; geometric growth fits ever larger powers as N grows)."""
+"""A power of N whose 95% interval lies wholly below this counts as near-linear, wholly above it as not
+(the linear policy's process-reward cost is about N^0.6 to N^1; geometric growth fits ever larger powers
+as N grows); an interval across it leaves the question undecided."""
 
 
 def variant_label(policy: str, scale: float) -> str:
@@ -70,11 +71,13 @@ def variant_series(
 
 def growth_verdict(lengths: Sequence[int], median_queries: Sequence[float | None]) -> dict[str, Any]:
     """The fitted growth per token and power of N of the median queries, with 95% intervals
-    (``growth_fits``), and whether the cost is near-linear: the power's interval wholly below
-    ``NEAR_LINEAR`` (None without an interval)."""
+    (``growth_fits``), and whether the cost is near-linear: True when the power's interval lies wholly
+    below ``NEAR_LINEAR``, False when wholly above, None when it straddles it or there is no interval."""
     fits = growth_fits(lengths, median_queries)
     interval = fits["power_of_n_ci95"]
-    near_linear = None if interval is None or interval[1] is None else bool(interval[1] < NEAR_LINEAR)
+    near_linear = None
+    if interval is not None and interval[0] is not None and interval[1] is not None:
+        near_linear = True if interval[1] < NEAR_LINEAR else False if interval[0] > NEAR_LINEAR else None
     return {**fits, "near_linear": near_linear}
 
 

@@ -39,7 +39,7 @@ def draw(path: Path, config: Any, series: Mapping[str, Mapping[str, Any]], rows:
     right.set_title("linear scale")
     right.set_ylim(bottom=0)
     figure.suptitle(
-        f"Algorithm 2 with the step c / (4 + 2 ||g||^2) per verified token; k={config.vocab_size}, "
+        f"Algorithm 2 with the step c / (4 + 2 ||g||^2) per verified token\nk={config.vocab_size}, "
         f"d={config.context_dim}, margin {config.margin:g}; base models with mean token probability "
         f"{config.token_probability:g}; transformer {config.hidden} wide, {config.layers} block(s); "
         f"{config.seeds} seeds"
