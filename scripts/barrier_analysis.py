@@ -30,6 +30,7 @@ def table_rows(results: Mapping[tuple[str, int, int], Summary], bases: Mapping[t
             "base_token_likelihood_quantile": bases[seq_len, seed]["final_token_likelihood_quantile"],
             "pretrain_steps": bases[seq_len, seed]["final_step"],
             **run_columns(result),
+            "collapsed": result.get("collapsed"),
         }
         for (algorithm, seq_len, seed), result in sorted(results.items())
     ]
@@ -85,6 +86,11 @@ def summarize(
         "growth": {algorithm: growth_fits(lengths, curve["median_queries"]) for algorithm, curve in series.items()},
         "base_models": base_model_means(bases, lengths, config["seeds"]),
         "queries_match_env": queries_match_env(list(results.values())),
+        "collapsed_runs": [
+            f"{algorithm} N={seq_len} seed {seed}"
+            for (algorithm, seq_len, seed), result in sorted(results.items())
+            if result.get("collapsed")
+        ],
     }
 
 
@@ -109,4 +115,9 @@ def format_summary(summary: Mapping[str, Any]) -> str:
             else "  no fit"
         )
     lines.append(f"agent query counts equal the env's: {summary['queries_match_env']}")
+    if summary.get("collapsed_runs"):
+        lines.append(
+            "COLLAPSED (ended worse than the base or deterministic on wrong tokens; not results): "
+            + ", ".join(summary["collapsed_runs"])
+        )
     return "\n".join(lines)

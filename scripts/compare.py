@@ -69,8 +69,8 @@ class CompareConfig(PolicyFields):
     """Supervised pre-training steps of the base model (Adagrad): brief, so that rewards stay informative."""
     pretrain_batch_size: int = 64
     """(x, y*) pairs per pre-training step."""
-    pretrain_learning_rate: float = 0.1
-    """Adagrad learning rate of pre-training."""
+    pretrain_learning_rate: float | None = None
+    """Adagrad learning rate of pre-training; unset: the policy's pre-training default (0.1 for every policy)."""
     rewards: tuple[str, ...] = ("outcome", "process")
     """Rewards to compare on."""
     methods: tuple[str, ...] = (

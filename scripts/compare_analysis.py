@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.experiment.collapse import collapse_flags, collapse_note
 from agents.experiment.statistics import aggregate, mean_interval, probability_of_improvement
 
 Records = list[dict[str, Any]]
@@ -105,6 +106,7 @@ def method_summary(
         "learning_rate_mean": float(np.nanmean(curves["learning_rate"])),
         "final_entropy": float(np.nanmean(curves["entropy"][:, -1])),
         "reward_queries": [float(records[-1]["train/reward_queries"]) for records in runs],
+        "collapse": [collapse_flags(records) for records in runs],
     }
 
 
@@ -158,6 +160,7 @@ def run_rows(runs: Mapping[tuple[Any, ...], Records]) -> list[dict[str, Any]]:
     for (phase, reward, method, rate, seed), records in sorted(runs.items(), key=lambda item: str(item[0])):
         errors = [r["eval/test_error"] for r in records if "eval/test_error" in r]
         steps = [r for r in records if "diag/snr" in r]
+        flags = collapse_flags(records)
         rows.append(
             {
                 "phase": phase,
@@ -171,6 +174,8 @@ def run_rows(runs: Mapping[tuple[Any, ...], Records]) -> list[dict[str, Any]]:
                 "mean_trace_variance": float(np.mean([r["diag/trace_variance"] for r in steps])),
                 "median_snr": float(np.median([r["diag/snr"] for r in steps])),
                 "mean_learning_rate": float(np.mean([r["train/learning_rate"] for r in steps])),
+                "collapsed": flags["collapsed"],
+                "collapse_reasons": "; ".join(flags["collapse_reasons"]),
             }
         )
     return rows
@@ -209,6 +214,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
                 f"  {label(method):<28} lr {row['learning_rate']:<5g}{edge:<12} final test error "
                 f"{row['final_test_error_mean']:.4f} +- {row['final_test_error_ci95']:.4f}   "
                 f"SNR {row['snr_mean']:.3g}   trace var {row['trace_variance_mean']:.3g}"
+                + collapse_note(row.get("collapse", []))
             )
         improvement = summary["probability_of_lower_error_than_best"][reward]
         chances = [f"{label(m)} {e['point']:.2f}" for m, e in improvement.items() if m != "best"]

@@ -56,7 +56,10 @@ def pretrain_job(config: CompareConfig, path: Path, *, show_progress: bool) -> J
     task seed, evaluated once at its end, in the folder ``path``."""
     return Job(
         learner="pretrain",
-        config=PretrainConfig(batch_size=config.pretrain_batch_size, learning_rate=config.pretrain_learning_rate),
+        config=PretrainConfig(
+            batch_size=config.pretrain_batch_size,
+            learning_rate=PolicyChoice.of(config).learning_rate(config.pretrain_learning_rate, "pretrain"),
+        ),
         task=TaskSpec(task_keywords(config)),
         budget=config.pretrain_steps,
         seed=config.task_seed,

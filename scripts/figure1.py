@@ -46,6 +46,7 @@ from scripts import figure1_analysis as analysis
 from scripts.figure1_jobs import (
     build_task,
     keep_task_file,
+    learning_rates,
     off_support_contexts,
     pg_jobs,
     pretrain_base_model,
@@ -89,8 +90,10 @@ class Figure1Config(PolicyFields):
     """PG steps for each reward."""
     batch_size: int = 1024
     """Fresh contexts per PG step."""
-    learning_rate: float = 0.1
-    """Learning rate of pre-training (Adagrad) and of PG."""
+    learning_rate: float | None = None
+    """Learning rate of pre-training (Adagrad) and of PG; unset: the policy's defaults (pre-training 0.1;
+    PG under Adagrad / SGD / Adam: linear 0.1 / 1 / 0.1, mlp 0.1 / 1 / 0.01, transformer 0.01 / 0.1 /
+    0.001)."""
     optimizer: str = "adagrad"
     """PG's optimiser: 'adagrad' (the paper's), 'sgd' or 'adam'."""
     test_size: int = 1024
@@ -183,6 +186,8 @@ def main(argv: list[str] | None = None) -> Path:
     with experiment_folder(run_dir, "figure1", FIGURE1_WRITES, fresh=args.fresh):
         print(f"Figure 1 run folder: {run_dir}", flush=True)
         summary = run_figure1(config, run_dir, show_progress=not args.no_progress)
+    rates = summary["summary"]["learning_rates"]
+    print(f"learning rates: pre-training (Adagrad) {rates['pretrain']:g}, PG ({config.optimizer}) {rates['pg']:g}")
     print(f"pre-trained base model: test error {summary['base_test_error']:.4f}")
     for line in analysis.summary_lines(summary["summary"]):
         print(line)
@@ -223,11 +228,13 @@ def write_figure(
         name: {
             "test_error": [seed["test_error"][-1] for seed in runs],
             "off_support_likelihood": [[seed["tracked_likelihood"][-1][j] for j in indices] for seed in runs],
+            "collapse": [{key: seed[key] for key in ("collapsed", "collapse_reasons")} for seed in runs],
         }
         for name, runs in curves.items()
     }
     summary = analysis.summarise_seeds(finals, support["base_likelihoods"], support["labels"], config.lift_level)
     summary["fallback"] = support["fallback"]
+    summary["learning_rates"] = learning_rates(config)
     result: dict[str, Any] = {
         "config": asdict(config),
         "base_test_error": base_test_error,

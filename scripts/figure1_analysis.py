@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from agents.experiment.collapse import collapse_note
+
 REWARD_NAMES = ("orm", "prm")
 
 
@@ -45,7 +47,8 @@ def summarise_seeds(
 
     Args:
         finals: per reward, ``{"test_error": [per seed], "off_support_likelihood": (seeds, contexts)}``
-            at the end of PG.
+            at the end of PG, optionally ``"collapse"``: per seed the collapse guard's flags
+            (``agents.experiment.collapse.collapse_flags``), kept as the reward's ``collapse``.
         base_likelihoods: ``(contexts,)`` the off-support contexts' base likelihoods.
         labels: a name per off-support context (e.g. "centre 8", "test 301").
         level: a context counts as lifted when its final likelihood exceeds this.
@@ -67,6 +70,7 @@ def summarise_seeds(
             "test_error": spread(final["test_error"]),
             "lifted_seeds": counts.tolist(),
             "lifted_fraction": float(counts.sum() / likelihoods.size) if likelihoods.size else float("nan"),
+            "collapse": list(final.get("collapse", [])),
         }
     return summary
 
@@ -102,6 +106,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         lines.append(
             f"{name.upper()}: final test error {error['mean']:.4f} (seeds from {error['min']:.4f} to {error['max']:.4f}); "
             f"off-support contexts lifted in {summary[name]['lifted_fraction']:.0%} of (context, seed) pairs"
+            + collapse_note(summary[name].get("collapse", []))
         )
     return lines
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents.experiment.collapse import collapse_flags
 from agents.experiment.jobs import FINAL_MODEL, Evaluation, Job, TaskSpec, run_job
 from agents.experiment.paper_task import PaperTaskArrays, draw_paper_task, load_task_arrays, save_task_arrays
 from agents.experiment.runs import RunFolderError, read_metrics
@@ -25,6 +26,16 @@ if TYPE_CHECKING:
     from scripts.figure1 import Figure1Config
 
 REWARDS = {"orm": ("seqreward/PaperOutcome-v1", "outcome"), "prm": ("seqreward/PaperProcess-v1", "process")}
+
+
+def learning_rates(config: Figure1Config) -> dict[str, float]:
+    """The rates the run uses: ``learning_rate`` for both stages where given, else the policy's defaults
+    (``agents.policy.choice.DEFAULT_LEARNING_RATES``): its pre-training rate, its PG rate under the optimiser."""
+    choice = PolicyChoice.of(config)
+    return {
+        "pretrain": choice.learning_rate(config.learning_rate, "pretrain"),
+        "pg": choice.learning_rate(config.learning_rate, config.optimizer),
+    }
 
 
 def task_kwargs(config: Figure1Config) -> dict[str, Any]:
@@ -89,7 +100,7 @@ def pretrain_job(config: Figure1Config, task_file: Path, path: Path, *, show_pro
     on the task of ``task_file``, in the folder ``path``."""
     return Job(
         learner="pretrain",
-        config=PretrainConfig(batch_size=config.pretrain_batch_size, learning_rate=config.learning_rate),
+        config=PretrainConfig(batch_size=config.pretrain_batch_size, learning_rate=learning_rates(config)["pretrain"]),
         task=TaskSpec({**task_kwargs(config), "reward_values": (-1.0, 1.0)}, task_file=str(task_file)),
         budget=config.pretrain_steps,
         seed=derive_seed(config.seed, "pretrain"),
@@ -157,7 +168,7 @@ def pg_jobs(
             jobs.append(
                 Job(
                     learner="paper_pg",
-                    config=PaperPGConfig(learning_rate=config.learning_rate, optimizer=config.optimizer),
+                    config=PaperPGConfig(learning_rate=learning_rates(config)["pg"], optimizer=config.optimizer),
                     task=TaskSpec(task_kwargs(config), env_id=env_id, task_file=str(task_file)),
                     budget=config.pg_steps,
                     seed=derive_seed(config.seed, "pg", index),
@@ -180,13 +191,15 @@ def pg_jobs(
 
 
 def read_curves(run_dir: Path, config: Figure1Config) -> dict[str, list[dict[str, Any]]]:
-    """Per reward, per PG seed: the evaluation steps, test errors and tracked likelihoods the run logged."""
+    """Per reward, per PG seed: the evaluation steps, test errors and tracked likelihoods the run logged,
+    and the collapse guard's flags of the run (``collapsed``, ``collapse_reasons``)."""
     curves: dict[str, list[dict[str, Any]]] = {name: [] for name in REWARDS}
     for index in range(config.seeds):
         for name in REWARDS:
             records = [r for r in read_metrics(run_dir / "pg" / f"seed{index}" / name) if "eval/test_error" in r]
             curves[name].append(
                 {
+                    **collapse_flags(records),
                     "step": [r["step"] for r in records],
                     "test_error": [r["eval/test_error"] for r in records],
                     "tracked_likelihood": [r["eval/tracked_likelihood"] for r in records],

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from agents.experiment.collapse import collapse_note
+
 STYLES = {"orm": ("ORM (outcome reward)", "tab:red"), "prm": ("PRM (process reward)", "tab:blue")}
 
 
@@ -72,9 +74,12 @@ def draw(
     right.set_ylim(-0.02, 1.02)
     figure.colorbar(cm.ScalarMappable(norm=norm, cmap=colour_map), ax=right, label="log10 base likelihood")
     teacher = "given task file" if config.task_file else f"teacher '{config.teacher}', task seed {config.task_seed}"
+    notes = {name: collapse_note(summary[name].get("collapse", [])) for name in curves}
+    collapses = "".join(f"; {name.upper()}{note}" for name, note in notes.items() if note)
     figure.suptitle(
         f"N={config.seq_len}, k={config.vocab_size}, d={config.context_dim}, mixture of {config.num_components}, "
-        f"{teacher};\nPG batch {config.batch_size}, {config.optimizer} lr {config.learning_rate}, {config.seeds} seed(s)"
+        f"{teacher};\n{config.policy} policy; PG batch {config.batch_size}, {config.optimizer} lr "
+        f"{summary['learning_rates']['pg']:g}, {config.seeds} seed(s)" + collapses
     )
     figure.savefig(path, dpi=110)
     plt.close(figure)

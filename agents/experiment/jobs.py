@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.experiment.collapse import guard_run
 from agents.experiment.config_checks import check_count, check_types
 from agents.experiment.input_files import read_policy_file
 from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec, input_digest, model_file
@@ -205,6 +206,7 @@ def run_job(job: Job) -> dict[str, Any]:
             "env_reward_queries": int(envs.total_reward_queries),
             **(agent.summary() if hasattr(agent, "summary") else {}),
         }
+        summary.update(guard_run(folder, read_metrics(folder), job.description))  # the collapse guard
         run.finish(summary)
     finally:
         run.close()

@@ -33,6 +33,7 @@ from agents.learners.training import (
     set_env_query_count,
     set_gradient,
 )
+from agents.policy.choice import learning_rate_for
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy import LinearPolicy
 from agents.policy.policy_grad import Policy, unflatten
@@ -63,8 +64,9 @@ class GroupPGConfig:
 
     method: str = "oblr_po"
     """One of reinforce, reinforce_mean, rloo, grpo, dr_grpo, oblr_po, oblr_baseline."""
-    learning_rate: float = 0.1
-    """Learning rate (for oblr_po: eta_max, the rate at infinite SNR)."""
+    learning_rate: float | None = None
+    """Learning rate (for oblr_po: eta_max, the rate at infinite SNR); None: the policy's default under the
+    optimiser (``agents.policy.choice.DEFAULT_LEARNING_RATES``)."""
     num_contexts: int = 16
     """B, contexts per step."""
     group_size: int = 8
@@ -145,10 +147,11 @@ class GroupPG:
         context_seed, sampling_seed = np.random.SeedSequence(seed).spawn(2)
         self.context_rng = np.random.default_rng(context_seed)
         self.generator = torch.Generator(device=policy.device).manual_seed(int(sampling_seed.generate_state(1)[0]))
-        self.optimizer = make_optimizer(config.optimizer, policy.parameters(), config.learning_rate)
+        self.learning_rate = learning_rate_for(config.learning_rate, policy, config.optimizer)
+        self.optimizer = make_optimizer(config.optimizer, policy.parameters(), self.learning_rate)
         self.rate = SNRLearningRate(
-            eta_max=config.learning_rate,
-            eta_min=config.eta_min_fraction * config.learning_rate,
+            eta_max=self.learning_rate,
+            eta_min=config.eta_min_fraction * self.learning_rate,
             smoothing=config.snr_smoothing,
             estimator=config.snr_estimator,
         )
@@ -178,7 +181,7 @@ class GroupPG:
         token_weights = (advantages.reshape(-1, 1) + kl_weights) * mask
         per_context = self._per_context_gradients(groups, token_weights)
         statistics = gradient_statistics(per_context)
-        rate = self.rate(statistics) if config.method in SNR_RATE_METHODS else config.learning_rate
+        rate = self.rate(statistics) if config.method in SNR_RATE_METHODS else self.learning_rate
         for group in self.optimizer.param_groups:
             group["lr"] = rate
         update = per_context.mean(dim=0)

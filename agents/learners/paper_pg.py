@@ -25,6 +25,7 @@ from agents.learners.training import (
     set_env_random_state,
     set_gradient,
 )
+from agents.policy.choice import learning_rate_for
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy_grad import Policy
 from agents.policy.rollout import rollout
@@ -36,8 +37,9 @@ from agents.rules.advantages import paper_advantages
 class PaperPGConfig:
     """Settings of the paper's PG experiment."""
 
-    learning_rate: float = 0.1
-    """Optimiser learning rate (paper: Adagrad, 0.1)."""
+    learning_rate: float | None = None
+    """Optimiser learning rate (paper: Adagrad, 0.1); None: the policy's default under the optimiser
+    (``agents.policy.choice.DEFAULT_LEARNING_RATES``: the linear policy's Adagrad rate is the paper's 0.1)."""
     optimizer: str = "adagrad"
     """'adagrad' (paper), 'sgd' or 'adam'."""
     baseline: bool | None = None
@@ -66,7 +68,8 @@ class PaperPG:
         self.envs, self.policy, self.config, self.evaluator = envs, policy, config, evaluator
         self.task = envs.unwrapped.task
         check_policy_fits(policy, self.task)
-        self.optimizer = make_optimizer(config.optimizer, policy.parameters(), config.learning_rate)
+        self.learning_rate = learning_rate_for(config.learning_rate, policy, config.optimizer)
+        self.optimizer = make_optimizer(config.optimizer, policy.parameters(), self.learning_rate)
         self.generator = torch.Generator(device=policy.device).manual_seed(derive_seed(seed, "sampling"))
         self._env_seed: list[int] | None = row_seeds(seed, envs.num_envs, "env")
         self.reward_queries = 0
@@ -88,7 +91,7 @@ class PaperPG:
             "train/success_rate": float(batch.success.float().mean()),
             "train/reward_queries": self.reward_queries,
             "train/grad_norm": grad_norm(grads) * scale,
-            "train/learning_rate": self.config.learning_rate,
+            "train/learning_rate": self.learning_rate,
         }
 
     def evaluate(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import torch
 
 from agents.experiment.config_checks import check_at_least, check_positive, check_types
 from agents.learners.training import check_policy_fits, make_optimizer, set_gradient, task_of
+from agents.policy.choice import learning_rate_for
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy_grad import NetworkPolicy, Policy
 from agents.rules.adaptive import adaptive_step, grad_norm
@@ -22,8 +23,9 @@ class PretrainConfig:
 
     batch_size: int = 256
     """Fresh (x, y*) pairs per update (the adaptive SGD uses one pair per update and ignores this)."""
-    learning_rate: float = 0.1
-    """Adagrad's learning rate (paper: 0.1)."""
+    learning_rate: float | None = None
+    """Adagrad's learning rate (paper: 0.1); None: the policy's pre-training default
+    (``agents.policy.choice.DEFAULT_LEARNING_RATES``: 0.1, the paper's, for every policy kind)."""
     method: Literal["adagrad", "adaptive_sgd"] = "adagrad"
     """'adagrad': token-level cross-entropy averaged over batch and tokens (the paper's experiment);
     'adaptive_sgd': one pair per step, w <- w + g / (4 + 2 ||g||^2), g the score of log p(y*|x)."""
@@ -53,7 +55,8 @@ class Pretrainer:
         check_policy_fits(policy, task)
         self.task, self.policy, self.config, self.evaluator = task, policy, config, evaluator
         self.rng = np.random.default_rng(np.random.SeedSequence(seed))
-        self.optimizer = make_optimizer("adagrad", policy.parameters(), config.learning_rate)
+        self.learning_rate = learning_rate_for(config.learning_rate, policy, "pretrain")
+        self.optimizer = make_optimizer("adagrad", policy.parameters(), self.learning_rate)
         self.reward_queries = 0  # pre-training learns from the teacher's labels and asks no reward
 
     def train_step(self, step: int) -> dict[str, Any]:
@@ -81,7 +84,7 @@ class Pretrainer:
             scale = 1.0 / targets.numel()
             set_gradient(self.policy, [-g * scale for g in grads])  # loss = -mean log p
             self.optimizer.step()
-            rate = self.config.learning_rate
+            rate = self.learning_rate
         return {
             "train/loss": float(loss),
             "train/grad_norm": grad_norm(grads) / targets.numel(),

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.experiment.config_checks import check_positive
 from agents.learners.exploration import ExplorationConfig, previous_tokens, sample_responses, sample_token_mixture
 from agents.learners.theory_agent import ExploringAgent
 from agents.rules.adaptive import adaptive_update, token_adaptive_update
@@ -38,6 +39,13 @@ class ProcessRepairConfig(ExplorationConfig):
     step_per_token: bool = False
     """Take the adaptive step per verified token (``exploration.token_adaptive_update``) instead of one step
     on the whole verified prefix (``exploration.adaptive_update``)."""
+    step_scale: float = 1.0
+    """c in the step c / (4 + 2 ||g||^2): 1 is the theory's; a larger c moves log p of the verified tokens by
+    up to about c / 2 per update instead of 1 / 2."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_positive(self, "step_scale")
 
 
 class ProcessRepair(ExploringAgent):
@@ -101,8 +109,14 @@ class ProcessRepair(ExploringAgent):
         learn = torch.nonzero(done & (self.lengths > 0)).squeeze(1)
         if learn.numel():
             weights = (torch.arange(length, device=contexts.device) < self.lengths[learn].unsqueeze(1)).float()
-            update = token_adaptive_update if self.config.step_per_token else adaptive_update
-            step_sizes = update(self.policy, contexts[learn], self.verified[learn], weights)
+            scale = self.config.step_scale
+            if self.config.step_per_token:
+                step_sizes = token_adaptive_update(self.policy, contexts[learn], self.verified[learn], weights, scale)
+            else:
+                rows_scale = torch.full((learn.numel(),), scale, dtype=weights.dtype, device=weights.device)
+                step_sizes = scale * adaptive_update(
+                    self.policy, contexts[learn], self.verified[learn], weights, rows_scale
+                )
             self.updates += learn.numel()
             metrics["train/step_size"] = float(
                 step_sizes[weights > 0].mean() if step_sizes.ndim == 2 else step_sizes.mean()

@@ -1,5 +1,7 @@
 """Which policy a run trains: making a fresh one by name (linear, mlp, transformer), loading a saved one
-without running code, and the experiments' choice of policy (``--policy``, ``--hidden``, ...)."""
+without running code, the experiments' choice of policy (``--policy``, ``--hidden``, ...), and each policy
+kind's default learning rate per optimiser (``DEFAULT_LEARNING_RATES``), which every learner and experiment
+uses where its rate is left unset (None)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,61 @@ import torch
 from torch import nn
 
 from agents.experiment.config_checks import ConfigError
-from agents.policy.networks import CausalTransformer, MarkovMLP, NetworkSizes
+from agents.policy.networks import CausalTransformer, LinearLogits, MarkovMLP, NetworkSizes
 from agents.policy.policy import LinearPolicy
 from agents.policy.policy_grad import NetworkPolicy
 
 POLICIES = ("linear", "mlp", "transformer")
 DEFAULT_SIZES = NetworkSizes()
+
+STAGES = ("pretrain", "adagrad", "sgd", "adam")
+"""What a default rate is for: supervised pre-training (always Adagrad), or policy gradient under an optimiser."""
+
+DEFAULT_LEARNING_RATES: dict[str, dict[str, float]] = {
+    "linear": {"pretrain": 0.1, "adagrad": 0.1, "sgd": 1.0, "adam": 0.1},
+    "mlp": {"pretrain": 0.1, "adagrad": 0.1, "sgd": 1.0, "adam": 0.01},
+    "transformer": {"pretrain": 0.1, "adagrad": 0.01, "sgd": 0.1, "adam": 0.001},
+}
+"""Per policy kind, per stage (``STAGES``): the learning rate a run uses when none is given, measured on
+Figure 1's quick setting (docs/neural.md, "Default learning rates"). The linear policy keeps the paper's
+Adagrad 0.1 throughout; the transformer pre-trains at 0.1 but needs PG rates ten times smaller, or its
+first PG steps saturate its logits on wrong tokens (a collapse)."""
+
+
+def policy_kind(policy: object) -> str:
+    """The kind ("linear", "mlp" or "transformer") of a made or loaded policy (a ``LinearPolicy``, or a
+    ``NetworkPolicy`` whose architecture names it; the linear policy's general path counts as linear).
+    Raises ``ValueError`` for a network of another kind (whose rate must then be given)."""
+    if isinstance(policy, LinearPolicy):
+        return "linear"
+    if isinstance(policy, NetworkPolicy):
+        name = policy.architecture.get("name")
+        if name in POLICIES:
+            return str(name)
+        if isinstance(policy.module, LinearLogits):
+            return "linear"
+    raise ValueError(
+        f"no default learning rate for a policy of type {type(policy).__name__} (kinds with defaults: "
+        f"{POLICIES}); give the learning rate explicitly"
+    )
+
+
+def default_learning_rate(kind: str, stage: str) -> float:
+    """The default rate of policy ``kind`` for ``stage``: 'pretrain', or PG under 'adagrad', 'sgd' or 'adam'."""
+    if kind not in DEFAULT_LEARNING_RATES:
+        raise ValueError(f"policy must be one of {POLICIES}, got {kind!r}")
+    if stage not in STAGES:
+        raise ValueError(f"optimizer must be one of {STAGES[1:]} (or 'pretrain'), got {stage!r}")
+    return DEFAULT_LEARNING_RATES[kind][stage]
+
+
+def learning_rate_for(rate: float | None, policy: object, stage: str) -> float:
+    """``rate`` where given, else the default of ``policy``'s kind (a policy object or a kind's name) for
+    ``stage`` (``default_learning_rate``): what a learner resolves its config's ``learning_rate`` to."""
+    if rate is not None:
+        return float(rate)
+    kind = policy if isinstance(policy, str) else policy_kind(policy)
+    return default_learning_rate(kind, stage)
 
 
 def make_policy(
@@ -116,6 +167,10 @@ class PolicyChoice:
     def make(self, task: object, device: str | torch.device = "cpu", seed: int = 0) -> LinearPolicy | NetworkPolicy:
         """A fresh policy of this choice for ``task`` (see ``make_policy``)."""
         return make_policy(self.name, task, NetworkSizes(self.hidden, self.layers, self.heads), device, seed)
+
+    def learning_rate(self, rate: float | None, stage: str) -> float:
+        """``rate`` where given, else this policy's default for ``stage`` (``DEFAULT_LEARNING_RATES``)."""
+        return learning_rate_for(rate, self.name, stage)
 
     def record(self) -> dict[str, Any]:
         """What a run's config records of the choice: nothing for the linear policy (so run folders made

@@ -1,5 +1,6 @@
 """Exact evaluation of any policy during training (teacher-forced p(y*|x), batched): test error, tracked
-contexts' likelihoods, LQ, token-level LQ and the mean next-token probability of y*."""
+contexts' likelihoods, LQ, token-level LQ, the mean next-token probability of y* and the share of test
+positions where the policy is all but deterministic on a wrong token."""
 
 from __future__ import annotations
 
@@ -66,6 +67,8 @@ class PolicyEvaluator:
             "eval/token_likelihood_quantile": likelihood_quantile(np.exp(token_log_probs.min(axis=1)), self.lq_eps),
             # the mean over test contexts and positions of p(y*_i | x, y*_<i): the model's quality per token
             "eval/mean_token_probability": float(np.exp(token_log_probs).mean()),
+            # positions where the policy all but always writes a wrong token (a collapse shows here)
+            "eval/confidently_wrong": confidently_wrong_share(policy, self.test_contexts, self.test_targets),
         }
         if self.tracked is not None:
             tracked = self.tracked_likelihoods(policy)
@@ -74,6 +77,26 @@ class PolicyEvaluator:
             if self.off_support is not None and self.off_support.size:
                 metrics["eval/off_support_likelihood"] = float(tracked[self.off_support].mean())
         return metrics
+
+
+CONFIDENT = 0.99
+"""A next-token distribution this concentrated on one token counts as deterministic."""
+
+
+def confidently_wrong_share(
+    policy: Policy, contexts: np.ndarray, targets: np.ndarray, confident: float = CONFIDENT, chunk: int = 4096
+) -> float:
+    """The share of (context, position) pairs, teacher-forced along the targets ``(n, N)`` at contexts
+    ``(n, d)``, where the policy gives a token other than y*_i a probability of at least ``confident``."""
+    wrong = 0
+    with torch.no_grad():
+        for start in range(0, len(contexts), chunk):
+            x = torch.as_tensor(contexts[start : start + chunk], device=policy.device)
+            y = torch.as_tensor(targets[start : start + chunk], device=policy.device)
+            probs = policy.token_probs(x, y).double()
+            top, token = probs.max(dim=-1)
+            wrong += int(((top >= confident) & (token != y)).sum())
+    return wrong / max(1, targets.size)
 
 
 LinearEvaluator = PolicyEvaluator

@@ -69,9 +69,10 @@ def adaptive_update(
 
 
 def token_adaptive_update(
-    policy: Policy, contexts: torch.Tensor, tokens: torch.Tensor, weights: torch.Tensor
+    policy: Policy, contexts: torch.Tensor, tokens: torch.Tensor, weights: torch.Tensor, step_scale: float = 1.0
 ) -> torch.Tensor:
-    """The adaptive step taken per token: w <- w + sum_(b,i) g_bi / (4 + 2 ||g_bi||^2), with
+    """The adaptive step taken per token: w <- w + sum_(b,i) c g_bi / (4 + 2 ||g_bi||^2) (c = ``step_scale``,
+    the theory's 1 by default), with
     g_bi = weights[b, i] grad log p_w(tokens[b, i] | x_b, tokens[b, <i]) at the current w.
 
     Under the process reward every position of a verified prefix is a labelled example of its own (the
@@ -81,7 +82,7 @@ def token_adaptive_update(
 
     For a network the norms ||g_bi||^2 come from per-sample scores of the B N (row, position) pairs.
 
-    Args and shapes as in ``adaptive_update``. Returns the step sizes ``(B, N)``.
+    Args and shapes as in ``adaptive_update``. Returns the step sizes c / (4 + 2 ||g_bi||^2): ``(B, N)``.
     """
     weights = weights.to(parameter_dtype(policy))
     if not isinstance(policy, LinearPolicy):
@@ -91,7 +92,7 @@ def token_adaptive_update(
         norms = policy.score_sq_norms(
             contexts.repeat_interleave(length, 0), tokens.repeat_interleave(length, 0), None, per_token
         )
-        step_sizes = 1.0 / (4.0 + 2.0 * norms.view(rows, length))
+        step_sizes = step_scale / (4.0 + 2.0 * norms.view(rows, length))
         add_to_parameters(policy, policy.score(contexts, tokens, None, weights * step_sizes))
         return step_sizes
     with torch.no_grad():
@@ -100,6 +101,6 @@ def token_adaptive_update(
         feature = contexts.to(probs.dtype).pow(2).sum(1, keepdim=True) + (torch.arange(tokens.shape[1]) > 0).to(
             probs.dtype
         )
-        step_sizes = 1.0 / (4.0 + 2.0 * weights.pow(2) * residual * feature)
+        step_sizes = step_scale / (4.0 + 2.0 * weights.pow(2) * residual * feature)
         add_to_parameters(policy, policy.score(contexts, tokens, probs, weights * step_sizes))
     return step_sizes

@@ -111,7 +111,10 @@ def test_table_rows() -> None:
         "phase": "tune", "reward": "outcome", "method": "rloo", "learning_rate": 2.0, "seed": 1000,
         "reward_queries": 16, "final_test_error": 0.2, "mean_test_error": pytest.approx(0.4),
         "mean_trace_variance": pytest.approx(0.3), "median_snr": 2.0, "mean_learning_rate": 0.5,
+        "collapsed": False, "collapse_reasons": "",
     }  # fmt: skip
+    worse = analysis.run_rows({("eval", "outcome", "rloo", 2.0, 0): run((0.3, 0.2, 0.4))})[0]
+    assert worse["collapsed"] is True and worse["collapse_reasons"] == "worse_than_base"
 
     curves = analysis.method_curves([run((0.6, 0.4, 0.2)), run((0.6, 0.4, 0.4), snr=(math.inf, 3.0))])
     rows = analysis.curve_rows({"outcome": {"rloo": curves}})
