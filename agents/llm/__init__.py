@@ -5,10 +5,17 @@ reward functions, the paper's per-token PRM policy gradient as a GRPOTrainer, an
 Needs the ``llm`` extra (``pip install seqreward[llm]``); nothing else in ``agents`` imports this package.
 """
 
+from agents.llm.base import sft_base_model
 from agents.llm.data import prompt_dataset, sft_dataset, test_dataset, training_contexts
 from agents.llm.encoding import PromptEncoding, encoding_ceiling
 from agents.llm.evaluation import CausalLMPolicy, ExactEvalCallback, lm_evaluate
-from agents.llm.models import answer_log_probs, constrain_to_answers, make_tokenizer, tiny_causal_lm
+from agents.llm.models import (
+    answer_log_probs,
+    constrain_to_answers,
+    make_tokenizer,
+    release_from_trainer,
+    tiny_causal_lm,
+)
 from agents.llm.rewards import TaskReward, outcome_reward_func, process_reward_func
 from agents.llm.trainers import ProcessGRPOTrainer, per_token_advantages, task_grpo_config
 
@@ -26,6 +33,8 @@ __all__ = [
     "outcome_reward_func",
     "per_token_advantages",
     "process_reward_func",
+    "release_from_trainer",
+    "sft_base_model",
     "prompt_dataset",
     "sft_dataset",
     "task_grpo_config",

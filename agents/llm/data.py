@@ -52,8 +52,11 @@ test_dataset.__test__ = False  # type: ignore[attr-defined]
 
 
 def sft_dataset(task: SequenceTask, encoding: PromptEncoding, contexts: np.ndarray) -> Dataset:
-    """(prompt, y*) pairs in TRL's prompt-completion format: columns ``prompt`` and ``completion`` (the answer
-    tokens of y*, led by a space so that prompt + completion tokenises as the two token lists)."""
+    """(prompt, y*) pairs for TRL's SFTTrainer, already tokenized: ``input_ids`` (prompt then y*'s answer tokens,
+    d + N ids) and ``completion_mask`` (1 on y*), so that SFTTrainer adds no end-of-sequence token (the answer
+    head gives it no probability) and trains on the answer tokens only."""
     contexts = task.check_context("contexts", contexts).reshape(-1, task.context_dim)
-    completions = [" " + text for text in encoding.response_texts(task.targets(contexts))]
-    return Dataset.from_dict({"prompt": encoding.prompt_texts(contexts), "completion": completions})
+    ids = np.concatenate([encoding.prompt_ids(contexts), encoding.response_ids(task.targets(contexts))], axis=1)
+    mask = np.zeros(ids.shape, dtype=np.int64)
+    mask[:, task.context_dim :] = 1
+    return Dataset.from_dict({"input_ids": ids.tolist(), "completion_mask": mask.tolist()})

@@ -54,9 +54,7 @@ class CausalLMPolicy:
         return torch.softmax(logits, dim=-1)[:, self.encoding.answer_ids].double().cpu().numpy()
 
 
-def lm_evaluate(
-    evaluator: PolicyEvaluator, model: PreTrainedModel, encoding: PromptEncoding
-) -> dict[str, Any]:
+def lm_evaluate(evaluator: PolicyEvaluator, model: PreTrainedModel, encoding: PromptEncoding) -> dict[str, Any]:
     """The evaluator's ``eval/...`` metrics of ``model`` (in eval mode; its training mode restored)."""
     return evaluator(cast(Policy, CausalLMPolicy(model, encoding)))
 
@@ -78,6 +76,8 @@ class ExactEvalCallback(TrainerCallback):
             whose mean is ``eval/off_support_likelihood`` (as ``PolicyEvaluator`` takes them).
         reward_funcs: the ``TaskReward`` functions whose queries are summed into ``train/reward_queries``.
         log_dir: where to write ``metrics.jsonl`` and ``tb/`` (None: keep the records in memory only).
+        stop_at_test_error: stop training at the first evaluation whose test error is at most this (a base model
+            of chosen weakness); None: never.
     """
 
     def __init__(
@@ -90,6 +90,7 @@ class ExactEvalCallback(TrainerCallback):
         off_support: np.ndarray | None = None,
         reward_funcs: list[TaskReward] | None = None,
         log_dir: str | Path | None = None,
+        stop_at_test_error: float | None = None,
     ) -> None:
         if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
             raise ValueError(f"eval_every must be a positive integer, got {eval_every!r}")
@@ -97,6 +98,9 @@ class ExactEvalCallback(TrainerCallback):
         self.encoding, self.eval_every = encoding, eval_every
         self.reward_funcs = list(reward_funcs or [])
         self.log_dir = None if log_dir is None else Path(log_dir)
+        if stop_at_test_error is not None and not 0.0 <= stop_at_test_error <= 1.0:
+            raise ValueError(f"stop_at_test_error must lie in [0, 1] or be None, got {stop_at_test_error!r}")
+        self.stop_at_test_error = stop_at_test_error
         self.records: list[dict[str, Any]] = []
         self._writer: SummaryWriter | None = None
 
@@ -131,9 +135,14 @@ class ExactEvalCallback(TrainerCallback):
 
     def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
         if state.global_step % self.eval_every == 0 and self._due(state):
-            state.log_history.append(dict(self.evaluate(kwargs["model"], state.global_step)))
+            record = self.evaluate(kwargs["model"], state.global_step)
+            state.log_history.append(dict(record))
+            if self.stop_at_test_error is not None and record["eval/test_error"] <= self.stop_at_test_error:
+                control.should_training_stop = True
 
-    def on_train_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
+    def on_train_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
         if self._due(state):
             state.log_history.append(dict(self.evaluate(kwargs["model"], state.global_step)))
         if self._writer is not None:

@@ -94,6 +94,14 @@ def constrain_to_answers(model: PreTrainedModel, answer_ids: Sequence[int]) -> P
     return model
 
 
+def release_from_trainer(model: PreTrainedModel) -> PreTrainedModel:
+    """Undo TRL's patch of ``model.forward`` (its fused LM head, set on the instance, whose closure holds this
+    very model): afterwards ``copy.deepcopy(model)`` gives an independent model (a copy of a patched model would
+    generate with the original's weights). Returns the model."""
+    model.__dict__.pop("forward", None)
+    return model
+
+
 def answer_log_probs(
     model: PreTrainedModel, encoding: PromptEncoding, contexts: np.ndarray, answers: np.ndarray, chunk: int = 1024
 ) -> np.ndarray:

@@ -126,7 +126,10 @@ def test_rewards_and_queries_are_the_envs(task: SequenceTask, encoding: PromptEn
     answers = task.targets(x)
     answers[32:] = rng.integers(0, task.vocab_size, size=(32, task.seq_len))  # half right, half mostly wrong
     ids = encoding.response_ids(answers).tolist()
-    for reward, func in (("process", process_reward_func(task, encoding)), ("outcome", outcome_reward_func(task, encoding))):
+    for reward, func in (
+        ("process", process_reward_func(task, encoding)),
+        ("outcome", outcome_reward_func(task, encoding)),
+    ):
         env_id = ENV_ID.replace("Process", reward.capitalize())
         batch = env_rollout(env_id, x, answers)
         paid = func(prompts=[""] * 64, completions=[""] * 64, completion_ids=ids, context=x.tolist())
@@ -158,7 +161,9 @@ def test_per_token_advantages_and_loss_are_the_paper_prm_rules(
     assert sum(float(g.abs().sum()) for g in trl_grads) > 0
 
 
-def test_the_trainer_needs_a_process_reward(task: SequenceTask, encoding: PromptEncoding, tokenizer: Any, tmp_path: Path) -> None:
+def test_the_trainer_needs_a_process_reward(
+    task: SequenceTask, encoding: PromptEncoding, tokenizer: Any, tmp_path: Path
+) -> None:
     with pytest.raises(ValueError, match="exactly one process reward"):
         ProcessGRPOTrainer(
             model=tiny_causal_lm(encoding),
@@ -189,7 +194,9 @@ def test_a_short_prm_run_logs_exact_metrics_and_queries(
     task: SequenceTask, encoding: PromptEncoding, tokenizer: Any, tmp_path: Path
 ) -> None:
     prm = process_reward_func(task, encoding)
-    callback = ExactEvalCallback(task, encoding, eval_every=2, test_size=64, reward_funcs=[prm], log_dir=tmp_path / "run")
+    callback = ExactEvalCallback(
+        task, encoding, eval_every=2, test_size=64, reward_funcs=[prm], log_dir=tmp_path / "run"
+    )
     trainer = ProcessGRPOTrainer(
         model=tiny_causal_lm(encoding),
         reward_funcs=[prm],
