@@ -150,6 +150,12 @@ class PromptEncoding:
             row[: len(tokens)] = tokens
         return out
 
+    def answers_from_text(self, texts: list[str], seq_len: int) -> np.ndarray:
+        """The task tokens of whitespace-separated responses (``"y2 y0 y1 y3"``): ``(n, seq_len)``, -1 where a
+        response has no answer token (another word, or a response shorter than ``seq_len``)."""
+        ids = {token: index for index, token in enumerate(self.vocabulary)}
+        return self.answers([[ids.get(word, -1) for word in text.split()] for text in texts], seq_len)
+
 
 def encoding_ceiling(task: SequenceTask, encoding: PromptEncoding, contexts: np.ndarray) -> dict[str, float]:
     """What the encoding lets any model reach on ``contexts``: contexts sharing a prompt get one answer
