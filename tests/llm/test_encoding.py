@@ -3,9 +3,11 @@ the tokenizer agreeing with it."""
 
 from __future__ import annotations
 
+import ast
 import itertools
 import subprocess
 import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -70,3 +72,17 @@ def test_the_env_and_agents_packages_never_import_the_llm_stack() -> None:
     code = "import sys, seqreward_env, agents; print(sorted({'transformers', 'trl', 'datasets'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_only_agents_llm_imports_the_llm_stack() -> None:
+    root = Path(__file__).resolve().parents[2]
+    stack = {"transformers", "trl", "datasets", "tokenizers", "accelerate", "reasoning_gym", "verifiers"}
+    for path in sorted((root / "agents").rglob("*.py")) + sorted((root / "seqreward_env").rglob("*.py")):
+        if (root / "agents" / "llm") in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in stack and not name.startswith("agents.llm"), f"{path} imports {name}"
