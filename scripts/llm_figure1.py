@@ -4,8 +4,9 @@ the per-token process reward get past it, for a transformer trained by TRL?
 "Post-Training with Policy Gradients: Optimality and the Base Model Barrier" (arXiv 2603.06957), Figure 1, on
 ``seqreward/RademacherProcess-v0`` (contexts a prompt carries exactly): a tiny Llama is fine-tuned (TRL's
 SFTTrainer) on the contexts whose first coordinate is +1 until its test error reaches ``--base-test-error``;
-then, per seed, TRL's GRPOTrainer with the outcome reward and ``agents.llm.ProcessGRPOTrainer`` with the
-per-token process reward (A_i = r_i) train it. Beside them, on the same task, the package's linear policy is
+then, per seed, TRL's GRPOTrainer with the outcome reward, GRPOTrainer with the process reward summed into one
+scalar per completion, and ``agents.llm.ProcessGRPOTrainer`` with the per-token process reward (A_i = r_i) train
+it. Beside them, on the same task, the package's linear policy is
 pre-trained to the same base test error and trained by PaperPG (ORM and PRM) and GroupPG (GRPO, outcome), with
 as many responses per step. Every context of the task is tracked; the off-support ones (base likelihood below
 ``--off-support-threshold``, from each stack's own base) are counted as lifted when they end above

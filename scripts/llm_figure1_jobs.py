@@ -43,9 +43,11 @@ if TYPE_CHECKING:
 
 ENV_IDS = {"outcome": "seqreward/RademacherOutcome-v0", "process": "seqreward/RademacherProcess-v0"}
 DONE = "done.json"
-# The runs of the figure: (name, stack, reward).
+# The runs of the figure: (name, stack, reward). "process_sum" is TRL's GRPOTrainer given the process reward as
+# one scalar per completion (sum_i r_i, group-normalised): the per-token credit lost, as plain TRL would have it.
 METHODS: tuple[tuple[str, str, str], ...] = (
     ("TRL GRPO (outcome)", "llm", "outcome"),
+    ("TRL GRPO (process, summed)", "llm", "process_sum"),
     ("TRL per-token PRM", "llm", "process"),
     ("PaperPG ORM", "linear", "outcome"),
     ("PaperPG PRM", "linear", "process"),
@@ -122,8 +124,9 @@ def llm_run(
     off_support: np.ndarray,
     folder: Path,
 ) -> list[dict[str, Any]]:
-    """One TRL run from the SFT base: GRPOTrainer with the outcome reward, or ProcessGRPOTrainer with the
-    per-token process reward; its exact evaluations (all contexts tracked) are written to ``folder``."""
+    """One TRL run from the SFT base: GRPOTrainer with the outcome reward ("outcome") or the summed process reward
+    ("process_sum"), or ProcessGRPOTrainer with the per-token process reward ("process"); its exact evaluations
+    (all contexts tracked) are written to ``folder``."""
     if (folder / DONE).exists():
         return read_metrics(folder)
     for stale in ("metrics.jsonl", "tb"):  # an interrupted run starts over
@@ -158,7 +161,7 @@ def llm_run(
         seed=hf_seed(config.seed, "trl", seed),
         data_seed=hf_seed(config.seed, "trl_data", seed),
     )
-    trainer_class = GRPOTrainer if reward == "outcome" else ProcessGRPOTrainer
+    trainer_class = ProcessGRPOTrainer if reward == "process" else GRPOTrainer
     trainer = trainer_class(
         model=model,
         reward_funcs=[func],

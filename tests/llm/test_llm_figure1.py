@@ -65,9 +65,17 @@ def test_a_tiny_setting_writes_its_table_and_figure_and_reuses_its_runs(tmp_path
     )
     result = run_figure(config, tmp_path)
     names = [row["method"] for row in result["table"]]
-    assert names == ["TRL GRPO (outcome)", "TRL per-token PRM", "PaperPG ORM", "PaperPG PRM", "GroupPG GRPO (outcome)"]
+    assert names == [
+        "TRL GRPO (outcome)",
+        "TRL GRPO (process, summed)",
+        "TRL per-token PRM",
+        "PaperPG ORM",
+        "PaperPG PRM",
+        "GroupPG GRPO (outcome)",
+    ]
     queries = {row["method"]: row["reward_queries"]["mean"] for row in result["table"]}
     assert queries["TRL GRPO (outcome)"] == 4 * 16 and queries["TRL per-token PRM"] == 4 * 16 * 4
+    assert queries["TRL GRPO (process, summed)"] == queries["TRL per-token PRM"]
     assert queries["PaperPG ORM"] == queries["TRL GRPO (outcome)"]
     for name in ("llm_figure1.png", "llm_figure1.json", "llm_figure1.md"):
         assert (tmp_path / name).stat().st_size > 0
@@ -82,4 +90,4 @@ def test_a_tiny_setting_writes_its_table_and_figure_and_reuses_its_runs(tmp_path
 def test_quick_command_line(tmp_path: Path) -> None:
     run_dir = main(["--quick", "--run-dir", str(tmp_path / "quick"), "--no-progress"])
     summary = json.loads((run_dir / "llm_figure1.json").read_text())
-    assert summary["config"]["steps"] == QUICK.steps and len(summary["table"]) == 5
+    assert summary["config"]["steps"] == QUICK.steps and len(summary["table"]) == 6
