@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> Path:
         argv,
         description=__doc__ or "",
         prog="llm_figure1.py",
-        quick_help="a small setting that runs in under 2 minutes",
+        quick_help="a small setting that runs in about a minute",
         run_dir_help="run folder (default runs/llm_figure1/<setting>-seed<seed>)",
     )
     limit_threads(1)

@@ -2,6 +2,9 @@
 a prompt encoding, a tokenizer and tiny causal LM built locally, prompt datasets, the task's rewards as TRL
 reward functions, the paper's per-token PRM policy gradient as a GRPOTrainer, and exact evaluation.
 
+The task as a reasoning-gym dataset and as a verifiers taskset lives in ``agents.llm.reasoning_gym_tasks`` and
+``agents.llm.verifiers_tasks``, imported on their own (verifiers takes seconds to import).
+
 Needs the ``llm`` extra (``pip install seqreward[llm]``); nothing else in ``agents`` imports this package.
 """
 
