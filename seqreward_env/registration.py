@@ -28,6 +28,16 @@ PAPER_TASK: dict[str, Any] = {
 }
 # Version 0 of the paper's ids: the same shapes with a teacher and test set drawn by numpy from task_seed.
 PAPER_SHAPED_TASK: dict[str, Any] = {**PAPER_TASK, "teacher": None}
+# Contexts a prompt carries exactly (for language models, see agents.llm): Rademacher vectors in {-1, +1}^8 (256
+# contexts), N = 4, k = 4, every context with margin >= 0.02 (the paper's margin condition), rewards -1/+1.
+RADEMACHER_TASK: dict[str, Any] = {
+    "seq_len": 4,
+    "vocab_size": 4,
+    "context_dim": 8,
+    "contexts": "rademacher",
+    "margin": 0.02,
+    "reward_values": (-1.0, 1.0),
+}
 
 ENV_IDS: dict[str, dict[str, Any]] = {
     "seqreward/Outcome-v0": {**SMALL_TASK, "reward": "outcome"},
@@ -36,6 +46,8 @@ ENV_IDS: dict[str, dict[str, Any]] = {
     "seqreward/PaperProcess-v1": {**PAPER_TASK, "reward": "process"},
     "seqreward/PaperOutcome-v0": {**PAPER_SHAPED_TASK, "reward": "outcome"},
     "seqreward/PaperProcess-v0": {**PAPER_SHAPED_TASK, "reward": "process"},
+    "seqreward/RademacherOutcome-v0": {**RADEMACHER_TASK, "reward": "outcome"},
+    "seqreward/RademacherProcess-v0": {**RADEMACHER_TASK, "reward": "process"},
 }
 
 # The newest version of each environment name (Gymnasium warns that the older ones are out of date).

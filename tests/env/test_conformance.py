@@ -39,6 +39,8 @@ def test_ids_are_registered_with_both_entry_points() -> None:
         "seqreward/PaperProcess-v0",
         "seqreward/PaperOutcome-v1",
         "seqreward/PaperProcess-v1",
+        "seqreward/RademacherOutcome-v0",
+        "seqreward/RademacherProcess-v0",
     }
     for env_id in ENV_IDS:
         spec = gym.spec(env_id)

@@ -53,6 +53,8 @@ def test_v1_ids_use_the_paper_task_and_v0_the_numpy_draw() -> None:
         "seqreward/Process-v0",
         "seqreward/PaperOutcome-v1",
         "seqreward/PaperProcess-v1",
+        "seqreward/RademacherOutcome-v0",
+        "seqreward/RademacherProcess-v0",
     }
 
 
