@@ -17,7 +17,7 @@ from transformers import PreTrainedModel, TrainerCallback, TrainerControl, Train
 
 from agents.experiment.tensorboard import QUERIES_KEY
 from agents.llm.encoding import PromptEncoding
-from agents.llm.models import answer_log_probs
+from agents.llm.models import answer_distributions, answer_log_probs
 from agents.llm.rewards import TaskReward
 from agents.policy.evaluation import PolicyEvaluator
 from agents.policy.policy_grad import Policy
@@ -25,7 +25,7 @@ from seqreward_env import SequenceTask
 
 
 class CausalLMPolicy:
-    """A causal LM seen as the package's policy: teacher-forced ``token_log_probs(contexts, tokens)``, so that
+    """A causal LM seen as the package's policy: teacher-forced ``token_log_probs`` and ``token_probs``, so that
     ``PolicyEvaluator`` evaluates it; ``next_token_probs(observations)`` is the policy as a function of the env's
     (batched) observations, from the model's next-token distribution over the answer tokens."""
 
@@ -41,6 +41,11 @@ class CausalLMPolicy:
         return torch.as_tensor(
             answer_log_probs(self.model, self.encoding, contexts.cpu().numpy(), tokens.cpu().numpy())
         )
+
+    def token_probs(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced next-token probabilities over the k answer tokens at every position: ``(n, N, k)``."""
+        log_probs = answer_distributions(self.model, self.encoding, contexts.cpu().numpy(), tokens.cpu().numpy())
+        return torch.as_tensor(np.exp(log_probs))
 
     def next_token_probs(self, observations: dict[str, np.ndarray]) -> np.ndarray:
         """``(n, k)`` next-token probabilities after the written tokens of batched env observations (all rows

@@ -102,25 +102,34 @@ def release_from_trainer(model: PreTrainedModel) -> PreTrainedModel:
     return model
 
 
-def answer_log_probs(
+def answer_distributions(
     model: PreTrainedModel, encoding: PromptEncoding, contexts: np.ndarray, answers: np.ndarray, chunk: int = 1024
 ) -> np.ndarray:
-    """Teacher-forced log p(y_i | prompt(x), y_<i) of ``(n, N)`` answers, ``(n, N)`` float64, normalised over
-    the k answer tokens (with the answer head this equals the model's own distribution)."""
+    """Teacher-forced log p(. | prompt(x), y_<i) over the k answer tokens at every position of ``(n, N)``
+    answers: ``(n, N, k)`` float64, normalised over the answer tokens (with the answer head this equals the
+    model's own distribution)."""
     prompts = torch.as_tensor(encoding.prompt_ids(contexts))
     responses = torch.as_tensor(encoding.response_ids(answers))
     d, length = prompts.shape[1], responses.shape[1]
     answer_ids = torch.as_tensor(encoding.answer_ids)
     device = next(model.parameters()).device
-    out = np.empty(responses.shape, dtype=np.float64)
+    out = np.empty((*responses.shape, len(encoding.answer_ids)), dtype=np.float64)
     was_training = model.training
     model.eval()
     with torch.no_grad():
         for start in range(0, len(prompts), chunk):
             ids = torch.cat([prompts[start : start + chunk], responses[start : start + chunk]], dim=1).to(device)
             logits = model(input_ids=ids).logits[:, d - 1 : d - 1 + length].float()
-            log_probs = torch.log_softmax(logits[..., answer_ids.to(device)], dim=-1)
-            picked = log_probs.gather(-1, (ids[:, d:] - encoding.answer_offset).unsqueeze(-1)).squeeze(-1)
-            out[start : start + chunk] = picked.double().cpu().numpy()
+            out[start : start + chunk] = torch.log_softmax(logits[..., answer_ids.to(device)], dim=-1).double().cpu()
     model.train(was_training)
     return out
+
+
+def answer_log_probs(
+    model: PreTrainedModel, encoding: PromptEncoding, contexts: np.ndarray, answers: np.ndarray, chunk: int = 1024
+) -> np.ndarray:
+    """Teacher-forced log p(y_i | prompt(x), y_<i) of ``(n, N)`` answers, ``(n, N)`` float64, normalised over
+    the k answer tokens (with the answer head this equals the model's own distribution)."""
+    log_probs = answer_distributions(model, encoding, contexts, answers, chunk)
+    picked = np.take_along_axis(log_probs, np.asarray(answers, dtype=np.int64)[..., None], axis=-1)
+    return picked[..., 0]
