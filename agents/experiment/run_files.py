@@ -238,6 +238,7 @@ def _lookup(config: Mapping[str, Any], dotted: str) -> Any:
 
 
 MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 256 * 2**20  # about a million files' entries
 # Files a run appends to (logs): vouched for by the beginning recorded last, since the run may have appended
 # more before it was stopped.
 APPENDED = ("metrics.jsonl", "progress.csv", "events.out.tfevents.")
@@ -263,6 +264,8 @@ def _manifest(folder: Path) -> tuple[str | None, dict[str, dict[str, Any]]]:
     if not path.exists():
         return None, {}
     remedy = "delete it (the folder's files are then no longer removed by --fresh)"
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise file_problem(path, f"holds more than {MAX_MANIFEST_BYTES} bytes, more than a manifest may", remedy)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         files, owner = manifest.get("files"), manifest.get("owner")
