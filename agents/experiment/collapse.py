@@ -20,9 +20,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-WRONG_SHARE_RISE = 0.05
+WRONG_SHARE_RISE = 0.2
 """How much the share of confidently wrong test positions may rise over a run before it counts as a
-collapse (a few positions may legitimately harden on the way to the target)."""
+collapse. Some positions legitimately harden on wrong tokens: Figure 1's off-support contexts, which PG
+never lifts, did so at 5 to 7% of the test positions in a healthy linear run (N = 32, docs/neural.md);
+a collapse reaches half of them and more."""
 
 REASONS = {
     "worse_than_base": "final test error {final:.4f} above the starting policy's {base:.4f}",
