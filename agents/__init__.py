@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from seqreward_env._version import __distribution__, __version__
 
 if TYPE_CHECKING:
+    from agents.common.seeding import check_seed, derive_seed, row_seeds, stream
     from agents.experiment.jobs import LEARNERS, Evaluation, Job, StopRule, TaskSpec, run_job
     from agents.experiment.loop import train
     from agents.experiment.runs import Run
-    from agents.experiment.seeding import check_seed, derive_seed, row_seeds, stream
     from agents.experiment.sweep import run_sweep
     from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
     from agents.learners.best_of_m import BestOfM, BestOfMConfig
@@ -73,10 +73,10 @@ _EXPORTS = {
     "Run": "agents.experiment.runs",
     "train": "agents.experiment.loop",
     "run_sweep": "agents.experiment.sweep",
-    "check_seed": "agents.experiment.seeding",
-    "derive_seed": "agents.experiment.seeding",
-    "row_seeds": "agents.experiment.seeding",
-    "stream": "agents.experiment.seeding",
+    "check_seed": "agents.common.seeding",
+    "derive_seed": "agents.common.seeding",
+    "row_seeds": "agents.common.seeding",
+    "stream": "agents.common.seeding",
 }
 
 __all__ = [

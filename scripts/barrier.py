@@ -26,8 +26,8 @@ from typing import Any
 if __package__ in (None, ""):  # run as ``python scripts/barrier.py``: make ``scripts`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agents.common.config_checks import ConfigError, check_choices, check_fields, check_interval, check_positive
 from agents.experiment.cli import Experiment, run_experiment
-from agents.experiment.config_checks import ConfigError, check_choices, check_fields, check_interval, check_positive
 from agents.experiment.jobs import run_job
 from agents.experiment.sweep import run_sweep
 from agents.experiment.tables import write_series_events, write_table

@@ -10,9 +10,9 @@ import gymnasium as gym
 import numpy as np
 
 import seqreward_env  # noqa: F401  (registers the ids)
+from agents.common.config_checks import check_env_id, check_fields
+from agents.common.threads import limit_threads
 from agents.experiment.cli import parse_settings
-from agents.experiment.config_checks import check_env_id, check_fields
-from agents.experiment.threads import limit_threads
 
 
 def run(envs: gym.vector.VectorEnv, actions: np.ndarray, seed: int) -> tuple[float, float]:

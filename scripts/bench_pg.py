@@ -20,9 +20,9 @@ import numpy as np
 import torch
 
 import seqreward_env  # noqa: F401  (registers the ids)
+from agents.common.config_checks import check_env_id, check_fields
+from agents.common.threads import limit_threads
 from agents.experiment.cli import parse_settings
-from agents.experiment.config_checks import check_env_id, check_fields
-from agents.experiment.threads import limit_threads
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy import LinearPolicy

@@ -24,7 +24,7 @@ from typing import Any
 import gymnasium as gym
 
 import seqreward_env  # noqa: F401  (registers the ids)
-from agents.experiment.threads import limit_threads
+from agents.common.threads import limit_threads
 from agents.learners import paper_pg
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy import rollout as rollout_module
@@ -126,7 +126,9 @@ def main(argv: list[str] | None = None) -> None:
 
     alone = profile(agent, args.repeats, None)
     interleaved = profile(agent, args.repeats, reference_step)
-    print(f"task {args.env_id}: batch {args.batch_size}, N={task.seq_len}, 1 torch thread, {args.repeats} steps each way")
+    print(
+        f"task {args.env_id}: batch {args.batch_size}, N={task.seq_len}, 1 torch thread, {args.repeats} steps each way"
+    )
     print(f"{'part (ms)':<24} {'alone: median':>14} {'fastest':>8} {'interleaved: median':>20} {'fastest':>8}")
     for part in (*PARTS, "rest", "total"):
         a, b = alone[part], interleaved[part]

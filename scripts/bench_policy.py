@@ -20,9 +20,9 @@ import gymnasium as gym
 import torch
 
 import seqreward_env  # noqa: F401  (registers the ids)
+from agents.common.config_checks import ConfigError, check_env_id, check_fields
+from agents.common.threads import limit_threads
 from agents.experiment.cli import parse_settings
-from agents.experiment.config_checks import ConfigError, check_env_id, check_fields
-from agents.experiment.threads import limit_threads
 from agents.learners.group_pg import GroupPG, GroupPGConfig
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.choice import POLICIES, make_policy

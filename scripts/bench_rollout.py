@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 import seqreward_env  # noqa: F401  (registers the ids)
-from agents.experiment.threads import limit_threads
+from agents.common.threads import limit_threads
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.choice import make_policy
 from agents.policy.evaluation import PolicyEvaluator

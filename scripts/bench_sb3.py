@@ -20,9 +20,9 @@ import numpy as np
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
+from agents.common.config_checks import ConfigError, check_env_id, check_fields, check_json_object
+from agents.common.threads import limit_threads
 from agents.experiment.cli import parse_settings
-from agents.experiment.config_checks import ConfigError, check_env_id, check_fields, check_json_object
-from agents.experiment.threads import limit_threads
 from agents.learners.sb3 import make_dummy_vec_env, make_sb3_vec_env, sequence_policy_kwargs
 
 

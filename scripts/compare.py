@@ -27,8 +27,8 @@ if __package__ in (None, ""):  # run as ``python scripts/compare.py``: make ``sc
 
 import numpy as np
 
+from agents.common.config_checks import ConfigError, check_at_least, check_choices, check_fields
 from agents.experiment.cli import Experiment, run_experiment
-from agents.experiment.config_checks import ConfigError, check_at_least, check_choices, check_fields
 from agents.experiment.runs import read_metrics
 from agents.experiment.tables import write_table
 from agents.experiment.tensorboard import experiment_views

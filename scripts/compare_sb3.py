@@ -39,8 +39,8 @@ if __package__ in (None, ""):  # run as ``python scripts/compare_sb3.py``: make 
 
 import numpy as np
 
+from agents.common.config_checks import ConfigError, check_choices, check_fields
 from agents.experiment.cli import Experiment, parse_experiment_args, run_experiment
-from agents.experiment.config_checks import ConfigError, check_choices, check_fields
 from agents.experiment.jobs import Job, run_job
 from agents.experiment.sweep import run_sweep
 from agents.experiment.tables import write_table

@@ -9,8 +9,8 @@ import gymnasium as gym
 import numpy as np
 
 import seqreward_env
+from agents.common.config_checks import check_fields
 from agents.experiment.cli import parse_settings
-from agents.experiment.config_checks import check_fields
 from seqreward_env import likelihood_quantile
 
 

@@ -28,10 +28,10 @@ from typing import Any
 if __package__ in (None, ""):  # run as ``python scripts/llm_figure1.py``: make ``scripts`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agents.common.config_checks import check_fields, check_interval, check_positive
+from agents.common.threads import limit_threads
 from agents.experiment.cli import command_line, mark_experiment_folder, start_fresh
-from agents.experiment.config_checks import check_fields, check_interval, check_positive
 from agents.experiment.jobs import run_job
-from agents.experiment.threads import limit_threads
 from scripts import llm_figure1_analysis as analysis
 from scripts import llm_figure1_jobs as jobs
 from scripts.llm_figure1_plots import draw

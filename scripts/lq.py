@@ -28,9 +28,9 @@ from typing import Any
 if __package__ in (None, ""):  # run as ``python scripts/lq.py``: make ``scripts`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agents.common.config_checks import ConfigError, check_fields
+from agents.common.threads import limit_threads
 from agents.experiment.cli import command_line, experiment_folder
-from agents.experiment.config_checks import ConfigError, check_fields
-from agents.experiment.threads import limit_threads
 from agents.policy.choice import PolicyChoice, PolicyFields
 from scripts.lq_analysis import eps_grid, format_summary, quantile_rows, summarize
 from scripts.lq_jobs import checkpoint_steps, pretrain_with_checkpoints, read_likelihoods, read_test_errors

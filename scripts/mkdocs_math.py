@@ -39,7 +39,9 @@ def to_mathml(latex: str, *, display: bool) -> str:
     try:
         return convert(readable, display="block" if display else "inline")
     except Exception as error:  # latex2mathml raises several types, none of them shared
-        raise MathError(f"cannot convert the equation {latex.strip()!r} to MathML ({type(error).__name__} {error})") from error
+        raise MathError(
+            f"cannot convert the equation {latex.strip()!r} to MathML ({type(error).__name__} {error})"
+        ) from error
 
 
 def render_equations(page_html: str) -> str:

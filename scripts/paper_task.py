@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.common.config_checks import ConfigError
 from agents.experiment.cli import parse_settings
-from agents.experiment.config_checks import ConfigError
 from agents.experiment.paper_task import draw_paper_task
 
 DEFAULT = Path(__file__).resolve().parents[1] / "seqreward_env" / "data" / "paper_task_seed0.npz"

@@ -25,10 +25,10 @@ from typing import Any
 if __package__ in (None, ""):  # run as ``python scripts/robustness.py``: make ``scripts`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agents.common.config_checks import check_fields
+from agents.common.seeding import derive_seed
+from agents.common.threads import limit_threads
 from agents.experiment.cli import command_line, experiment_folder
-from agents.experiment.config_checks import check_fields
-from agents.experiment.seeding import derive_seed
-from agents.experiment.threads import limit_threads
 from scripts import figure1, figure1_jobs
 from scripts import figure1_analysis as analysis
 

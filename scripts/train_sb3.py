@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import seqreward_env
+from agents.common.config_checks import ConfigError, check_choice, check_fields, check_json_object
 from agents.experiment.cli import command_line
-from agents.experiment.config_checks import ConfigError, check_choice, check_fields, check_json_object
 from agents.experiment.jobs import Evaluation, Job, TaskSpec, run_job
 from agents.experiment.run_files import RunFolderError, clear_run_folder
 from agents.experiment.runs import CHECKPOINT, CONFIG, DONE, METRICS

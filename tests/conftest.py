@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agents.experiment.threads import limit_threads
+from agents.common.threads import limit_threads
 
 
 @pytest.fixture(autouse=True, scope="session")

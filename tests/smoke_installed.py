@@ -223,7 +223,7 @@ def check_training() -> str:
     import gymnasium as gym
     import torch
 
-    from agents.experiment.threads import limit_threads
+    from agents.common.threads import limit_threads
     from agents.learners.paper_pg import PaperPG, PaperPGConfig
     from agents.policy.evaluation import LinearEvaluator
     from agents.policy.policy import LinearPolicy

@@ -82,7 +82,9 @@ def test_no_page_loads_anything_from_another_host(site: Path) -> None:
         resources.feed(page.read_text())
         remote += [f"{page.relative_to(site)}: {url}" for url in resources.urls if is_remote(url)]
         for script in resources.inline_scripts:  # e.g. a script that adds a <script> or a font at run time
-            remote += [f"{page.relative_to(site)}: {url}" for url in re.findall(r"(?:https?:)?//[\w.-]+\.\w+/\S*", script)]
+            remote += [
+                f"{page.relative_to(site)}: {url}" for url in re.findall(r"(?:https?:)?//[\w.-]+\.\w+/\S*", script)
+            ]
     for sheet in sorted(site.rglob("*.css")):
         urls = [match.group(1) or match.group(2) for match in CSS_URL.finditer(sheet.read_text())]
         remote += [f"{sheet.relative_to(site)}: {url}" for url in urls if is_remote(url)]
@@ -105,7 +107,9 @@ def test_equations_are_mathml_in_the_built_pages(site: Path) -> None:
 
 
 def test_render_equations_converts_inline_and_display_and_names_a_bad_one() -> None:
-    page = '<p>a <span class="arithmatex">\\(x &lt; \\frac{1}{2}\\)</span></p><div class="arithmatex">\\[\ny_i\n\\]</div>'
+    page = (
+        '<p>a <span class="arithmatex">\\(x &lt; \\frac{1}{2}\\)</span></p><div class="arithmatex">\\[\ny_i\n\\]</div>'
+    )
     rendered = render_equations(page)
     assert '<span class="arithmatex"><math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in rendered
     assert "<mo>&#x0003C;</mo>" in rendered and "<mfrac>" in rendered  # the escaped < read as <

@@ -1,2 +1,2 @@
-"""The run machinery: run folders, the one training loop (``runs.train``), sweeps and Tune searches,
-command lines, TensorBoard, statistics over seeds, seed derivation and the paper's task file."""
+"""The run machinery, above the learners: jobs and run folders, the one training loop (``loop.train``),
+sweeps and Tune searches, command lines, TensorBoard, statistics over seeds and the paper's task file."""

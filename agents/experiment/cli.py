@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import tyro
 
+from agents.common.threads import limit_threads
 from agents.experiment.input_files import read_json
 from agents.experiment.run_files import (
     RunFolderError,
@@ -26,7 +27,6 @@ from agents.experiment.run_files import (
     only_names,
     record_written,
 )
-from agents.experiment.threads import limit_threads
 
 
 @dataclasses.dataclass(frozen=True)

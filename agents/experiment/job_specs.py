@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.experiment.config_checks import check_count
+from agents.common.config_checks import check_count
 from agents.experiment.run_files import file_digest, file_problem
 from seqreward_env import ENV_IDS, SequenceTask
 

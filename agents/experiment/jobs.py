@@ -23,15 +23,15 @@ from typing import Any
 
 import numpy as np
 
+from agents.common.config_checks import check_count, check_types
+from agents.common.seeding import check_seed
+from agents.common.threads import limit_threads
 from agents.experiment.collapse import guard_run
-from agents.experiment.config_checks import check_count, check_types
 from agents.experiment.input_files import read_policy_file
 from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec, input_digest, model_file
 from agents.experiment.loop import train
 from agents.experiment.run_files import file_problem
 from agents.experiment.runs import SOURCES, Run, finished_run, read_metrics
-from agents.experiment.seeding import check_seed
-from agents.experiment.threads import limit_threads
 from agents.learners.registry import LEARNERS, LearnerKind
 from agents.policy.choice import PolicyChoice, load_policy
 from agents.policy.evaluation import PolicyEvaluator

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
-from agents.experiment.config_checks import check_count
+from agents.common.config_checks import check_count
 from agents.experiment.runs import EVENTS, Run
 from agents.experiment.tensorboard import log_hparams
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from agents.experiment.config_checks import check_types
+from agents.common.config_checks import check_types
 from agents.learners.theory_agent import TheoryAgent
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy_grad import Policy

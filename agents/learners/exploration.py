@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.experiment.config_checks import check_at_least, check_types
+from agents.common.config_checks import check_at_least, check_types
 from agents.policy.evaluation import policy_token_log_probs
 from agents.policy.policy import NO_TOKEN, LinearPolicy
 from agents.policy.policy_grad import Policy

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.experiment.config_checks import check_choice, check_interval, check_positive, check_types
+from agents.common.config_checks import check_choice, check_interval, check_positive, check_types
 from agents.learners.group_sampling import GroupBatch, sample_groups, token_entropy
 from agents.learners.training import (
     OPTIMIZERS,

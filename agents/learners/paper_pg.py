@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from agents.experiment.config_checks import check_choice, check_positive, check_types
-from agents.experiment.seeding import derive_seed, row_seeds
+from agents.common.config_checks import check_choice, check_positive, check_types
+from agents.common.seeding import derive_seed, row_seeds
 from agents.learners.training import (
     OPTIMIZERS,
     check_policy_fits,
@@ -60,7 +60,7 @@ class PaperPG:
         policy: the policy, trained in place (start it from the base model).
         config: learning settings.
         seed: the run's seed; the env rows' context streams and the sampling generator are derived from it
-            (``agents.experiment.seeding``), so runs with different seeds share no contexts.
+            (``agents.common.seeding``), so runs with different seeds share no contexts.
         evaluator: exact metrics for ``evaluate``.
     """
 

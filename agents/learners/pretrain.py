@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from agents.experiment.config_checks import check_at_least, check_positive, check_types
+from agents.common.config_checks import check_at_least, check_positive, check_types
 from agents.learners.training import check_policy_fits, make_optimizer, set_gradient, task_of
 from agents.policy.choice import learning_rate_for
 from agents.policy.evaluation import LinearEvaluator

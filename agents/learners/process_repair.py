@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.experiment.config_checks import check_positive
+from agents.common.config_checks import check_positive
 from agents.learners.exploration import ExplorationConfig, previous_tokens, sample_responses, sample_token_mixture
 from agents.learners.theory_agent import ExploringAgent
 from agents.rules.adaptive import adaptive_update, token_adaptive_update

@@ -1,6 +1,6 @@
 """Pieces every learner shares: optimisers fed closed-form gradients, the check that a policy fits the task,
 and the random state of envs and generators for exact resume (the adaptive step is in
-``agents.rules.adaptive``, the thread limit in ``agents.experiment.threads``)."""
+``agents.rules.adaptive``, the thread limit in ``agents.common.threads``)."""
 
 from __future__ import annotations
 

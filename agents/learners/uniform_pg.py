@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.experiment.config_checks import check_at_least, check_types
+from agents.common.config_checks import check_at_least, check_types
 from agents.learners.exploration import greedy_responses, is_high
 from agents.learners.theory_agent import TheoryAgent
 from agents.policy.evaluation import LinearEvaluator

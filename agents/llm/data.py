@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from datasets import Dataset
 
-from agents.experiment.seeding import check_seed, stream
+from agents.common.seeding import check_seed, stream
 from agents.llm.encoding import PromptEncoding
 from seqreward_env import SequenceTask
 
@@ -20,7 +20,7 @@ def _check_size(name: str, value: object) -> int:
 
 def training_contexts(task: SequenceTask, num_prompts: int, seed: int) -> np.ndarray:
     """``(num_prompts, d)`` float32 contexts from the task's distribution (margin condition honoured), drawn with
-    the stream ``stream(seed, "prompts")`` of ``agents.experiment.seeding``."""
+    the stream ``stream(seed, "prompts")`` of ``agents.common.seeding``."""
     rng = np.random.default_rng(stream(check_seed("seed", seed), "prompts"))
     return task.sample_contexts(rng, _check_size("num_prompts", num_prompts))
 

@@ -74,11 +74,12 @@ class ExactEvalCallback(TrainerCallback):
     (the layout of the package's run folders), when ``log_dir`` is given.
 
     Args:
-        task, encoding: the task and its prompt encoding.
+        task: the task.
+        encoding: its prompt encoding.
         eval_every: optimiser steps between evaluations.
         test_size: test contexts (the task's fixed test set).
-        tracked, off_support: contexts whose likelihoods are logged one by one, and the indices among them
-            whose mean is ``eval/off_support_likelihood`` (as ``PolicyEvaluator`` takes them).
+        tracked: contexts whose likelihoods are logged one by one (as ``PolicyEvaluator`` takes them).
+        off_support: the indices among ``tracked`` whose mean is ``eval/off_support_likelihood``.
         reward_funcs: the ``TaskReward`` functions whose queries are summed into ``train/reward_queries``.
         log_dir: where to write ``metrics.jsonl`` and ``tb/`` (None: keep the records in memory only).
         stop_at_test_error: stop training at the first evaluation whose test error is at most this (a base model

@@ -46,7 +46,8 @@ def tiny_causal_lm(
     Args:
         encoding: the task's encoding (vocabulary size, prompt length d, response length up to d + 64).
         hidden_size: width; ``intermediate_size`` is twice it.
-        num_layers, num_heads: depth and attention heads (``hidden_size`` must be a multiple of ``num_heads``).
+        num_layers: depth.
+        num_heads: attention heads (``hidden_size`` must be a multiple of it).
         seed: initialisation seed.
     """
     for name, value in (("hidden_size", hidden_size), ("num_layers", num_layers), ("num_heads", num_heads)):

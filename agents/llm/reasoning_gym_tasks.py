@@ -17,7 +17,7 @@ import numpy as np
 from reasoning_gym.dataset import ProceduralDataset
 from reasoning_gym.factory import DATASETS, register_dataset
 
-from agents.experiment.seeding import stream
+from agents.common.seeding import stream
 from agents.llm.encoding import PromptEncoding
 from seqreward_env import ENV_IDS, SequenceTask
 

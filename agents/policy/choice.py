@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from agents.experiment.config_checks import ConfigError
+from agents.common.config_checks import ConfigError
 from agents.policy.networks import CausalTransformer, LinearLogits, MarkovMLP, NetworkSizes
 from agents.policy.policy import LinearPolicy
 from agents.policy.policy_grad import NetworkPolicy

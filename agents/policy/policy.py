@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import torch
 
+from agents.policy.group_gradients import flatten_blocks, group_gradients
+
 if TYPE_CHECKING:
     from agents.policy.policy_grad import NetworkPolicy
 
@@ -275,9 +277,7 @@ class LinearPolicy(TeacherForced):
         self, contexts: torch.Tensor, tokens: torch.Tensor, probs: torch.Tensor, weights: torch.Tensor, num_groups: int
     ) -> torch.Tensor:
         """Per-group sums of weighted scores in closed form, flattened like ``parameters()``:
-        ``(num_groups, dk + k^2)`` (see ``agents.learners.group_sampling.group_gradients``)."""
-        from agents.learners.group_sampling import flatten_blocks, group_gradients
-
+        ``(num_groups, dk + k^2)`` (see ``agents.policy.group_gradients.group_gradients``)."""
         return flatten_blocks(group_gradients(contexts, tokens, probs, weights, num_groups))
 
     def general(self) -> NetworkPolicy:

@@ -78,7 +78,7 @@ def rollout(
             sync/async one; per-row ``contexts``/``prefixes`` need the native env).
         policy: samples every token; its probabilities are kept in the batch.
         generator: torch generator for sampling (one seed makes the run reproducible).
-        seed: passed to ``envs.reset``: an int, one seed per row (see ``agents.experiment.seeding.row_seeds``), or
+        seed: passed to ``envs.reset``: an int, one seed per row (see ``agents.common.seeding.row_seeds``), or
             None to continue the rows' random streams (fresh contexts).
         contexts: ``(B, d)`` contexts to ask instead of fresh ones.
         prefixes: per-row starting prefixes (not queried). Rows must share one length unless

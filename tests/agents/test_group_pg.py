@@ -19,7 +19,8 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.learners.group_sampling import flatten_blocks, group_gradients, sample_groups
+from agents.learners.group_sampling import sample_groups
+from agents.policy.group_gradients import flatten_blocks, group_gradients
 from agents.policy.policy import LinearPolicy
 from agents.policy.rollout import Rollout
 from agents.rules.baselines import (

@@ -164,8 +164,12 @@ def test_queries_and_success_read_gymnasiums_info_layout() -> None:
     and a step that reports no verdict (or no count) is skipped."""
     infos = [
         {"reward_queries": np.array([1, 1, 0]), "_reward_queries": np.array([True, True, False])},
-        {"reward_queries": np.array([1, 1, 1]), "_reward_queries": np.ones(3, bool),
-         "is_success": np.array([True, False, True]), "_is_success": np.array([True, True, False])},  # fmt: skip
+        {
+            "reward_queries": np.array([1, 1, 1]),
+            "_reward_queries": np.ones(3, bool),
+            "is_success": np.array([True, False, True]),
+            "_is_success": np.array([True, True, False]),
+        },  # fmt: skip
         {"is_success": np.array([False, True, False]), "_is_success": np.array([False, True, True])},
         {},
     ]

@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents.experiment.seeding import derive_seed, row_seeds, stream
+from agents.common.seeding import derive_seed, row_seeds, stream
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy import LinearPolicy

@@ -170,7 +170,9 @@ def test_hparams_keep_every_digit_of_a_seed_and_name_the_run(tmp_path: Path) -> 
 def test_hparams_dashboard_shows_the_distinguishing_columns_first(tmp_path: Path) -> None:
     """The columns TensorBoard computes from the sessions, in its order; its HParams dashboard ticks the
     first five (tensorboard 2.21: differing columns first, then by name)."""
-    experiment = backend_context.Context(None)._compute_experiment_from_runs(None, "", False, figure1_sessions(tmp_path))
+    experiment = backend_context.Context(None)._compute_experiment_from_runs(
+        None, "", False, figure1_sessions(tmp_path)
+    )
     backend_context._sort_and_reduce_to_hparams_limit(experiment)
     names = [info.name for info in experiment.hparam_infos]
     assert names[:5] == ["Env id", "Learner", "Reward", "Seed", "Seed index"]  # one policy: its column does not differ

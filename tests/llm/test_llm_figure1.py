@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.experiment.config_checks import ConfigError
+from agents.common.config_checks import ConfigError
 from scripts import llm_figure1_analysis as analysis
 from scripts.llm_figure1 import QUICK, LLMFigure1Config, main, run_figure
 

@@ -13,7 +13,7 @@ from sb3_contrib import MaskablePPO, RecurrentPPO
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from agents.experiment.config_checks import ConfigError, check_choice, check_types
+from agents.common.config_checks import ConfigError, check_choice, check_types
 
 # Each algorithm's class and the SB3 policy it trains on the dict observations.
 ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], str]] = {

@@ -28,7 +28,7 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecMonitor
 
-from agents.experiment.seeding import check_seed, derive_seed
+from agents.common.seeding import check_seed, derive_seed
 from agents.learners.sb3.config import ALGORITHMS, SB3Config
 from agents.learners.sb3.extractors import sequence_policy_kwargs
 from agents.learners.sb3.logs import open_sb3_logger
@@ -49,7 +49,7 @@ class SB3Learner:
         policy: None (the argument every learner takes: SB3 builds its own network from the config).
         config: the algorithm and its keyword arguments.
         seed: the run's seed; SB3's seed (torch, numpy and Python generators, action space, env row i
-            seeded with base + i) is derived from it with ``agents.experiment.seeding``.
+            seeded with base + i) is derived from it with ``agents.common.seeding``.
         evaluator: exact metrics of the model, under ``eval/`` (``agents.learners.sb3.SB3Evaluator``).
         log_dir: folder for SB3's own scalars (``rollout/``, ``train/``, ``time/``) as TensorBoard events
             and ``progress.csv``, written after every update; None writes none. A resumed run drops the
