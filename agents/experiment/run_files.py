@@ -17,19 +17,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.common.file_problems import RunFolderError, file_problem
+
 # Keys of config values that are paths: stored relative to the run folder when they lie inside it, else as
 # given (normalised), so that a moved folder, or one spelled differently, still matches its config.
 PATH_KEYS = ("run_dir", "base_model")
 PATH_SUFFIXES = ("_dir", "_path", "_file", "_model")
-
-
-class RunFolderError(ValueError):
-    """A run folder that cannot be used as asked: it holds another run, is in use, or a file is damaged."""
-
-
-def file_problem(path: str | Path, problem: str, remedy: str) -> RunFolderError:
-    """The one form of every complaint about a file: ``<file>: <what is wrong>; <what to do>``."""
-    return RunFolderError(f"{path}: {problem}; {remedy}")
 
 
 def file_digest(path: str | Path) -> str:

@@ -125,3 +125,30 @@ def test_fresh_never_clears_a_folder_another_program_wrote(tmp_path: Path) -> No
     ):
         figure1.main([*FIGURE1, "--run-dir", str(tmp_path / "sb3"), "--fresh"])
     assert files_under(tmp_path) == before
+
+
+def test_train_sb3_refuses_a_damaged_progress_file_on_resume_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agents.learners.sb3.learner import SB3Learner
+
+    original = SB3Learner.train_step
+    calls = {"n": 0}
+
+    def interrupted(self: SB3Learner, step: int) -> dict:
+        calls["n"] += 1
+        if calls["n"] == 2:  # after the first update and its checkpoint
+            raise KeyboardInterrupt
+        return original(self, step)
+
+    monkeypatch.setattr(SB3Learner, "train_step", interrupted)
+    args = [*SB3, "--total-timesteps", "32", "--eval-every", "8", "--run-dir", str(tmp_path)]
+    with pytest.raises(KeyboardInterrupt):
+        train_sb3.main(args)
+    monkeypatch.setattr(SB3Learner, "train_step", original)
+    progress = tmp_path / "sb3" / "progress.csv"
+    assert progress.is_file() and not (tmp_path / "done.json").exists()
+    progress.write_bytes(b"time/total_timesteps\n\xff\xfe\n")
+    with pytest.raises(SystemExit, match=rf"^train_sb3: {progress}: is not a CSV file of SB3's scalars"):
+        train_sb3.main(args)
+    assert progress.read_bytes() == b"time/total_timesteps\n\xff\xfe\n"  # left as it was, for the user to see

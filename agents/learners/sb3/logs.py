@@ -10,6 +10,8 @@ from pathlib import Path
 from stable_baselines3.common.logger import CSVOutputFormat, KVWriter, Logger, TensorBoardOutputFormat
 from torch.utils.tensorboard import SummaryWriter
 
+from agents.common.file_problems import file_problem
+
 STEP_COLUMN = "time/total_timesteps"  # the environment step of each progress.csv row
 
 
@@ -57,12 +59,12 @@ REMEDY = "delete it (SB3's own log: the run goes on without its earlier rows), o
 
 
 def _read_rows(path: Path) -> list[list[str]]:
-    """The rows of SB3's ``progress.csv`` (a file that is not UTF-8 CSV is a ``ValueError`` naming it)."""
+    """The rows of SB3's ``progress.csv`` (a file that is not UTF-8 CSV is a ``RunFolderError`` naming it)."""
     try:
         with open(path, newline="", encoding="utf-8") as file:
             return list(csv.reader(file))
     except (UnicodeDecodeError, csv.Error) as error:
-        raise ValueError(f"{path}: is not a CSV file of SB3's scalars ({error}); {REMEDY}") from None
+        raise file_problem(path, f"is not a CSV file of SB3's scalars ({error})", REMEDY) from None
 
 
 def _step(path: Path, row: list[str], column: int) -> float:
@@ -72,4 +74,4 @@ def _step(path: Path, row: list[str], column: int) -> float:
     try:
         return int(float(row[column]))
     except ValueError:
-        raise ValueError(f"{path}: a row has the step {row[column]!r}, not a number; {REMEDY}") from None
+        raise file_problem(path, f"a row has the step {row[column]!r}, not a number", REMEDY) from None
