@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from agents.common.config_checks import check_count
+from agents.policy.coverage import COVER_TAUS, PASS_AT_K, check_ks, check_taus
 from agents.experiment.run_files import file_digest, file_problem
 from seqreward_env import ENV_IDS, SequenceTask
 
@@ -98,7 +99,8 @@ class Evaluation:
     every ``log_every`` updates. ``test_size`` test contexts from the task's test set; ``tracked`` contexts
     ``(T, d)`` whose likelihoods are logged one by one, ``off_support`` the indices into them whose mean is
     logged too; ``stop`` ends the run early; ``keep_models`` saves the policy at every evaluation as
-    ``models/step<n>.pt`` in the run folder (``model_file``), for analyses of the model along training."""
+    ``models/step<n>.pt`` in the run folder (``model_file``), for analyses of the model along training;
+    ``pass_at_k`` and ``cover_taus`` the k of the logged exact ``eval/pass@k`` and the tau of ``eval/cover@tau``."""
 
     every: int = 100
     growth: float = 0.0
@@ -108,8 +110,12 @@ class Evaluation:
     off_support: tuple[int, ...] | None = None
     stop: StopRule | None = None
     keep_models: bool = False
+    pass_at_k: tuple[int, ...] = PASS_AT_K
+    cover_taus: tuple[float, ...] = COVER_TAUS
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "pass_at_k", check_ks(self.pass_at_k, "evaluation.pass_at_k"))
+        object.__setattr__(self, "cover_taus", check_taus(self.cover_taus, "evaluation.cover_taus"))
         if not isinstance(self.keep_models, bool):
             raise ValueError(f"evaluation.keep_models must be True or False, got {self.keep_models!r}")
         check_count("evaluation.every", self.every, minimum=1)
@@ -123,6 +129,13 @@ class Evaluation:
     def record(self) -> dict[str, Any]:
         """JSON-ready; the tracked contexts by their SHA-256 (they follow from the task and base model)."""
         record = asdict(self)
+        # what is logged beside the test error does not change a run: at the defaults they stay out of its
+        # identity, so run folders written before they existed still match
+        for name, default in (("pass_at_k", PASS_AT_K), ("cover_taus", COVER_TAUS)):
+            if record[name] == default:
+                del record[name]
+            else:
+                record[name] = list(record[name])
         if self.tracked is not None:
             tracked = np.ascontiguousarray(self.tracked, dtype=np.float32)
             record["tracked"] = hashlib.sha256(tracked.tobytes()).hexdigest()[:16]

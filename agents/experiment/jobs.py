@@ -172,9 +172,18 @@ def run_job(job: Job) -> dict[str, Any]:
     tracked = None if evaluation.tracked is None else np.asarray(evaluation.tracked, dtype=np.float32)
     if kind.trains_policy:
         off_support = None if evaluation.off_support is None else np.asarray(evaluation.off_support, dtype=np.int64)
-        evaluator = PolicyEvaluator(task, evaluation.test_size, tracked=tracked, off_support=off_support)
+        evaluator = PolicyEvaluator(
+            task,
+            evaluation.test_size,
+            tracked=tracked,
+            off_support=off_support,
+            pass_at_k=evaluation.pass_at_k,
+            cover_taus=evaluation.cover_taus,
+        )
     else:
-        evaluator = kind.evaluator_class()(task, evaluation.test_size)
+        evaluator = kind.evaluator_class()(
+            task, evaluation.test_size, pass_at_k=evaluation.pass_at_k, cover_taus=evaluation.cover_taus
+        )
     options = {} if kind.log_dir is None else {"log_dir": folder / kind.log_dir}
     agent = kind.learner_class()(envs, policy, job.config, job.seed, evaluator, **options)
     per_update = int(getattr(agent, "env_steps_per_update", 1)) if kind.unit == "env_steps" else 1

@@ -1,5 +1,6 @@
 """Exact evaluation of a Hugging Face causal LM on a task, by the package's own evaluator: teacher-forced
-p(y* | x), test error, likelihood quantiles and off-support contexts' likelihoods, under the same ``eval/...``
+p(y* | x), test error, likelihood quantiles, off-support contexts' likelihoods, exact pass@k, Cover@tau and
+greedy exact match, under the same ``eval/...``
 names as the package's runs (``agents.policy.evaluation.PolicyEvaluator``), during TRL training as a
 ``TrainerCallback``."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,6 +21,7 @@ from agents.experiment.tensorboard import QUERIES_KEY
 from agents.llm.encoding import PromptEncoding
 from agents.llm.models import answer_distributions, answer_log_probs
 from agents.llm.rewards import TaskReward
+from agents.policy.coverage import COVER_TAUS, PASS_AT_K
 from agents.policy.evaluation import PolicyEvaluator
 from agents.policy.policy_grad import Policy
 from seqreward_env import SequenceTask
@@ -68,7 +71,8 @@ class ExactEvalCallback(TrainerCallback):
     """Exact metrics of the model being trained, every ``eval_every`` optimiser steps and at the start and end.
 
     Each evaluation is a record ``{"step", "train/reward_queries", "eval/test_error", "eval/likelihood_quantile",
-    "eval/token_likelihood_quantile", "eval/mean_token_probability"[, "eval/tracked_likelihood",
+    "eval/token_likelihood_quantile", "eval/mean_token_probability", "eval/confidently_wrong",
+    "eval/greedy_exact_match", "eval/pass@k" per k, "eval/cover@tau" per tau[, "eval/tracked_likelihood",
     "eval/tracked_likelihood_mean", "eval/off_support_likelihood"]}`` appended to ``records``, to the trainer's
     ``state.log_history``, to ``<log_dir>/metrics.jsonl`` and, as scalars, to TensorBoard under ``<log_dir>/tb``
     (the layout of the package's run folders), when ``log_dir`` is given.
@@ -84,6 +88,8 @@ class ExactEvalCallback(TrainerCallback):
         log_dir: where to write ``metrics.jsonl`` and ``tb/`` (None: keep the records in memory only).
         stop_at_test_error: stop training at the first evaluation whose test error is at most this (a base model
             of chosen weakness); None: never.
+        pass_at_k: the k of the exact ``eval/pass@k``.
+        cover_taus: the tau of ``eval/cover@tau``.
     """
 
     def __init__(
@@ -97,10 +103,14 @@ class ExactEvalCallback(TrainerCallback):
         reward_funcs: list[TaskReward] | None = None,
         log_dir: str | Path | None = None,
         stop_at_test_error: float | None = None,
+        pass_at_k: Sequence[int] = PASS_AT_K,
+        cover_taus: Sequence[float] = COVER_TAUS,
     ) -> None:
         if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
             raise ValueError(f"eval_every must be a positive integer, got {eval_every!r}")
-        self.evaluator = PolicyEvaluator(task, test_size=test_size, tracked=tracked, off_support=off_support)
+        self.evaluator = PolicyEvaluator(
+            task, test_size=test_size, tracked=tracked, off_support=off_support, pass_at_k=pass_at_k, cover_taus=cover_taus
+        )
         self.encoding, self.eval_every = encoding, eval_every
         self.reward_funcs = list(reward_funcs or [])
         self.log_dir = None if log_dir is None else Path(log_dir)

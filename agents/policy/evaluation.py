@@ -1,17 +1,43 @@
 """Exact evaluation of any policy during training (teacher-forced p(y*|x), batched): test error, tracked
-contexts' likelihoods, LQ, token-level LQ, the mean next-token probability of y* and the share of test
-positions where the policy is all but deterministic on a wrong token."""
+contexts' likelihoods, LQ, token-level LQ, the mean next-token probability of y*, the share of test
+positions where the policy is all but deterministic on a wrong token, and the field's measures of what it
+reaches: exact pass@k, Cover@tau and greedy exact match (``agents.policy.coverage``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
+from agents.policy.coverage import (
+    COVER_TAUS,
+    PASS_AT_K,
+    check_ks,
+    check_taus,
+    cover_at,
+    coverage_metrics,
+    pass_at_k,
+    sampled_pass_at_k,
+)
 from agents.policy.policy import LinearPolicy
 from agents.policy.policy_grad import Policy
 from seqreward_env import SequenceTask, likelihood_quantile, linear_token_log_probs
+
+__all__ = [
+    "COVER_TAUS",
+    "PASS_AT_K",
+    "LinearEvaluator",
+    "PolicyEvaluator",
+    "confidently_wrong_share",
+    "cover_at",
+    "greedy_decode",
+    "greedy_exact_match",
+    "pass_at_k",
+    "policy_token_log_probs",
+    "sampled_pass_at_k",
+]
 
 
 class PolicyEvaluator:
@@ -26,6 +52,8 @@ class PolicyEvaluator:
             ``eval/off_support_likelihood``.
         lq_eps: eps of the logged likelihood quantiles.
         test_contexts: optional ``(n, d)`` test set to use instead of the task's.
+        pass_at_k: the k of the logged exact ``eval/pass@k``.
+        cover_taus: the tau of the logged ``eval/cover@tau``.
     """
 
     def __init__(
@@ -36,8 +64,11 @@ class PolicyEvaluator:
         off_support: np.ndarray | None = None,
         lq_eps: float = 0.1,
         test_contexts: np.ndarray | None = None,
+        pass_at_k: Sequence[int] = PASS_AT_K,
+        cover_taus: Sequence[float] = COVER_TAUS,
     ) -> None:
         self.task = task
+        self.pass_at_k, self.cover_taus = check_ks(pass_at_k, "pass_at_k"), check_taus(cover_taus, "cover_taus")
         if test_contexts is None:
             self.test_contexts = task.test_contexts(test_size)
         else:
@@ -67,9 +98,13 @@ class PolicyEvaluator:
             "eval/token_likelihood_quantile": likelihood_quantile(np.exp(token_log_probs.min(axis=1)), self.lq_eps),
             # the mean over test contexts and positions of p(y*_i | x, y*_<i): the model's quality per token
             "eval/mean_token_probability": float(np.exp(token_log_probs).mean()),
-            # positions where the policy all but always writes a wrong token (a collapse shows here)
-            "eval/confidently_wrong": confidently_wrong_share(policy, self.test_contexts, self.test_targets),
         }
+        # positions where the policy all but always writes a wrong token (a collapse shows here), and whether
+        # its greedy decode is y*: one teacher-forced pass gives both
+        wrong, greedy = teacher_forced_argmax(policy, self.test_contexts, self.test_targets)
+        metrics["eval/confidently_wrong"] = wrong
+        metrics["eval/greedy_exact_match"] = greedy
+        metrics.update(coverage_metrics(token_log_probs.sum(axis=1), self.pass_at_k, self.cover_taus))
         if self.tracked is not None:
             tracked = self.tracked_likelihoods(policy)
             metrics["eval/tracked_likelihood"] = tracked.tolist()
@@ -88,15 +123,53 @@ def confidently_wrong_share(
 ) -> float:
     """The share of (context, position) pairs, teacher-forced along the targets ``(n, N)`` at contexts
     ``(n, d)``, where the policy gives a token other than y*_i a probability of at least ``confident``."""
-    wrong = 0
+    return teacher_forced_argmax(policy, contexts, targets, confident, chunk)[0]
+
+
+def teacher_forced_argmax(
+    policy: Policy, contexts: np.ndarray, targets: np.ndarray, confident: float = CONFIDENT, chunk: int = 4096
+) -> tuple[float, float]:
+    """From one teacher-forced pass along the targets ``(n, N)`` at contexts ``(n, d)``: the share of
+    (context, position) pairs where a wrong token has probability >= ``confident`` (``confidently_wrong_share``)
+    and the greedy exact match, the share of contexts whose greedy decode is the target.
+
+    Greedy decoding writes y* exactly when, at every position, the most probable token after the prefix
+    y*_<i is y*_i (then the prefix it wrote is y*_<i): so the teacher-forced argmax decides it, with the
+    decode's tie rule (the first most probable token, as ``greedy_decode``)."""
+    wrong, exact = 0, 0
     with torch.no_grad():
         for start in range(0, len(contexts), chunk):
             x = torch.as_tensor(contexts[start : start + chunk], device=policy.device)
             y = torch.as_tensor(targets[start : start + chunk], device=policy.device)
             probs = policy.token_probs(x, y).double()
-            top, token = probs.max(dim=-1)
+            top = probs.amax(dim=-1)
+            token = probs.argmax(dim=-1)
             wrong += int(((top >= confident) & (token != y)).sum())
-    return wrong / max(1, targets.size)
+            exact += int((token == y).all(dim=1).sum())
+    return wrong / max(1, targets.size), exact / max(1, len(targets))
+
+
+def greedy_decode(policy: Policy, contexts: np.ndarray, seq_len: int) -> np.ndarray:
+    """The policy's greedy responses ``(n, N)`` int64 for contexts ``(n, d)``: the most probable token at
+    every step (the first of equals), written autoregressively through ``begin``/``next_probs`` (the
+    rollout's interface, with the transformer's key-value cache)."""
+    with torch.no_grad():
+        x = torch.as_tensor(np.asarray(contexts, dtype=np.float32), device=policy.device)
+        cache = policy.begin(x)
+        previous: torch.Tensor | None = None
+        tokens = []
+        for _ in range(seq_len):
+            previous = policy.next_probs(cache, previous).argmax(dim=-1)
+            tokens.append(previous)
+    return torch.stack(tokens, dim=1).cpu().numpy().astype(np.int64)
+
+
+def greedy_exact_match(policy: Policy, contexts: np.ndarray, targets: np.ndarray) -> float:
+    """The share of contexts ``(n, d)`` whose greedy decode is the target ``(n, N)`` (exact, one teacher-forced
+    pass; ``greedy_decode`` writes the responses themselves)."""
+    if len(contexts) == 0:
+        raise ValueError("contexts must hold at least one context, got an empty array")
+    return teacher_forced_argmax(policy, contexts, targets)[1]
 
 
 LinearEvaluator = PolicyEvaluator

@@ -5,12 +5,15 @@ Scalars, beside SB3's own (``rollout/``, ``train/``, ``time/``):
     ``seqreward/likelihood_mean``              mean p(y*|x)
     ``seqreward/token_min_probability_mean``   mean over contexts of min_i p(y*_i | x, y*_<i)
     ``seqreward/greedy_exact_match``           fraction of test contexts on which greedy decoding writes y*
+    ``seqreward/pass@k``                       exact pass@k, 1 - mean (1 - p(y*|x))^k, for the configured k
+    ``seqreward/cover@tau``                    share of test contexts with p(y*|x) >= tau (Cover@tau)
     ``seqreward/reward_queries``               reward queries the training env has answered so far
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +23,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from tqdm.auto import tqdm
 
 from agents.learners.sb3.evaluation import evaluate_sb3_policy
+from agents.policy.coverage import COVER_TAUS, PASS_AT_K, check_ks, check_taus, coverage_metrics
 from seqreward_env import SequenceTask
 
 NAMESPACE = "seqreward"
@@ -33,21 +37,35 @@ class SB3Evaluator:
         task: the task whose exact metrics to compute.
         test_size: number of contexts taken from the task's fixed test set (ignored with ``test_contexts``).
         test_contexts: optional ``(n, d)`` contexts to evaluate on instead.
+        pass_at_k: the k of the exact ``pass@k``.
+        cover_taus: the tau of ``cover@tau``.
 
     ``metrics(model)`` gives the scalars by name (``test_error``, ``likelihood_mean``,
-    ``token_min_probability_mean``, ``greedy_exact_match``); calling the evaluator gives them under ``eval/``,
-    the namespace of every learner's evaluation.
+    ``token_min_probability_mean``, ``greedy_exact_match``, ``pass@k``, ``cover@tau``); calling the evaluator
+    gives them under ``eval/``, the namespace of every learner's evaluation.
     """
 
-    def __init__(self, task: SequenceTask, test_size: int = 1024, test_contexts: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        task: SequenceTask,
+        test_size: int = 1024,
+        test_contexts: np.ndarray | None = None,
+        pass_at_k: Sequence[int] = PASS_AT_K,
+        cover_taus: Sequence[float] = COVER_TAUS,
+    ) -> None:
         self.task = task
+        self.pass_at_k, self.cover_taus = check_ks(pass_at_k, "pass_at_k"), check_taus(cover_taus, "cover_taus")
         self.test_contexts = (
             task.test_contexts(test_size) if test_contexts is None else np.asarray(test_contexts, dtype=np.float32)
         )
 
     def metrics(self, model: BaseAlgorithm) -> dict[str, float]:
         """The exact metrics of ``model``'s policy, unprefixed."""
-        return evaluate_sb3_policy(model, self.task, self.test_contexts).as_dict()
+        exact = evaluate_sb3_policy(model, self.task, self.test_contexts)
+        with np.errstate(divide="ignore"):  # a token of probability 0: log p(y*|x) = -inf, pass@k = 0
+            log_likelihoods = np.log(exact.token_probabilities).sum(axis=1)
+        coverage = coverage_metrics(log_likelihoods, self.pass_at_k, self.cover_taus)
+        return {**exact.as_dict(), **{name.removeprefix("eval/"): value for name, value in coverage.items()}}
 
     def __call__(self, model: BaseAlgorithm) -> dict[str, float]:
         return {f"eval/{key}": value for key, value in self.metrics(model).items()}
