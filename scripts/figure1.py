@@ -45,6 +45,7 @@ from agents.policy.evaluation import LinearEvaluator
 from scripts import figure1_analysis as analysis
 from scripts.figure1_jobs import (
     build_task,
+    final_pass_at_k,
     keep_task_file,
     learning_rates,
     off_support_contexts,
@@ -215,13 +216,19 @@ def run_figure1(config: Figure1Config, run_dir: Path, *, show_progress: bool = T
     support = off_support_contexts(config, task, evaluator, base)
     jobs = pg_jobs(config, run_dir, task_file, base_model, support, show_progress)
     run_sweep(run_job, jobs, workers=config.workers, show_progress=False)
-    return write_figure(run_dir, config, support, evaluator(base)["eval/test_error"])
+    passes = final_pass_at_k(run_dir, config, evaluator, base)
+    return write_figure(run_dir, config, support, evaluator(base)["eval/test_error"], passes)
 
 
 def write_figure(
-    run_dir: Path, config: Figure1Config, support: dict[str, Any], base_test_error: float
+    run_dir: Path,
+    config: Figure1Config,
+    support: dict[str, Any],
+    base_test_error: float,
+    passes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Read every PG run's metrics and write figure1.png, figure1.json and figure1.csv."""
+    """Read every PG run's metrics and write figure1.png, figure1.json and figure1.csv; ``passes``: the exact
+    pass@k curves of the base and final models (``figure1_jobs.final_pass_at_k``), summarised and drawn."""
     curves = read_curves(run_dir, config)
     indices = support["indices"]
     finals = {
@@ -235,6 +242,8 @@ def write_figure(
     summary = analysis.summarise_seeds(finals, support["base_likelihoods"], support["labels"], config.lift_level)
     summary["fallback"] = support["fallback"]
     summary["learning_rates"] = learning_rates(config)
+    if passes is not None:
+        summary["pass_at_k"] = analysis.summarise_pass_at_k(passes)
     result: dict[str, Any] = {
         "config": asdict(config),
         "base_test_error": base_test_error,

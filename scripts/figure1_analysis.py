@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from agents.experiment.collapse import collapse_note
+from agents.policy.coverage import area_between, crossover_k
 
 REWARD_NAMES = ("orm", "prm")
 
@@ -107,6 +108,64 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
             f"{name.upper()}: final test error {error['mean']:.4f} (seeds from {error['min']:.4f} to {error['max']:.4f}); "
             f"off-support contexts lifted in {summary[name]['lifted_fraction']:.0%} of (context, seed) pairs"
             + collapse_note(summary[name].get("collapse", []))
+        )
+    if "pass_at_k" in summary:
+        lines.extend(pass_at_k_lines(summary["pass_at_k"]))
+    return lines
+
+
+def summarise_pass_at_k(passes: dict[str, Any]) -> dict[str, Any]:
+    """The exact pass@k of the base and final models (``{"k", "base": (K,), reward: (seeds, K)}``) with, per
+    reward, the mean curve over seeds, and per seed and for the mean: the crossover k* (the smallest k at
+    which the base model's pass@k is at least the trained model's; None: none up to the largest k), the
+    pass@1 gain and the area between the curves over log2 k (positive: the trained model reaches more)."""
+    ks, base = list(passes["k"]), np.asarray(passes["base"], dtype=np.float64)
+    result: dict[str, Any] = {"k": ks, "base": base.tolist()}
+    for name in REWARD_NAMES:
+        if name not in passes:
+            continue
+        curves = np.asarray(passes[name], dtype=np.float64).reshape(-1, len(ks))
+        mean = curves.mean(axis=0)
+        result[name] = {
+            "seeds": curves.tolist(),
+            "mean": mean.tolist(),
+            "crossover_k": crossover_k(ks, base, mean),
+            "crossover_k_per_seed": [crossover_k(ks, base, curve) for curve in curves],
+            "pass_at_1_gain": float(mean[0] - base[0]),
+            "area": area_between(ks, base, mean),
+            "area_per_seed": [area_between(ks, base, curve) for curve in curves],
+        }
+    return result
+
+
+def k_text(k: int | None, largest: int) -> str:
+    """k as printed: a power of 2 as 2^e, None as "none up to 2^e"."""
+    if k is None:
+        return f"none up to {k_text(largest, largest)}"
+    return f"2^{k.bit_length() - 1}" if k > 16 and k & (k - 1) == 0 else str(k)
+
+
+def pass_at_k_lines(passes: dict[str, Any]) -> list[str]:
+    """The pass@k summary as printed: a few k of each curve, then per reward the crossover and the gains."""
+    ks = passes["k"]
+    shown = [index for index, k in enumerate(ks) if index in (0, len(ks) - 1) or (k.bit_length() - 1) % 6 == 0]
+    header = ", ".join(k_text(ks[index], ks[-1]) for index in shown)
+    lines = [f"exact pass@k on the test set at k = {header}:"]
+    lines.append("  base: " + ", ".join(f"{passes['base'][index]:.4f}" for index in shown))
+    for name in REWARD_NAMES:
+        if name not in passes:
+            continue
+        entry = passes[name]
+        lines.append(f"  {name.upper()} (mean of {len(entry['seeds'])}): " + ", ".join(f"{entry['mean'][index]:.4f}" for index in shown))
+    for name in REWARD_NAMES:
+        if name not in passes:
+            continue
+        entry = passes[name]
+        per_seed = ", ".join(k_text(k, ks[-1]) if k is not None else "none" for k in entry["crossover_k_per_seed"])
+        lines.append(
+            f"{name.upper()}: base pass@k overtakes it at k* = {k_text(entry['crossover_k'], ks[-1])} "
+            f"(per seed: {per_seed}); pass@1 gain {entry['pass_at_1_gain']:+.4f}; "
+            f"area between the curves {entry['area']:+.3f} (pass rate x doublings of k)"
         )
     return lines
 

@@ -16,7 +16,8 @@ from agents.experiment.runs import RunFolderError, read_metrics
 from agents.experiment.settings import task_keywords
 from agents.learners.paper_pg import PaperPGConfig
 from agents.learners.pretrain import PretrainConfig
-from agents.policy.choice import PolicyChoice
+from agents.policy.choice import PolicyChoice, load_policy
+from agents.policy.coverage import PASS_AT_K_GRID, pass_at_k
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy_grad import Policy
 from scripts import figure1_analysis as analysis
@@ -206,3 +207,22 @@ def read_curves(run_dir: Path, config: Figure1Config) -> dict[str, list[dict[str
                 }
             )
     return curves
+
+
+def final_pass_at_k(
+    run_dir: Path, config: Figure1Config, evaluator: LinearEvaluator, base: Policy, ks: tuple[int, ...] = PASS_AT_K_GRID
+) -> dict[str, Any]:
+    """Exact pass@k on the test set, at k = ``ks`` (1 to 2^30), of the base model and of every PG seed's final
+    model (``final_model.pt`` of each run), recomputed from the saved models: ``{"k", "base": (K,), "orm":
+    (seeds, K), "prm": (seeds, K)}`` as lists."""
+
+    def curve(policy: Policy) -> list[float]:
+        return pass_at_k(evaluator.token_log_probs(policy).sum(axis=1), ks).tolist()
+
+    result: dict[str, Any] = {"k": list(ks), "base": curve(base)}
+    for name in REWARDS:
+        result[name] = [
+            curve(load_policy(run_dir / "pg" / f"seed{index}" / name / FINAL_MODEL, device=config.device))
+            for index in range(config.seeds)
+        ]
+    return result

@@ -1,6 +1,7 @@
 """Figure 1's plot, one panel per row so that each stays readable at a page's width: (top) each PG seed's
-off-support likelihood, ORM vs PRM; (middle) test error over seeds with a band; (bottom) each centre's
-likelihood under ORM in the first seed, coloured by its base likelihood."""
+off-support likelihood, ORM vs PRM; (second) test error over seeds with a band; (third) each centre's
+likelihood under ORM in the first seed, coloured by its base likelihood; (bottom, when the summary has them)
+the exact pass@k of the base and final models against log k."""
 
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ def draw(
     import matplotlib.pyplot as plt
     from matplotlib import cm, colors
 
-    figure, (left, centre, right) = plt.subplots(3, 1, figsize=(9, 12.5), constrained_layout=True)
+    passes = summary.get("pass_at_k")
+    rows = 3 if passes is None else 4
+    figure, axes = plt.subplots(rows, 1, figsize=(9, 4.2 * rows), constrained_layout=True)
+    left, centre, right = axes[:3]
     indices = support["indices"]
     for name, runs in curves.items():
         label, colour = STYLES[name]
@@ -73,6 +77,8 @@ def draw(
     right.set_ylabel("likelihood p(y*|x)")
     right.set_ylim(-0.02, 1.02)
     figure.colorbar(cm.ScalarMappable(norm=norm, cmap=colour_map), ax=right, label="log10 base likelihood")
+    if passes is not None:
+        draw_pass_at_k(axes[3], passes)
     teacher = "given task file" if config.task_file else f"teacher '{config.teacher}', task seed {config.task_seed}"
     notes = {name: collapse_note(summary[name].get("collapse", [])) for name in curves}
     collapses = "".join(f"; {name.upper()}{note}" for name, note in notes.items() if note)
@@ -83,3 +89,24 @@ def draw(
     )
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def draw_pass_at_k(axis: Any, passes: dict[str, Any]) -> None:
+    """Exact pass@k against k (log scale): the base model, each seed's final model (thin) and their mean."""
+    ks = np.asarray(passes["k"], dtype=np.float64)
+    axis.plot(ks, passes["base"], color="black", lw=2, label="base model")
+    for name, (label, colour) in STYLES.items():
+        if name not in passes:
+            continue
+        for curve in passes[name]["seeds"]:
+            axis.plot(ks, curve, color=colour, lw=0.8, alpha=0.4)
+        crossover = passes[name]["crossover_k"]
+        where = "none" if crossover is None else f"{crossover:.3g}"
+        axis.plot(ks, passes[name]["mean"], color=colour, lw=2, label=f"{label}, mean over seeds; base overtakes at k*={where}")
+    axis.set_xscale("log", base=2)
+    axis.set_title("exact pass@k = mean over test contexts of 1 - (1 - p(y*|x))^k")
+    axis.set_xlabel("k (samples per context)")
+    axis.set_ylabel("pass@k")
+    axis.set_ylim(-0.02, 1.02)
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3)

@@ -129,14 +129,18 @@ def sampled_pass_at_k(n: Any, c: Any, k: Any) -> Any:
     return float(result) if result.ndim == 0 else result
 
 
-def crossover_k(ks: Sequence[int], base: Sequence[float], trained: Sequence[float]) -> int | None:
+def crossover_k(ks: Sequence[int], base: Sequence[float], trained: Sequence[float], tol: float = 1e-9) -> int | None:
     """The smallest k of the grid at which the base model's pass@k is at least the trained model's (Yue et
-    al., arXiv 2504.13837, read such crossovers off sampled curves); None: none up to the largest k."""
+    al., arXiv 2504.13837, read such crossovers off sampled curves); None: none up to the largest k. Where
+    the two curves agree to within ``tol`` (both at 1, or both on the same plateau) the base has not
+    overtaken: such k are skipped."""
     grid = check_ks(ks)
     base_values, trained_values = np.asarray(base, dtype=np.float64), np.asarray(trained, dtype=np.float64)
     if base_values.shape != (len(grid),) or trained_values.shape != (len(grid),):
-        raise ValueError(f"base and trained must hold one value per k ({len(grid)}), got {base_values.shape} and {trained_values.shape}")
-    at = np.flatnonzero(base_values >= trained_values)
+        raise ValueError(
+            f"base and trained must hold one value per k ({len(grid)}), got {base_values.shape} and {trained_values.shape}"
+        )
+    at = np.flatnonzero((base_values >= trained_values) & (np.abs(base_values - trained_values) > tol))
     return None if at.size == 0 else grid[int(at[0])]
 
 

@@ -101,6 +101,7 @@ def test_crossover_and_area() -> None:
     ks = (1, 2, 4, 8)
     assert crossover_k(ks, [0.1, 0.3, 0.6, 0.9], [0.5, 0.5, 0.5, 0.5]) == 4
     assert crossover_k(ks, [0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]) is None
+    assert crossover_k(ks, [0.1, 0.5, 1.0, 1.0], [0.5, 0.9, 1.0, 1.0]) is None  # equal at 1: not overtaken
     assert area_between(ks, [0.0] * 4, [1.0] * 4) == pytest.approx(3.0)  # 3 doublings of k
 
 

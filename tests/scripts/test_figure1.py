@@ -52,9 +52,39 @@ def test_figure1_writes_its_files_and_resumes(tmp_path: Path, capsys: pytest.Cap
     assert len(rows) == 2 * 2 * 4 and {row["reward"] for row in rows} == {"orm", "prm"}
     printed = capsys.readouterr().out
     assert "lifted above 0.5" in printed and "ORM: final test error" in printed
+    assert "exact pass@k on the test set" in printed and "base pass@k overtakes it at k* =" in printed
+    check_pass_at_k_against_saved_models(run_dir)
     # a second call finds every run complete and redraws from the same metrics
     again = figure1.main([*TINY, "--run-dir", str(tmp_path), "--workers", "1"])
     assert json.loads((again / "figure1.json").read_text())["curves"] == result["curves"]
+
+
+def check_pass_at_k_against_saved_models(run_dir: Path) -> None:
+    """The summary's pass@k (k = 1 to 2^30) of the base and of each seed's final model equals 1 - (1 - p)^k
+    recomputed here from the saved models, their likelihoods from the task's closed form."""
+    from agents.experiment.paper_task import load_task_arrays
+    from seqreward_env import SequenceTask
+
+    summary = json.loads((run_dir / "figure1_summary.json").read_text())["summary"]["pass_at_k"]
+    ks = np.array(summary["k"], dtype=np.float64)
+    assert summary["k"][0] == 1 and summary["k"][-1] == 2**30
+    arrays = load_task_arrays(run_dir / "task.npz")
+    task = SequenceTask(
+        seq_len=5, vocab_size=4, context_dim=4, teacher=(arrays.teacher_w1, arrays.teacher_w2), test_set=arrays.test_contexts
+    )
+    x = arrays.test_contexts[:64]
+
+    def recomputed(path: Path) -> np.ndarray:
+        w1, w2 = LinearPolicy.load(path).as_numpy()
+        p = task.likelihood(w1, w2, x)
+        return (1.0 - (1.0 - p[:, None]) ** ks[None, :]).mean(axis=0)
+
+    np.testing.assert_allclose(summary["base"], recomputed(run_dir / "pretrain" / "final_model.pt"), rtol=1e-7, atol=1e-12)
+    for name in ("orm", "prm"):
+        for index, curve in enumerate(summary[name]["seeds"]):
+            expected = recomputed(run_dir / "pg" / f"seed{index}" / name / "final_model.pt")
+            np.testing.assert_allclose(curve, expected, rtol=1e-7, atol=1e-12)
+        assert summary[name]["pass_at_1_gain"] == pytest.approx(summary[name]["mean"][0] - summary["base"][0])
 
 
 def test_figure1_takes_a_given_task_and_base_model(tmp_path: Path) -> None:
