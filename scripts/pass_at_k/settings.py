@@ -66,7 +66,7 @@ class PassAtKConfig(PolicyFields):
     """Contexts searched side by side by Algorithms 1 and 2 (one response each per update)."""
     tries: int = 16
     """m of Algorithms 1 and 2 (the most extra responses per context, or candidates per position)."""
-    ppo_env_steps: int = 200_000
+    ppo_env_steps: int = 100_000
     """Environment steps (tokens) of each PPO run (SB3 trains its own network from scratch)."""
     ppo_num_envs: int = 16
     """PPO's env rows."""
