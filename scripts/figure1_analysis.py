@@ -156,7 +156,10 @@ def pass_at_k_lines(passes: dict[str, Any]) -> list[str]:
         if name not in passes:
             continue
         entry = passes[name]
-        lines.append(f"  {name.upper()} (mean of {len(entry['seeds'])}): " + ", ".join(f"{entry['mean'][index]:.4f}" for index in shown))
+        lines.append(
+            f"  {name.upper()} (mean of {len(entry['seeds'])}): "
+            + ", ".join(f"{entry['mean'][index]:.4f}" for index in shown)
+        )
     for name in REWARD_NAMES:
         if name not in passes:
             continue

@@ -102,7 +102,13 @@ def draw_pass_at_k(axis: Any, passes: dict[str, Any]) -> None:
             axis.plot(ks, curve, color=colour, lw=0.8, alpha=0.4)
         crossover = passes[name]["crossover_k"]
         where = "none" if crossover is None else f"{crossover:.3g}"
-        axis.plot(ks, passes[name]["mean"], color=colour, lw=2, label=f"{label}, mean over seeds; base overtakes at k*={where}")
+        axis.plot(
+            ks,
+            passes[name]["mean"],
+            color=colour,
+            lw=2,
+            label=f"{label}, mean over seeds; base overtakes at k*={where}",
+        )
     axis.set_xscale("log", base=2)
     axis.set_title("exact pass@k = mean over test contexts of 1 - (1 - p(y*|x))^k")
     axis.set_xlabel("k (samples per context)")

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from agents.common.config_checks import check_count
-from agents.policy.coverage import COVER_TAUS, PASS_AT_K, check_ks, check_taus
 from agents.experiment.run_files import file_digest, file_problem
+from agents.policy.coverage import COVER_TAUS, PASS_AT_K, check_ks, check_taus
 from seqreward_env import ENV_IDS, SequenceTask
 
 

@@ -109,7 +109,12 @@ class ExactEvalCallback(TrainerCallback):
         if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
             raise ValueError(f"eval_every must be a positive integer, got {eval_every!r}")
         self.evaluator = PolicyEvaluator(
-            task, test_size=test_size, tracked=tracked, off_support=off_support, pass_at_k=pass_at_k, cover_taus=cover_taus
+            task,
+            test_size=test_size,
+            tracked=tracked,
+            off_support=off_support,
+            pass_at_k=pass_at_k,
+            cover_taus=cover_taus,
         )
         self.encoding, self.eval_every = encoding, eval_every
         self.reward_funcs = list(reward_funcs or [])

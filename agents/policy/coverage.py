@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 PASS_AT_K = (1, 16, 256, 4096, 2**20)
 """The k of ``eval/pass@k`` logged by every evaluation unless configured otherwise."""
@@ -129,7 +130,7 @@ def sampled_pass_at_k(n: Any, c: Any, k: Any) -> Any:
     return float(result) if result.ndim == 0 else result
 
 
-def crossover_k(ks: Sequence[int], base: Sequence[float], trained: Sequence[float], tol: float = 1e-9) -> int | None:
+def crossover_k(ks: Sequence[int], base: ArrayLike, trained: ArrayLike, tol: float = 1e-9) -> int | None:
     """The smallest k of the grid at which the base model's pass@k is at least the trained model's (Yue et
     al., arXiv 2504.13837, read such crossovers off sampled curves); None: none up to the largest k. Where
     the two curves agree to within ``tol`` (both at 1, or both on the same plateau) the base has not
@@ -144,7 +145,7 @@ def crossover_k(ks: Sequence[int], base: Sequence[float], trained: Sequence[floa
     return None if at.size == 0 else grid[int(at[0])]
 
 
-def area_between(ks: Sequence[int], base: Sequence[float], trained: Sequence[float]) -> float:
+def area_between(ks: Sequence[int], base: ArrayLike, trained: ArrayLike) -> float:
     """The area between the trained and the base pass@k curves over log2 k (trapezoids): positive where the
     trained model reaches more, in units of pass rate x doublings of k."""
     grid = np.log2(np.asarray(check_ks(ks), dtype=np.float64))
@@ -159,7 +160,9 @@ def metric_names(ks: Sequence[int], taus: Sequence[float]) -> list[str]:
     return [f"eval/pass@{k}" for k in ks] + [f"eval/cover@{tau:g}" for tau in taus]
 
 
-def coverage_metrics(log_likelihoods: Any, ks: Sequence[int] = PASS_AT_K, taus: Sequence[float] = COVER_TAUS) -> dict[str, float]:
+def coverage_metrics(
+    log_likelihoods: Any, ks: Sequence[int] = PASS_AT_K, taus: Sequence[float] = COVER_TAUS
+) -> dict[str, float]:
     """``eval/pass@k`` for each k and ``eval/cover@tau`` for each tau from ``(n,)`` log p(y*|x)."""
     log_p = check_log_likelihoods(log_likelihoods)
     passes = pass_at_k(log_p, ks)

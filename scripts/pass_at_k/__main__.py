@@ -52,7 +52,9 @@ def run_pass_at_k(config: PassAtKConfig, run_dir: Path, *, show_progress: bool =
     bases = {key: pretrain_job(config, run_dir, key) for key in base_keys(config, grid)}
     sweep(config, list(bases.values()), "pre-train base models", show_progress)
     jobs = {
-        key: run_job_of(config, run_dir, key, "" if key[0] == "ppo" else str(Path(bases[key[1:5]].run_dir) / "final_model.pt"))
+        key: run_job_of(
+            config, run_dir, key, "" if key[0] == "ppo" else str(Path(bases[key[1:5]].run_dir) / "final_model.pt")
+        )
         for key in run_keys(config, grid)
     }
     # longest first: the long ORM and PRM runs and PPO start while the short ones fill the other worker

@@ -29,7 +29,9 @@ def per_draw(runs: Sequence[dict[str, Any]], which: str, name: str) -> tuple[lis
     return draws, np.asarray(means)
 
 
-def bootstrap_mean(values: np.ndarray, reps: int = 2000, seed: int = 0, confidence: float = CONFIDENCE) -> dict[str, Any]:
+def bootstrap_mean(
+    values: np.ndarray, reps: int = 2000, seed: int = 0, confidence: float = CONFIDENCE
+) -> dict[str, Any]:
     """The mean over the first axis (draws) of ``values`` ``(draws, ...)`` and its percentile bootstrap interval,
     resampling draws whole (one draw: the interval is the point)."""
     values = np.asarray(values, dtype=np.float64)
@@ -42,7 +44,9 @@ def bootstrap_mean(values: np.ndarray, reps: int = 2000, seed: int = 0, confiden
     return {"mean": as_list(mean), "low": as_list(low), "high": as_list(high)}
 
 
-def summarise_setting(runs: Sequence[dict[str, Any]], ks: Sequence[int], taus: Sequence[float], reps: int = 2000) -> dict[str, Any]:
+def summarise_setting(
+    runs: Sequence[dict[str, Any]], ks: Sequence[int], taus: Sequence[float], reps: int = 2000
+) -> dict[str, Any]:
     """The statistics of one setting from its runs (``[{"draw", "seed", "base": measures, "trained":
     measures}]``, measures as ``jobs.model_measures``): per measure the mean over draws (of the means over
     seeds) with its bootstrap interval; the crossover k* of the mean curves (None: none up to the largest k)
@@ -125,7 +129,10 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "area": summary["area"]["mean"],
                 "area_low": summary["area"]["low"],
                 "area_high": summary["area"]["high"],
-                **{f"trained_cover@{tau:g}": value for tau, value in zip(result["taus"], summary["trained_cover"]["mean"], strict=True)},
+                **{
+                    f"trained_cover@{tau:g}": value
+                    for tau, value in zip(result["taus"], summary["trained_cover"]["mean"], strict=True)
+                },
                 "trained_greedy_exact_match": summary["trained_greedy_exact_match"]["mean"],
             }
         )

@@ -13,6 +13,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -78,10 +79,13 @@ def median_seconds(functions: dict[str, Callable[[], object]], repeats: int) -> 
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    args = parse_settings(BenchPassAtKSettings, argv, description=__doc__ or "", prog="python -m scripts.pass_at_k.bench")
+    args = parse_settings(
+        BenchPassAtKSettings, argv, description=__doc__ or "", prog="python -m scripts.pass_at_k.bench"
+    )
     limit_threads(args.threads)
     envs = gym.make_vec(args.env_id, num_envs=args.batch_size, copy=False)
-    task = envs.unwrapped.task
+    unwrapped: Any = envs.unwrapped
+    task = unwrapped.task
     generator = torch.Generator().manual_seed(args.seed)
     policy = LinearPolicy.for_task(task)
     policy.w1.data.copy_(0.3 * torch.randn(policy.w1.shape, generator=generator))
@@ -97,7 +101,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             "pass@k and cover@tau": lambda: coverage_metrics(log_likelihoods, PASS_AT_K, COVER_TAUS),
             "teacher-forced pass with greedy": lambda: teacher_forced_argmax(policy, x, y),
             "teacher-forced pass without": lambda: confidently_wrong_only(policy, x, y),
-            "final pass@k curve of one model": lambda: pass_at_k(evaluator.token_log_probs(policy).sum(axis=1), PASS_AT_K_GRID),
+            "final pass@k curve of one model": lambda: pass_at_k(
+                evaluator.token_log_probs(policy).sum(axis=1), PASS_AT_K_GRID
+            ),
             "PG step": lambda: agent.train_step(next(steps)),
         },
         args.repeats,

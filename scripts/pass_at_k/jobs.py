@@ -40,7 +40,9 @@ def task_seed(config: PassAtKConfig, draw: int) -> int:
     return derive_seed(config.task_seed, "draw", draw)
 
 
-def task_spec(config: PassAtKConfig, draw: int, seq_len: int, reward: str | None = None, paper: bool = False) -> TaskSpec:
+def task_spec(
+    config: PassAtKConfig, draw: int, seq_len: int, reward: str | None = None, paper: bool = False
+) -> TaskSpec:
     """Draw ``draw``'s task at N = ``seq_len`` (the teacher depends on the draw only), with ``reward``."""
     keywords = task_keywords(config, seq_len=seq_len, task_seed=task_seed(config, draw))
     if paper:
@@ -65,7 +67,12 @@ def evaluation(config: PassAtKConfig, every: int, keep_models: bool = False) -> 
 
 def base_keys(config: PassAtKConfig, grid: list[Setting]) -> list[BaseKey]:
     """Every base model the grid needs, once."""
-    keys = {(draw, s.seq_len, s.pretrain_steps, s.policy) for s in grid if s.learner != "ppo" for draw in range(config.draws)}
+    keys = {
+        (draw, s.seq_len, s.pretrain_steps, s.policy)
+        for s in grid
+        if s.learner != "ppo"
+        for draw in range(config.draws)
+    }
     return sorted(keys, key=lambda key: (key[0], key[1], key[2], key[3]))
 
 
@@ -113,7 +120,9 @@ def run_job_of(config: PassAtKConfig, run_dir: Path, key: RunKey, base_model: st
     PPO: ``ppo_env_steps`` tokens); the main ORM and PRM runs go on to the longest step, keeping their
     models at every multiple of the checkpoints' greatest common divisor."""
     learner, draw, seq_len, pretrain, policy, seed = key
-    folder = str(run_dir / "runs" / learner / f"draw{draw}" / f"N{seq_len}" / f"pretrain{pretrain}" / policy / f"seed{seed}")
+    folder = str(
+        run_dir / "runs" / learner / f"draw{draw}" / f"N{seq_len}" / f"pretrain{pretrain}" / policy / f"seed{seed}"
+    )
     common: dict[str, Any] = {
         "seed": derive_seed(config.seed, "run", draw, seed),  # every learner of a (draw, seed) sees the same streams
         "run_dir": folder,
@@ -218,4 +227,3 @@ def setting_runs(
                 trained = model_measures(config, job, model_at(job, setting.step))
             runs.append({"draw": draw, "seed": seed, "base": base, "trained": trained})
     return runs
-

@@ -59,7 +59,14 @@ def draw(path: Path, result: dict[str, Any]) -> None:
             colour = shades[values.index(setting[VARIED[group]])]
             gap = entry["summary"]["gap_pass_at_k"]
             style = "--" if setting["learner"] == "orm" else "-"
-            axis.plot(ks, gap["mean"], style, color=colour, lw=1.5, label=f"{setting['learner'].upper()} {VARIED[group]}={setting[VARIED[group]]}")
+            axis.plot(
+                ks,
+                gap["mean"],
+                style,
+                color=colour,
+                lw=1.5,
+                label=f"{setting['learner'].upper()} {VARIED[group]}={setting[VARIED[group]]}",
+            )
             axis.fill_between(ks, gap["low"], gap["high"], color=colour, alpha=0.1)
         axis.axhline(0.0, color="black", lw=0.8)
         axis.set_title(TITLES[group], fontsize=10)

@@ -109,8 +109,13 @@ def check_config(config: PassAtKConfig) -> None:
         values = getattr(config, name)
         if name == "ks":
             check_ks(values, "ks (--ks)")
-        elif any(isinstance(v, bool) or not isinstance(v, int) or v < (0 if name == "checkpoints" else 1) for v in values):
-            raise ConfigError(f"--{name.replace('_', '-')} must be integers >= {0 if name == 'checkpoints' else 1}, got {values!r}", name)
+        elif any(
+            isinstance(v, bool) or not isinstance(v, int) or v < (0 if name == "checkpoints" else 1) for v in values
+        ):
+            raise ConfigError(
+                f"--{name.replace('_', '-')} must be integers >= {0 if name == 'checkpoints' else 1}, got {values!r}",
+                name,
+            )
     check_taus(config.taus, "taus (--taus)")
     if config.steps not in config.checkpoints:
         raise ConfigError(f"--steps ({config.steps}) must be one of --checkpoints {config.checkpoints!r}", "steps")
@@ -149,13 +154,19 @@ def settings(config: PassAtKConfig) -> list[Setting]:
     longest = config.long_factor * max(config.checkpoints)
     for learner in PAPER_PG:
         grid += [Setting("length", learner, *main, step) for step in (*config.checkpoints, longest) if step > 0]
-        grid += [Setting("seq_len", learner, n, *main[1:], config.steps) for n in config.seq_lens if n != config.seq_len]
+        grid += [
+            Setting("seq_len", learner, n, *main[1:], config.steps) for n in config.seq_lens if n != config.seq_len
+        ]
         grid += [
             Setting("base", learner, config.seq_len, p, config.policy, config.steps)
             for p in config.pretrain_sweep
             if p != config.pretrain_steps
         ]
-        grid += [Setting("policy", learner, *main[:2], name, config.steps) for name in config.policies if name != config.policy]
+        grid += [
+            Setting("policy", learner, *main[:2], name, config.steps)
+            for name in config.policies
+            if name != config.policy
+        ]
     return grid
 
 

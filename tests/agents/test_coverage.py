@@ -45,7 +45,8 @@ def test_exact_pass_at_k_equals_enumeration_of_every_set_of_k_responses(samples:
         probs = {y: math.prod(reference_token_probs(w1, w2, x, y)) for y in responses}
         assert math.isclose(sum(probs.values()), 1.0, rel_tol=1e-9)
         hit = sum(
-            math.prod(probs[y] for y in draw) for draw in itertools.product(responses, repeat=samples)
+            math.prod(probs[y] for y in draw)
+            for draw in itertools.product(responses, repeat=samples)
             if tuple(target) in draw
         )
         expected.append(hit)

@@ -70,7 +70,11 @@ def check_pass_at_k_against_saved_models(run_dir: Path) -> None:
     assert summary["k"][0] == 1 and summary["k"][-1] == 2**30
     arrays = load_task_arrays(run_dir / "task.npz")
     task = SequenceTask(
-        seq_len=5, vocab_size=4, context_dim=4, teacher=(arrays.teacher_w1, arrays.teacher_w2), test_set=arrays.test_contexts
+        seq_len=5,
+        vocab_size=4,
+        context_dim=4,
+        teacher=(arrays.teacher_w1, arrays.teacher_w2),
+        test_set=arrays.test_contexts,
     )
     x = arrays.test_contexts[:64]
 
@@ -79,7 +83,9 @@ def check_pass_at_k_against_saved_models(run_dir: Path) -> None:
         p = task.likelihood(w1, w2, x)
         return (1.0 - (1.0 - p[:, None]) ** ks[None, :]).mean(axis=0)
 
-    np.testing.assert_allclose(summary["base"], recomputed(run_dir / "pretrain" / "final_model.pt"), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(
+        summary["base"], recomputed(run_dir / "pretrain" / "final_model.pt"), rtol=1e-7, atol=1e-12
+    )
     for name in ("orm", "prm"):
         for index, curve in enumerate(summary[name]["seeds"]):
             expected = recomputed(run_dir / "pg" / f"seed{index}" / name / "final_model.pt")

@@ -61,7 +61,9 @@ def test_setting_summary() -> None:
 def test_bootstrap_interval_brackets_the_mean_and_is_a_point_for_one_draw() -> None:
     values = np.random.default_rng(0).normal(size=(8, 3))
     result = analysis.bootstrap_mean(values, reps=1000)
-    assert all(low <= mean <= high for low, mean, high in zip(result["low"], result["mean"], result["high"], strict=True))
+    assert all(
+        low <= mean <= high for low, mean, high in zip(result["low"], result["mean"], result["high"], strict=True)
+    )
     single = analysis.bootstrap_mean(np.array([0.4]), reps=100)
     assert single == {"mean": 0.4, "low": 0.4, "high": 0.4}
 
