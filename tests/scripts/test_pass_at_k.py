@@ -69,4 +69,3 @@ def test_quick_pass_at_k_covers_every_learner_and_sweep(tmp_path: Path) -> None:
     assert [entry["label"] for entry in result["settings"]] == [s.label for s in settings(QUICK)]
     ppo = next(entry for entry in result["settings"] if entry["setting"]["learner"] == "ppo")
     assert ppo["runs"][0]["base"]["pass_at_k"][0] < 0.01  # PPO starts from its own near-uniform network
-    assert result["wall_seconds"] < 120
