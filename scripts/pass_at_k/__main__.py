@@ -57,8 +57,9 @@ def run_pass_at_k(config: PassAtKConfig, run_dir: Path, *, show_progress: bool =
         )
         for key in run_keys(config, grid)
     }
-    # longest first: the long ORM and PRM runs and PPO start while the short ones fill the other worker
-    order = sorted(jobs, key=lambda key: -jobs[key].budget * jobs[key].env_rows())
+    # draw by draw (an interrupted grid leaves whole draws, which a run with fewer --draws reads), and within a
+    # draw the longest first, so that the short runs fill the other worker at its end
+    order = sorted(jobs, key=lambda key: (key[1], -jobs[key].budget * jobs[key].env_rows()))
     sweep(config, [jobs[key] for key in order], "runs", show_progress)
     entries = []
     for setting in grid:
