@@ -161,9 +161,18 @@ def metric_names(ks: Sequence[int], taus: Sequence[float]) -> list[str]:
 
 
 def coverage_metrics(
-    log_likelihoods: Any, ks: Sequence[int] = PASS_AT_K, taus: Sequence[float] = COVER_TAUS
+    log_likelihoods: Any, ks: Sequence[int] = PASS_AT_K, taus: Sequence[float] = COVER_TAUS, *, strict: bool = True
 ) -> dict[str, float]:
-    """``eval/pass@k`` for each k and ``eval/cover@tau`` for each tau from ``(n,)`` log p(y*|x)."""
+    """``eval/pass@k`` for each k and ``eval/cover@tau`` for each tau from ``(n,)`` log p(y*|x).
+
+    ``strict=False`` is the evaluators' mode, which must log rather than stop a run: a log-likelihood a
+    rounding error above 0 (a float32 network's softmax) counts as 0, and a NaN one (a diverged model)
+    makes every metric NaN."""
+    if not strict:
+        values = np.asarray(log_likelihoods, dtype=np.float64).reshape(-1)
+        if values.size and np.isnan(values).any():
+            return dict.fromkeys(metric_names(ks, taus), float("nan"))
+        log_likelihoods = np.minimum(values, 0.0)
     log_p = check_log_likelihoods(log_likelihoods)
     passes = pass_at_k(log_p, ks)
     covers = cover_at(np.exp(log_p), tuple(taus))

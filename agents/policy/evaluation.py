@@ -104,7 +104,7 @@ class PolicyEvaluator:
         wrong, greedy = teacher_forced_argmax(policy, self.test_contexts, self.test_targets)
         metrics["eval/confidently_wrong"] = wrong
         metrics["eval/greedy_exact_match"] = greedy
-        metrics.update(coverage_metrics(token_log_probs.sum(axis=1), self.pass_at_k, self.cover_taus))
+        metrics.update(coverage_metrics(token_log_probs.sum(axis=1), self.pass_at_k, self.cover_taus, strict=False))
         if self.tracked is not None:
             tracked = self.tracked_likelihoods(policy)
             metrics["eval/tracked_likelihood"] = tracked.tolist()

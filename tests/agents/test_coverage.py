@@ -203,3 +203,13 @@ def test_sb3_evaluator_logs_exact_pass_at_k_and_cover() -> None:
     assert metrics["eval/pass@1073741824"] == pytest.approx(1.0, abs=1e-9)
     assert metrics["eval/cover@0.05"] == pytest.approx(np.mean(exact.likelihoods >= 0.05))
     assert metrics["eval/greedy_exact_match"] == exact.greedy_exact_match_rate
+
+
+def test_evaluators_log_rather_than_stop_on_rounding_and_nan() -> None:
+    """What an evaluation passes on: a log-likelihood a rounding error above 0 counts as p = 1, a NaN one
+    (a diverged model) gives NaN metrics; the public functions refuse both."""
+    metrics = coverage_metrics([1e-9, -np.inf], (1, 4), (0.5,), strict=False)
+    assert metrics == {"eval/pass@1": 0.5, "eval/pass@4": 0.5, "eval/cover@0.5": 0.5}
+    assert all(np.isnan(value) for value in coverage_metrics([np.nan, -1.0], (1,), (0.5,), strict=False).values())
+    with pytest.raises(ValueError, match="log_likelihoods must be <= 0"):
+        coverage_metrics([1e-9], (1,), (0.5,))

@@ -64,7 +64,7 @@ class SB3Evaluator:
         exact = evaluate_sb3_policy(model, self.task, self.test_contexts)
         with np.errstate(divide="ignore"):  # a token of probability 0: log p(y*|x) = -inf, pass@k = 0
             log_likelihoods = np.log(exact.token_probabilities).sum(axis=1)
-        coverage = coverage_metrics(log_likelihoods, self.pass_at_k, self.cover_taus)
+        coverage = coverage_metrics(log_likelihoods, self.pass_at_k, self.cover_taus, strict=False)
         return {**exact.as_dict(), **{name.removeprefix("eval/"): value for name, value in coverage.items()}}
 
     def __call__(self, model: BaseAlgorithm) -> dict[str, float]:
