@@ -54,7 +54,7 @@ def draw(path: Path, result: dict[str, Any]) -> None:
         entries = [entry for entry in result["settings"] if entry["group"] == group]
         if group != "length":  # the main setting's ORM and PRM, the value the sweep departs from
             entries += [entry for entry in main if entry["setting"]["learner"] in ("orm", "prm")]
-        values = sorted({entry["setting"][VARIED[group]] for entry in entries}, key=str)
+        values = sorted({entry["setting"][VARIED[group]] for entry in entries}, key=lambda v: (str(type(v)), v))
         shades = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.85, max(1, len(values))))
         for entry in entries:
             setting = entry["setting"]
