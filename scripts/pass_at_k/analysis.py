@@ -61,6 +61,7 @@ def summarise_setting(
     return {
         "draws": len(draws),
         "runs": len(runs),
+        "collapsed_runs": sum(bool(run.get("collapsed")) for run in runs),
         "base_pass_at_k": bootstrap_mean(base, reps),
         "trained_pass_at_k": bootstrap_mean(trained, reps),
         "gap_pass_at_k": bootstrap_mean(trained - base, reps),
@@ -94,6 +95,11 @@ def summary_line(label: str, summary: dict[str, Any], ks: Sequence[int]) -> str:
         f"{summary['base_pass_at_k']['mean'][-1]:.3f} -> {summary['trained_pass_at_k']['mean'][-1]:.3f}; "
         f"k* {k_text(summary['crossover_k'], ks[-1])} ({summary['draws_with_crossover']}/{summary['draws']} draws cross); "
         f"area {area['mean']:+.2f} [{area['low']:+.2f}, {area['high']:+.2f}]"
+        + (
+            f"; {summary['collapsed_runs']} of {summary['runs']} runs flagged collapsed"
+            if summary.get("collapsed_runs")
+            else ""
+        )
     )
 
 
@@ -119,6 +125,7 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 **entry["setting"],
                 "draws": summary["draws"],
+                "collapsed_runs": summary["collapsed_runs"],
                 "base_pass_at_1": summary["base_pass_at_k"]["mean"][0],
                 "trained_pass_at_1": summary["trained_pass_at_k"]["mean"][0],
                 f"base_pass_at_{ks[-1]}": summary["base_pass_at_k"]["mean"][-1],

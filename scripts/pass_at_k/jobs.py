@@ -12,7 +12,7 @@ from typing import Any
 
 from agents.common.seeding import derive_seed
 from agents.experiment.jobs import FINAL_MODEL, Evaluation, Job, TaskSpec, model_file
-from agents.experiment.runs import read_metrics
+from agents.experiment.runs import read_metrics, without_seal
 from agents.experiment.settings import task_keywords
 from agents.learners.best_of_m import BestOfMConfig
 from agents.learners.group_pg import GroupPGConfig
@@ -225,5 +225,8 @@ def setting_runs(
                     base_cache = model_measures(config, job, Path(base_job.run_dir) / FINAL_MODEL)
                 base = base_cache
                 trained = model_measures(config, job, model_at(job, setting.step))
-            runs.append({"draw": draw, "seed": seed, "base": base, "trained": trained})
+            # the collapse guard's verdict on the whole run (agents.experiment.collapse): ended worse than its
+            # start, or deterministic on wrong tokens
+            collapsed = bool(without_seal(Path(job.run_dir) / "done.json").get("collapsed"))
+            runs.append({"draw": draw, "seed": seed, "base": base, "trained": trained, "collapsed": collapsed})
     return runs

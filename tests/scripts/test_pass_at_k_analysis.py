@@ -29,7 +29,13 @@ def runs() -> list[dict[str, Any]]:
         (1, 1): [0.4, 0.5, 0.6, 0.7],
     }
     return [
-        {"draw": d, "seed": s, "base": measures(base[d]), "trained": measures(curve, cover=0.25 * (d + 1), greedy=s)}
+        {
+            "draw": d,
+            "seed": s,
+            "base": measures(base[d]),
+            "trained": measures(curve, cover=0.25 * (d + 1), greedy=s),
+            "collapsed": (d, s) == (1, 1),
+        }
         for (d, s), curve in trained.items()
     ]
 
@@ -47,6 +53,8 @@ def test_setting_summary() -> None:
     # draw 0 crosses at k = 4 (0.6 >= 0.5), draw 1 never; the mean curves meet at k = 8 (0.7 = 0.7: no crossing)
     assert summary["crossover_k_per_draw"] == [4, None]
     assert summary["draws_with_crossover"] == 1
+    assert summary["collapsed_runs"] == 1
+    assert "1 of 4 runs flagged collapsed" in analysis.summary_line("s", summary, KS)
     assert summary["crossover_k"] is None
     assert summary["pass_at_1_gain"]["mean"] == pytest.approx(0.3)
     # areas over log2 k by trapezoids: draw 0 gaps [0.3, 0.2, -0.1, -0.3] -> 0.25 + 0.05 - 0.2 = 0.1;
