@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from agents.common.config_checks import check_choice, check_interval, check_positive, check_types
+from agents.learners.difficulty import Difficulty, DifficultyConfig
 from agents.learners.group_sampling import GroupBatch, sample_groups, token_entropy
 from agents.learners.training import (
     OPTIMIZERS,
@@ -93,6 +94,8 @@ class GroupPGConfig:
     """OBLR-PO: 'plain' (||g||^2 / (tr Cov / B)) or 'debiased' (tr Cov / B subtracted from the numerator)."""
     paired_diagnostics: bool = True
     """Also log the trace variance of REINFORCE, RLOO and OBLR-PO's estimator on every batch."""
+    difficulty: DifficultyConfig = DifficultyConfig()
+    """Dynamic sampling, a difficulty filter and a curriculum (``agents.learners.difficulty``; off by default)."""
 
     def __post_init__(self) -> None:
         choices = {
@@ -157,12 +160,17 @@ class GroupPG:
         )
         self.reward_queries = 0
         self.skipped_updates = 0
+        self.difficulty = Difficulty(config.difficulty, envs, policy, seed, group_size=config.group_size) if config.difficulty.active else None
 
     def train_step(self, step: int) -> dict[str, Any]:
         config = self.config
-        groups = sample_groups(
-            self.envs, self.policy, self.generator, self.context_rng, config.num_contexts, config.group_size
-        )
+        shaping: dict[str, Any] = {}
+        if self.difficulty is None:
+            groups = sample_groups(
+                self.envs, self.policy, self.generator, self.context_rng, config.num_contexts, config.group_size
+            )
+        else:  # dropped or filtered groups' queries are in the batch's count
+            groups, shaping = self.difficulty.sample(self.policy, self.generator, config.num_contexts, config.group_size)
         batch = groups.rollout
         self.reward_queries += batch.reward_queries
         rewards = groups.sequence_rewards
@@ -211,6 +219,9 @@ class GroupPG:
             metrics["diag/clip_fraction"] = float(np.mean(clip_fraction))
         if config.paired_diagnostics:
             metrics.update(self._paired_diagnostics(groups, rewards, weights, mask))
+        if self.difficulty is not None:
+            metrics.update(shaping)
+            metrics.update(self.difficulty.after_update(shaping["difficulty/drawn_success_rate"]))
         return metrics
 
     # ----- the pieces of a step -------------------------------------------------------------------
@@ -292,6 +303,7 @@ class GroupPG:
             "env_reward_queries": env_query_count(self.envs),
             "skipped_updates": self.skipped_updates,
             "config": asdict(self.config),
+            "difficulty": None if self.difficulty is None else self.difficulty.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -304,6 +316,13 @@ class GroupPG:
         self.reward_queries = int(state["reward_queries"])
         set_env_query_count(self.envs, state["env_reward_queries"])
         self.skipped_updates = int(state["skipped_updates"])
+        if self.difficulty is not None:
+            self.difficulty.load_state_dict(state["difficulty"])
+
+    def summary(self) -> dict[str, Any]:
+        """The env's query count over every env this learner asked (the curriculum's level envs included)."""
+        extra = 0 if self.difficulty is None else self.difficulty.extra_env_queries()
+        return {"env_reward_queries": env_query_count(self.envs) + extra}
 
 
 def _k3(log_probs: torch.Tensor, reference_log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
