@@ -122,6 +122,60 @@ def shares_parameters_across_lengths(policy: Any) -> bool:
     return hasattr(policy, "transition_table") and bool(getattr(policy, "is_markov", True))
 
 
+class CurriculumSchedule:
+    """Moves the one axis of a ``DifficultyConfig``'s curriculum after each update: every ``schedule_steps``
+    updates ('fixed'), or by the running success rate over ``window`` updates ('adaptive': harder at
+    ``target_pass_rate``, easier below ``retreat_pass_rate``, at most once per ``window`` updates)."""
+
+    def __init__(self, config: DifficultyConfig, curriculum: Curriculum) -> None:
+        self.config, self.curriculum = config, curriculum
+        self.axis = config.curriculum_axis
+        self.recent: deque[float] = deque(maxlen=config.window)
+        self.steps_at_level = 0
+        self.level_changes = 0
+
+    def update(self, success_rate: float) -> dict[str, Any]:
+        """Record an update's success rate, move the level if due; the metrics of the level now in force."""
+        config, curriculum, axis = self.config, self.curriculum, self.axis
+        self.recent.append(float(success_rate))
+        self.steps_at_level += 1
+        moved = 0
+        if config.curriculum == "fixed" and self.steps_at_level >= config.schedule_steps:
+            moved = 1 if curriculum.increment(axis) else 0
+        elif config.curriculum == "adaptive" and self.steps_at_level >= config.window:
+            step = curriculum_move(float(np.mean(self.recent)), config.target_pass_rate, config.retreat_pass_rate)
+            if step > 0 and curriculum.increment(axis):
+                moved = 1
+            elif step < 0 and curriculum.decrement(axis):
+                moved = -1
+        running = float(np.mean(self.recent))
+        if moved:
+            self.steps_at_level = 0
+            self.recent.clear()
+            self.level_changes += 1
+        return {
+            "curriculum/level": curriculum.levels[axis],
+            f"curriculum/{axis}": float(curriculum.settings()[axis]),
+            "curriculum/moved": moved,
+            "curriculum/changes": self.level_changes,
+            "curriculum/running_success_rate": running,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "curriculum": self.curriculum.state_dict(),
+            "recent": list(self.recent),
+            "steps_at_level": self.steps_at_level,
+            "level_changes": self.level_changes,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.curriculum.load_state_dict(state["curriculum"])
+        self.recent = deque((float(v) for v in state["recent"]), maxlen=self.config.window)
+        self.steps_at_level = int(state["steps_at_level"])
+        self.level_changes = int(state["level_changes"])
+
+
 class Difficulty:
     """The runtime of a ``DifficultyConfig`` inside a learner: draws the contexts of each update (at the
     curriculum's level, through the level's env), drops or filters groups, moves the curriculum.
@@ -162,10 +216,8 @@ class Difficulty:
         self.context_rng = np.random.default_rng(stream(seed, "difficulty", "contexts"))
         self.level_envs: dict[tuple[Any, ...], SequenceVectorEnv] = {}
         self.level_env_queries: dict[str, int] = {}
-        self.recent: deque[float] = deque(maxlen=config.window)
-        self.steps_at_level = 0
+        self.schedule = None if self.curriculum is None else CurriculumSchedule(config, self.curriculum)
         self.counts = {"drawn_groups": 0, "dropped_groups": 0, "filtered_contexts": 0, "refill_batches": 0}
-        self.level_changes = 0
 
     # ----- the level's task and env -------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -290,42 +342,14 @@ class Difficulty:
     def after_update(self, success_rate: float) -> dict[str, Any]:
         """Move the curriculum after an update whose episodes (all drawn, dropped ones included) succeeded at
         ``success_rate``; the level and settings in force for the next update, as metrics."""
-        curriculum, config = self.curriculum, self.config
-        if curriculum is None:
-            return {}
-        axis = config.curriculum_axis
-        self.recent.append(success_rate)
-        self.steps_at_level += 1
-        moved = 0
-        if config.curriculum == "fixed" and self.steps_at_level >= config.schedule_steps:
-            moved = 1 if curriculum.increment(axis) else 0
-        elif config.curriculum == "adaptive" and self.steps_at_level >= config.window:
-            step = curriculum_move(float(np.mean(self.recent)), config.target_pass_rate, config.retreat_pass_rate)
-            if step > 0 and curriculum.increment(axis):
-                moved = 1
-            elif step < 0 and curriculum.decrement(axis):
-                moved = -1
-        if moved:
-            self.steps_at_level = 0
-            self.recent.clear()
-            self.level_changes += 1
-        return {
-            "curriculum/level": curriculum.levels[axis],
-            f"curriculum/{axis}": float(curriculum.settings()[axis]),
-            "curriculum/moved": moved,
-            "curriculum/changes": self.level_changes,
-            "curriculum/running_success_rate": float(np.mean(self.recent)) if self.recent else success_rate,
-        }
+        return {} if self.schedule is None else self.schedule.update(success_rate)
 
     # ----- persistence ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {
-            "curriculum": None if self.curriculum is None else self.curriculum.state_dict(),
+            "schedule": None if self.schedule is None else self.schedule.state_dict(),
             "context_rng": self.context_rng.bit_generator.state,
-            "recent": list(self.recent),
-            "steps_at_level": self.steps_at_level,
             "counts": dict(self.counts),
-            "level_changes": self.level_changes,
             "level_env_queries": {
                 **self.level_env_queries,
                 **{repr(key): env.total_reward_queries for key, env in self.level_envs.items()},
@@ -334,13 +358,10 @@ class Difficulty:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if self.curriculum is not None:
-            self.curriculum.load_state_dict(state["curriculum"])
+        if self.schedule is not None:
+            self.schedule.load_state_dict(state["schedule"])
         self.context_rng.bit_generator.state = state["context_rng"]
-        self.recent = deque((float(v) for v in state["recent"]), maxlen=self.config.window)
-        self.steps_at_level = int(state["steps_at_level"])
         self.counts = {name: int(value) for name, value in state["counts"].items()}
-        self.level_changes = int(state["level_changes"])
         self.level_env_queries = {key: int(value) for key, value in state["level_env_queries"].items()}
         for key, env in self.level_envs.items():
             env.total_reward_queries = self.level_env_queries.get(repr(key), 0)

@@ -35,7 +35,7 @@ DEFAULT_METHODS = (
 class CurriculumConfig(PolicyFields):
     """Settings of the curriculum experiment (defaults: the full setting)."""
 
-    seq_lens: tuple[int, ...] = (2, 4, 6, 8, 10)
+    seq_lens: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 14, 16)
     """Response lengths N."""
     vocab_size: int = 3
     """k, the vocabulary size."""
@@ -151,7 +151,7 @@ QUICK = replace(
     seq_lens=(2, 4, 6),
     task_seeds=(0,),
     seeds=1,
-    query_budget=60_000,
+    query_budget=30_000,
     test_size=128,
 )
 """The quick setting: three lengths, one task draw, one seed, a small budget (under a minute)."""

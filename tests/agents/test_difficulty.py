@@ -70,7 +70,7 @@ def test_resume_restores_the_curriculum_and_queries_are_every_env_s(make: Any, n
     resumed = run(make(difficulty), tmp_path / "resumed")
     torch.testing.assert_close(resumed.policy.w1, straight.policy.w1, rtol=0, atol=0)
     assert read_metrics(tmp_path / "resumed") == read_metrics(tmp_path / "straight")
-    assert resumed.difficulty.state_dict()["curriculum"] == straight.difficulty.state_dict()["curriculum"]
+    assert resumed.difficulty.state_dict()["schedule"] == straight.difficulty.state_dict()["schedule"]
     assert resumed.difficulty.counts == straight.difficulty.counts
     # Every query the learner counts is one an env answered, the dropped groups' and the level envs' included.
     assert straight.reward_queries == straight.summary()["env_reward_queries"] > 0
