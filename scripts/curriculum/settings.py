@@ -49,7 +49,7 @@ class CurriculumConfig(PolicyFields):
     """gamma: every context has margin >= gamma."""
     task_seeds: tuple[int, ...] = (0, 1, 2)
     """Task draws (teachers and test sets)."""
-    seeds: int = 5
+    seeds: int = 8
     """Seeds per task draw and N (pre-training data, contexts, sampling; 0, 1, ...)."""
     token_probability: float = 0.5
     """Base model quality: pre-training stops once the mean p(y*_i | x, y*_<i) on the test set reaches it."""
