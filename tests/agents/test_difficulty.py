@@ -5,6 +5,7 @@ resume restores the curriculum exactly, and bad settings fail where they enter n
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -107,8 +108,6 @@ def test_a_level_change_acts_at_the_next_update_and_is_in_the_metrics(tmp_path: 
     assert [record["curriculum/level"] for record in records] == [0, 0, 1, 1, 1, 2, 2, 2, 3]
     assert [record["curriculum/hint"] for record in records] == [3, 3, 2, 2, 2, 1, 1, 1, 0]
     assert [record["curriculum/moved"] for record in records].count(1) == 3
-    import json
-
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["config"]["difficulty"]["curriculum_ladder"] == [3, 2, 1, 0]
     assert config["config"]["difficulty"]["schedule_steps"] == 3
