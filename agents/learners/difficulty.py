@@ -98,11 +98,15 @@ class DifficultyConfig:
             )
         if self.curriculum != "none":
             if not self.curriculum_ladder:
-                raise ConfigError("curriculum_ladder must hold the axis's values when a curriculum is on", "curriculum_ladder")
+                raise ConfigError(
+                    "curriculum_ladder must hold the axis's values when a curriculum is on", "curriculum_ladder"
+                )
             try:
                 self.make_curriculum()
             except ValueError as error:
-                raise ConfigError(str(error), "curriculum_ladder" if "ladder" in str(error) else "start_level") from None
+                raise ConfigError(
+                    str(error), "curriculum_ladder" if "ladder" in str(error) else "start_level"
+                ) from None
 
     @property
     def active(self) -> bool:
@@ -111,8 +115,10 @@ class DifficultyConfig:
     def make_curriculum(self) -> Curriculum | None:
         if self.curriculum == "none":
             return None
-        ladder = tuple(int(v) if self.curriculum_axis in ("hint", "seq_len") and float(v).is_integer() else v
-                       for v in self.curriculum_ladder)
+        ladder = tuple(
+            int(v) if self.curriculum_axis in ("hint", "seq_len") and float(v).is_integer() else v
+            for v in self.curriculum_ladder
+        )
         return Curriculum({self.curriculum_axis: ladder}, {self.curriculum_axis: self.start_level})
 
 
@@ -229,7 +235,11 @@ class Difficulty:
         key = tuple(settings.get(axis) for axis in TASK_AXES)
         if all(value is None for value in key):
             return self.envs
-        if settings.get("seq_len") == self.task.seq_len and settings.get("margin") is None and settings.get("sigma") is None:
+        if (
+            settings.get("seq_len") == self.task.seq_len
+            and settings.get("margin") is None
+            and settings.get("sigma") is None
+        ):
             return self.envs
         if key not in self.level_envs:
             env = SequenceVectorEnv(
@@ -265,7 +275,9 @@ class Difficulty:
             if draw:
                 contexts, _ = contexts_above_floor(task, self.context_rng, n, base_likelihood, floor)
                 self.counts["refill_batches"] += 1
-            rates = suffix_pass_rates(torch.from_numpy(policy_token_log_probs(policy, contexts, task.targets(contexts))), hint)
+            rates = suffix_pass_rates(
+                torch.from_numpy(policy_token_log_probs(policy, contexts, task.targets(contexts))), hint
+            )
             keep = in_band(rates, low, high).numpy()
             kept.append(contexts[keep])
             rest.append((contexts[~keep], rates.numpy()[~keep]))
@@ -313,7 +325,11 @@ class Difficulty:
             rewards = batch.returns.double().view(num_contexts, group_size)
             keep = torch.ones(num_contexts, dtype=torch.bool)
             if config.dynamic_sampling:
-                keep &= informative_groups(rewards.view(1, -1)).expand(num_contexts) if whole_batch else informative_groups(rewards)
+                keep &= (
+                    informative_groups(rewards.view(1, -1)).expand(num_contexts)
+                    if whole_batch
+                    else informative_groups(rewards)
+                )
             if config.filter_band is not None and config.filter_estimate == "group":
                 keep &= in_band(group_pass_rates(batch.success.view(num_contexts, group_size)), *config.filter_band)
             dropped += int((~keep).sum())

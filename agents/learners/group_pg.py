@@ -160,7 +160,11 @@ class GroupPG:
         )
         self.reward_queries = 0
         self.skipped_updates = 0
-        self.difficulty = Difficulty(config.difficulty, envs, policy, seed, group_size=config.group_size) if config.difficulty.active else None
+        self.difficulty = (
+            Difficulty(config.difficulty, envs, policy, seed, group_size=config.group_size)
+            if config.difficulty.active
+            else None
+        )
 
     def train_step(self, step: int) -> dict[str, Any]:
         config = self.config
@@ -170,7 +174,9 @@ class GroupPG:
                 self.envs, self.policy, self.generator, self.context_rng, config.num_contexts, config.group_size
             )
         else:  # dropped or filtered groups' queries are in the batch's count
-            groups, shaping = self.difficulty.sample(self.policy, self.generator, config.num_contexts, config.group_size)
+            groups, shaping = self.difficulty.sample(
+                self.policy, self.generator, config.num_contexts, config.group_size
+            )
         batch = groups.rollout
         self.reward_queries += batch.reward_queries
         rewards = groups.sequence_rewards

@@ -77,7 +77,9 @@ class PaperPG:
         self.generator = torch.Generator(device=policy.device).manual_seed(derive_seed(seed, "sampling"))
         self._env_seed: list[int] | None = row_seeds(seed, envs.num_envs, "env")
         self.reward_queries = 0
-        self.difficulty = Difficulty(config.difficulty, envs, policy, seed, group_size=1) if config.difficulty.active else None
+        self.difficulty = (
+            Difficulty(config.difficulty, envs, policy, seed, group_size=1) if config.difficulty.active else None
+        )
 
     def train_step(self, step: int) -> dict[str, Any]:
         shaping: dict[str, Any] = {}

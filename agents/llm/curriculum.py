@@ -20,10 +20,9 @@ train dataset, and rewards exist only inside ``_generate_and_score_completions``
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -39,7 +38,6 @@ from agents.llm.rewards import TaskReward
 from agents.rules.difficulty import informative_groups
 from seqreward_env import SequenceTask
 from seqreward_env.curriculum import hint_prefixes
-
 
 STATE_FILE = "curriculum_state.json"
 
@@ -131,9 +129,10 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
 
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         output = super()._generate_and_score_completions(inputs)
-        if not self.model.training or self.max_refill_batches == 0:
+        model: Any = self.model
+        if not model.training or self.max_refill_batches == 0:
             return output
-        group = self.num_generations
+        group = int(self.num_generations or 1)
         keep = self._informative(output, group)
         self.dropped_groups += int((~keep).sum())
         for _ in range(self.max_refill_batches):
@@ -156,8 +155,9 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
 
     def _fresh_inputs(self, prompts: int, group: int) -> list[dict[str, Any]]:
         rng = np.random.default_rng(stream(self.args.seed, "dynamic sampling", self.refill_batches))
-        rows = rng.choice(len(self.train_dataset), size=prompts, replace=len(self.train_dataset) < prompts)
-        return [self.train_dataset[int(row)] for row in rows for _ in range(group)]
+        data: Any = self.train_dataset  # a map-style dataset: TRL's RepeatSampler indexes it too
+        rows = rng.choice(len(data), size=prompts, replace=len(data) < prompts)
+        return [data[int(row)] for row in rows for _ in range(group)]
 
     @staticmethod
     def _informative(output: dict[str, Any], group: int) -> torch.Tensor:

@@ -140,7 +140,9 @@ class SeqrewardCurriculum(BaseCurriculum):
         }
         self._define_attributes(
             *(
-                ScalarAttributeDefinition(name=axis, field_name=axis, levels=list(ladder), description=descriptions[axis])
+                ScalarAttributeDefinition(
+                    name=axis, field_name=axis, levels=list(ladder), description=descriptions[axis]
+                )
                 for axis, ladder in CURRICULUM_LADDERS.items()
             )
         )

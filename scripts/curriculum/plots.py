@@ -44,7 +44,9 @@ def draw(
             shift = 0.12 * (list(COLOURS).index(method) - len(COLOURS) / 2)  # side by side, not on top
             done = [row for row in runs if row[censored_key] is False]
             missed = [row for row in runs if row[censored_key] is True]
-            axis.scatter([r["seq_len"] + shift for r in done], [r[query_key] for r in done], color=colour, s=10, alpha=0.4)
+            axis.scatter(
+                [r["seq_len"] + shift for r in done], [r[query_key] for r in done], color=colour, s=10, alpha=0.4
+            )
             axis.scatter([r["seq_len"] + shift for r in missed], [budget] * len(missed), color=colour, marker="^", s=24)
             medians = [math.nan if value is None else value for value in curve[median_key]]
             axis.plot(curve["seq_len"], medians, color=colour, marker="o", label=METHODS[method])

@@ -141,7 +141,10 @@ def difficulty_config(config: CurriculumConfig, method: str, seq_len: int) -> Di
         return DifficultyConfig(curriculum="fixed", curriculum_ladder=hints, schedule_steps=config.schedule_steps)
     if method in ("orm_adaptive_curriculum", "prm_curriculum"):
         return DifficultyConfig(
-            curriculum="adaptive", curriculum_ladder=hints, target_pass_rate=config.target_pass_rate, window=config.window
+            curriculum="adaptive",
+            curriculum_ladder=hints,
+            target_pass_rate=config.target_pass_rate,
+            window=config.window,
         )
     return DifficultyConfig()
 

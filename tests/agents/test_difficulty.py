@@ -43,15 +43,18 @@ SETTINGS: dict[str, DifficultyConfig] = {
 def group_learner(difficulty: DifficultyConfig, reward: str = "outcome", seed: int = 5) -> GroupPG:
     task = SequenceTask(**TINY, reward=reward)
     envs = SequenceVectorEnv(num_envs=8, task=task, copy=False)
-    config = GroupPGConfig(method="rloo", num_contexts=2, group_size=4, optimizer="adagrad", learning_rate=0.5,
-                           difficulty=difficulty)
+    config = GroupPGConfig(
+        method="rloo", num_contexts=2, group_size=4, optimizer="adagrad", learning_rate=0.5, difficulty=difficulty
+    )
     return GroupPG(envs, LinearPolicy.for_task(task), config, seed, LinearEvaluator(task, 64))
 
 
 def paper_learner(difficulty: DifficultyConfig, reward: str = "process", seed: int = 5) -> PaperPG:
     task = SequenceTask(**TINY, reward=reward)
     envs = SequenceVectorEnv(num_envs=8, task=task, copy=False)
-    return PaperPG(envs, LinearPolicy.for_task(task), PaperPGConfig(difficulty=difficulty), seed, LinearEvaluator(task, 64))
+    return PaperPG(
+        envs, LinearPolicy.for_task(task), PaperPGConfig(difficulty=difficulty), seed, LinearEvaluator(task, 64)
+    )
 
 
 def run(learner: Any, path: Path, stop_after: int | None = None) -> Any:
@@ -127,7 +130,10 @@ def test_the_hint_is_given_through_the_prefix_and_costs_no_query() -> None:
         ({"filter_band": (0.8, 0.2)}, r"filter_band \(--filter-band\) must be \(lo, hi\) with 0 <= lo < hi <= 1"),
         ({"filter_band": (0.2, 1.5)}, r"filter_band \(--filter-band\) must be"),
         ({"max_refill_batches": -1}, r"max_refill_batches \(--max-refill-batches\) must be >= 0"),
-        ({"curriculum": "fixed", "curriculum_ladder": (2, 0), "start_level": 2}, r"level of 'hint' must lie in \[0, 1\]"),
+        (
+            {"curriculum": "fixed", "curriculum_ladder": (2, 0), "start_level": 2},
+            r"level of 'hint' must lie in \[0, 1\]",
+        ),
         ({"curriculum": "fixed", "curriculum_ladder": ()}, "curriculum_ladder must hold"),
         ({"curriculum": "sometimes"}, "curriculum"),
         ({"curriculum_axis": "depth"}, "curriculum_axis"),
@@ -145,7 +151,12 @@ def test_a_hint_longer_than_n_and_a_length_curriculum_on_a_transformer_are_refus
     transformer = PolicyChoice(name="transformer").make(task, "cpu", seed=0)
     envs = SequenceVectorEnv(num_envs=8, task=task, copy=False)
     with pytest.raises(ValueError, match="curriculum_axis='seq_len' needs a policy that shares its parameters"):
-        GroupPG(envs, transformer, GroupPGConfig(num_contexts=2, group_size=4, difficulty=ADAPTIVE_N), 0,
-                LinearEvaluator(task, 16))
+        GroupPG(
+            envs,
+            transformer,
+            GroupPGConfig(num_contexts=2, group_size=4, difficulty=ADAPTIVE_N),
+            0,
+            LinearEvaluator(task, 16),
+        )
     with pytest.raises(ValueError, match="filter_estimate='group' needs G >= 2"):
         paper_learner(DifficultyConfig(filter_band=(0.2, 0.8)))
