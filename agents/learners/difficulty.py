@@ -218,6 +218,15 @@ class Difficulty:
                     f"{config.curriculum_ladder}",
                     "curriculum_ladder",
                 )
+            if config.curriculum_axis in TASK_AXES:  # every level's task is built once here: a bad rung fails now
+                for value in self.curriculum.ladders[config.curriculum_axis]:
+                    try:
+                        task_at(self.task, {config.curriculum_axis: value})
+                    except ValueError as error:
+                        raise ConfigError(
+                            f"curriculum_ladder value {value!r} of {config.curriculum_axis!r}: {error}",
+                            "curriculum_ladder",
+                        ) from None
         self.base = policy.copy() if config.curriculum_axis == "likelihood_floor" else None
         self.context_rng = np.random.default_rng(stream(seed, "difficulty", "contexts"))
         self.level_envs: dict[tuple[Any, ...], SequenceVectorEnv] = {}

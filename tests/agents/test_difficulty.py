@@ -166,3 +166,6 @@ def test_a_hint_longer_than_n_and_a_length_curriculum_on_a_transformer_are_refus
         )
     with pytest.raises(ValueError, match="filter_estimate='group' needs G >= 2"):
         paper_learner(DifficultyConfig(filter_band=(0.2, 0.8)))
+    unreachable = DifficultyConfig(curriculum="fixed", curriculum_axis="margin", curriculum_ladder=(0.9, 0.05))
+    with pytest.raises(ValueError, match="curriculum_ladder value 0.9 of 'margin': margin=0.9 is not reachable"):
+        group_learner(unreachable)
