@@ -80,7 +80,7 @@ EXPERIMENT = Experiment(
     describe=format_summary,
     outputs=("curriculum.png", "curriculum.csv"),
     folders=("runs", "tb_curriculum"),
-    quick_help="three lengths, one task draw, one seed, a small budget (under a minute)",
+    quick_help="three lengths, one task draw, one seed, a small budget (about 25 s of CPU)",
 )
 
 

@@ -165,7 +165,10 @@ def format_summary(summary: Mapping[str, Any]) -> str:
     """The lines printed at the end: per method and N the censored median queries to each target and the runs
     that reached it, then the fitted growth law."""
     budget = summary["config"]["query_budget"]
-    lines = [f"median reward queries to the target (censored at the budget of {budget}; '>' where half or more were)"]
+    lines = [
+        f"median reward queries to the target (censored at the budget of {budget}; '>' where half or more were; "
+        "lifting the off-support contexts is measured until a run stops, at the test-error target or the budget)"
+    ]
     for method, curve in summary["series"].items():
         lines.append(f"{METHODS[method]}:")
         for index, n in enumerate(curve["seq_len"]):
@@ -174,7 +177,7 @@ def format_summary(summary: Mapping[str, Any]) -> str:
                 f"  N={n:<3} test error: {'>' + str(budget) if median is None else f'{median:.0f}':>10} "
                 f"({curve['reached'][index]}/{curve['runs'][index]} reached)   off-support lifted: "
                 + (
-                    f"{'>' + str(budget) if lift is None else f'{lift:.0f}':>10} ({curve['lifted'][index]}/{curve['lift_runs'][index]})"
+                    f"{'not reached' if lift is None else f'{lift:.0f}':>11} ({curve['lifted'][index]}/{curve['lift_runs'][index]})"
                     if curve["lift_runs"][index]
                     else "no off-support contexts"
                 )
