@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from agents.common.seeding import check_seed, derive_seed, row_seeds, stream
     from agents.experiment.jobs import LEARNERS, Evaluation, Job, StopRule, TaskSpec, run_job
     from agents.experiment.loop import train
-    from agents.experiment.runs import Run
+    from agents.runs.folder import Run
     from agents.experiment.sweep import run_sweep
     from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
     from agents.learners.best_of_m import BestOfM, BestOfMConfig
@@ -33,16 +33,16 @@ if TYPE_CHECKING:
     from agents.policy.choice import make_policy
     from agents.policy.mixture import MixturePolicy
     from agents.policy.networks import CausalTransformer, MarkovMLP
-    from agents.policy.policy import LinearPolicy, uniform_policy
-    from agents.policy.policy_grad import NetworkPolicy
+    from agents.policy.linear import LinearPolicy, uniform_policy
+    from agents.policy.network_policy import NetworkPolicy
     from agents.policy.rollout import Rollout, rollout
 
 # public name -> the module that defines it
 _EXPORTS = {
-    "LinearPolicy": "agents.policy.policy",
+    "LinearPolicy": "agents.policy.linear",
     "MixturePolicy": "agents.policy.mixture",
-    "uniform_policy": "agents.policy.policy",
-    "NetworkPolicy": "agents.policy.policy_grad",
+    "uniform_policy": "agents.policy.linear",
+    "NetworkPolicy": "agents.policy.network_policy",
     "MarkovMLP": "agents.policy.networks",
     "CausalTransformer": "agents.policy.networks",
     "make_policy": "agents.policy.choice",
@@ -70,7 +70,7 @@ _EXPORTS = {
     "StopRule": "agents.experiment.jobs",
     "LEARNERS": "agents.experiment.jobs",
     "run_job": "agents.experiment.jobs",
-    "Run": "agents.experiment.runs",
+    "Run": "agents.runs.folder",
     "train": "agents.experiment.loop",
     "run_sweep": "agents.experiment.sweep",
     "check_seed": "agents.common.seeding",

@@ -29,10 +29,10 @@ if __package__ in (None, ""):  # run as ``python scripts/adaptive_step.py``: mak
 from agents.common.config_checks import ConfigError, check_fields
 from agents.experiment.cli import Experiment, run_experiment
 from agents.experiment.jobs import run_job
-from agents.experiment.runs import read_metrics
+from agents.runs.folder import read_metrics
 from agents.experiment.sweep import run_sweep
-from agents.experiment.tables import write_series_events, write_table
-from agents.experiment.tensorboard import experiment_views
+from agents.analysis.tables import write_series_events, write_table
+from agents.runs.tensorboard import experiment_views
 from agents.policy.networks import NetworkSizes
 from scripts.adaptive_step_analysis import format_summary, mean_or_none, summarize, table_rows
 from scripts.adaptive_step_jobs import barrier_settings, pretraining, repair_jobs, variants

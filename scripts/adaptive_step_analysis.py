@@ -1,6 +1,6 @@
 """The adaptive-step experiment's analysis: pure functions of the runs' summaries (``run_job``'s ``done.json``)
 to its table, per (policy, step scale) the curve of queries to the target against N with its fitted growth
-(95% intervals, ``agents.experiment.statistics``), and the answer: whose process-reward cost stays near
+(95% intervals, ``agents.analysis.statistics``), and the answer: whose process-reward cost stays near
 linear in N."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agents.experiment.statistics import interval_text
-from agents.experiment.theory_analysis import growth_fits, queries_match_env, query_curve, run_columns
+from agents.analysis.statistics import interval_text
+from agents.analysis.theory import growth_fits, queries_match_env, query_curve, run_columns
 
 Summary = Mapping[str, Any]
 Key = tuple[str, float, int, int]

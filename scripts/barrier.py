@@ -30,8 +30,8 @@ from agents.common.config_checks import ConfigError, check_choices, check_fields
 from agents.experiment.cli import Experiment, run_experiment
 from agents.experiment.jobs import run_job
 from agents.experiment.sweep import run_sweep
-from agents.experiment.tables import write_series_events, write_table
-from agents.experiment.tensorboard import experiment_views
+from agents.analysis.tables import write_series_events, write_table
+from agents.runs.tensorboard import experiment_views
 from agents.policy.choice import PolicyChoice, PolicyFields
 from scripts.barrier_analysis import ALGORITHMS, format_summary, summarize, table_rows
 from scripts.barrier_jobs import algorithm_jobs, pretrain_jobs

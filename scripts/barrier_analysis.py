@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agents.experiment.statistics import interval_text
-from agents.experiment.theory_analysis import growth_fits, queries_match_env, query_curve, run_columns
+from agents.analysis.statistics import interval_text
+from agents.analysis.theory import growth_fits, queries_match_env, query_curve, run_columns
 
 ALGORITHMS = {"best_of_m": "Algorithm 1: best-of-m, outcome reward", "process_repair": "Algorithm 2: process repair"}
 BASE_METRICS = ("mean_token_probability", "test_error", "likelihood_quantile")

@@ -25,7 +25,7 @@ from agents.common.threads import limit_threads
 from agents.experiment.cli import parse_settings
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from seqreward_env import SequenceTask
 
 

@@ -29,7 +29,7 @@ from agents.learners import paper_pg
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy import rollout as rollout_module
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from scripts.bench_pg import ReferencePG
 
 PARTS = (

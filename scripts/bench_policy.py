@@ -28,7 +28,8 @@ from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.choice import POLICIES, make_policy
 from agents.policy.evaluation import PolicyEvaluator
 from agents.policy.networks import NetworkSizes
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
+from agents.policy.network_policy import NetworkPolicy
 
 
 def best_time(function: Callable[[], Any], repeats: int) -> float:
@@ -50,7 +51,7 @@ def closed_form_against_autograd(
     linear = LinearPolicy(dim, vocab)
     linear.w1.data = torch.randn(dim, vocab, generator=generator) / dim**0.5
     linear.w2.data = torch.randn(vocab, vocab, generator=generator)
-    general = linear.general()
+    general = NetworkPolicy.from_linear(linear)
     contexts = torch.randn(batch, dim, generator=generator)
     tokens = torch.randint(0, vocab, (batch, length), generator=generator)
     weights = torch.randn(batch, length, generator=generator)

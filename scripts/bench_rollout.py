@@ -26,7 +26,7 @@ from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.choice import make_policy
 from agents.policy.evaluation import PolicyEvaluator
 from agents.policy.networks import NetworkSizes
-from agents.policy.policy_grad import NetworkPolicy
+from agents.policy.network_policy import NetworkPolicy
 from agents.policy.rollout import rollout
 from seqreward_env import SequenceTask, SequenceVectorEnv
 

@@ -29,9 +29,9 @@ import numpy as np
 
 from agents.common.config_checks import ConfigError, check_at_least, check_choices, check_fields
 from agents.experiment.cli import Experiment, run_experiment
-from agents.experiment.runs import read_metrics
-from agents.experiment.tables import write_table
-from agents.experiment.tensorboard import experiment_views
+from agents.runs.folder import read_metrics
+from agents.analysis.tables import write_table
+from agents.runs.tensorboard import experiment_views
 from agents.policy.choice import PolicyChoice, PolicyFields
 from scripts import compare_analysis as analysis
 from scripts.compare_jobs import (

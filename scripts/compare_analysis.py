@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from agents.experiment.collapse import collapse_flags, collapse_note
-from agents.experiment.statistics import aggregate, mean_interval, probability_of_improvement
+from agents.analysis.collapse import collapse_flags, collapse_note
+from agents.analysis.statistics import aggregate, mean_interval, probability_of_improvement
 
 Records = list[dict[str, Any]]
-"""One run's metrics records, in order (``agents.experiment.runs.read_metrics``)."""
+"""One run's metrics records, in order (``agents.runs.folder.read_metrics``)."""
 
 LABELS = {
     "reinforce": "REINFORCE",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm.auto import tqdm
 
 from agents.experiment.jobs import FINAL_MODEL, Evaluation, Job, TaskSpec, run_job
-from agents.experiment.runs import final_test_error
+from agents.runs.folder import final_test_error
 from agents.experiment.settings import task_keywords
 from agents.experiment.sweep import run_sweep
 from agents.learners.group_pg import METHODS, GroupPGConfig

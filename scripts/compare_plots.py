@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.experiment.statistics import mean_interval
+from agents.analysis.statistics import mean_interval
 from scripts.compare_analysis import PAIRED, label, pooled_ratios
 from scripts.compare_jobs import VARIANTS
 

@@ -43,8 +43,8 @@ from agents.common.config_checks import ConfigError, check_choices, check_fields
 from agents.experiment.cli import Experiment, parse_experiment_args, run_experiment
 from agents.experiment.jobs import Job, run_job
 from agents.experiment.sweep import run_sweep
-from agents.experiment.tables import write_table
-from agents.experiment.tensorboard import experiment_views
+from agents.analysis.tables import write_table
+from agents.runs.tensorboard import experiment_views
 from scripts import compare_sb3_analysis as analysis
 from scripts.compare_sb3_jobs import (
     ENV_IDS,

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.experiment.statistics import aggregate, mean_interval
+from agents.analysis.statistics import aggregate, mean_interval
 
 LABELS = {"paper_pg": "paper's PG (Adagrad)", "ppo": "SB3 PPO", "a2c": "SB3 A2C"}
 Curve = dict[str, np.ndarray]

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agents.experiment.jobs import FINAL_MODEL, Evaluation, Job, TaskSpec
-from agents.experiment.runs import read_metrics
+from agents.runs.folder import read_metrics
 from agents.experiment.settings import task_keywords
 from agents.learners.paper_pg import PaperPGConfig
 from agents.learners.sb3.config import SB3Config
 from agents.learners.sb3.evaluation import greedy_decode
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from seqreward_env import SequenceTask
 
 if TYPE_CHECKING:

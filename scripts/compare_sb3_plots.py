@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents.experiment.statistics import mean_interval
+from agents.analysis.statistics import mean_interval
 from scripts.compare_sb3_analysis import LABELS, Curve
 from scripts.compare_sb3_jobs import METHODS
 

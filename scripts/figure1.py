@@ -32,13 +32,13 @@ if __package__ in (None, ""):  # run as ``python scripts/figure1.py``: make ``sc
 from agents.common.config_checks import ConfigError, check_choice, check_fields, check_interval, check_positive
 from agents.common.threads import limit_threads
 from agents.experiment.cli import command_line, experiment_folder
-from agents.experiment.input_files import read_policy_file
+from agents.runs.inputs import read_policy_file
 from agents.experiment.jobs import run_job
-from agents.experiment.paper_task import load_task_arrays
-from agents.experiment.run_files import record_written
-from agents.experiment.runs import RunFolderError
+from agents.analysis.paper_task import load_task_arrays
+from agents.runs.files import record_written
+from agents.runs.problems import RunFolderError
 from agents.experiment.sweep import run_sweep
-from agents.experiment.tensorboard import ORM_PRM_CHARTS, experiment_views
+from agents.runs.tensorboard import ORM_PRM_CHARTS, experiment_views
 from agents.learners.training import OPTIMIZERS
 from agents.policy.choice import PolicyChoice, PolicyFields, load_policy
 from agents.policy.evaluation import LinearEvaluator

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.experiment.collapse import collapse_note
+from agents.analysis.collapse import collapse_note
 
 REWARD_NAMES = ("orm", "prm")
 
@@ -48,7 +48,7 @@ def summarise_seeds(
     Args:
         finals: per reward, ``{"test_error": [per seed], "off_support_likelihood": (seeds, contexts)}``
             at the end of PG, optionally ``"collapse"``: per seed the collapse guard's flags
-            (``agents.experiment.collapse.collapse_flags``), kept as the reward's ``collapse``.
+            (``agents.analysis.collapse.collapse_flags``), kept as the reward's ``collapse``.
         base_likelihoods: ``(contexts,)`` the off-support contexts' base likelihoods.
         labels: a name per off-support context (e.g. "centre 8", "test 301").
         level: a context counts as lifted when its final likelihood exceeds this.

@@ -9,16 +9,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agents.common.seeding import derive_seed
-from agents.experiment.collapse import collapse_flags
+from agents.analysis.collapse import collapse_flags
 from agents.experiment.jobs import FINAL_MODEL, Evaluation, Job, TaskSpec, run_job
-from agents.experiment.paper_task import PaperTaskArrays, draw_paper_task, load_task_arrays, save_task_arrays
-from agents.experiment.runs import RunFolderError, read_metrics
+from agents.analysis.paper_task import PaperTaskArrays, draw_paper_task, load_task_arrays, save_task_arrays
+from agents.runs.folder import read_metrics
+from agents.runs.problems import RunFolderError
 from agents.experiment.settings import task_keywords
 from agents.learners.paper_pg import PaperPGConfig
 from agents.learners.pretrain import PretrainConfig
 from agents.policy.choice import PolicyChoice
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy_grad import Policy
+from agents.policy.network_policy import Policy
 from scripts import figure1_analysis as analysis
 from seqreward_env import SequenceTask
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.experiment.collapse import collapse_note
+from agents.analysis.collapse import collapse_note
 
 STYLES = {"orm": ("ORM (outcome reward)", "tab:red"), "prm": ("PRM (process reward)", "tab:blue")}
 

@@ -17,7 +17,7 @@ from trl import GRPOTrainer
 
 from agents.common.seeding import derive_seed
 from agents.experiment.jobs import FINAL_MODEL, Evaluation, Job, StopRule, TaskSpec, run_job
-from agents.experiment.runs import read_metrics
+from agents.runs.folder import read_metrics
 from agents.learners.group_pg import GroupPGConfig
 from agents.learners.paper_pg import PaperPGConfig
 from agents.learners.pretrain import PretrainConfig

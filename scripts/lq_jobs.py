@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from torch.utils.tensorboard import SummaryWriter
 
-from agents.experiment.input_files import read_npz, read_policy_file
+from agents.runs.inputs import read_npz, read_policy_file
 from agents.experiment.jobs import Evaluation, Job, TaskSpec, model_file, run_job
-from agents.experiment.run_files import file_problem
-from agents.experiment.runs import read_metrics
+from agents.runs.problems import file_problem
+from agents.runs.folder import read_metrics
 from agents.experiment.settings import task_keywords
 from agents.learners.pretrain import PretrainConfig
 from agents.policy.choice import PolicyChoice, load_policy

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agents.experiment.statistics import interval_text, power_law_exponent
-from agents.experiment.theory_analysis import estimate_fields, queries_match_env, query_curve, run_columns
+from agents.analysis.statistics import interval_text, power_law_exponent
+from agents.analysis.theory import estimate_fields, queries_match_env, query_curve, run_columns
 
 LABELS = {
     "best_of_m": "Algorithm 1 (best-of-m, outcome)",

@@ -29,8 +29,8 @@ from agents.common.config_checks import ConfigError, check_choices, check_fields
 from agents.experiment.cli import Experiment, run_experiment
 from agents.experiment.jobs import run_job
 from agents.experiment.sweep import run_sweep
-from agents.experiment.tables import write_table
-from agents.experiment.tensorboard import experiment_views
+from agents.analysis.tables import write_table
+from agents.runs.tensorboard import experiment_views
 from scripts.mistakes_analysis import format_summary, group_series, run_row
 from scripts.mistakes_jobs import make_jobs, read_cumulative_mistakes, sweep_settings, task_kwargs
 from scripts.mistakes_plots import draw, write_tensorboard

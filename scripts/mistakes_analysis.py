@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from agents.experiment.statistics import growth_per_token, interval_text, power_law_exponent
-from agents.experiment.theory_analysis import estimate_fields
+from agents.analysis.statistics import growth_per_token, interval_text, power_law_exponent
+from agents.analysis.theory import estimate_fields
 from seqreward_env import SequenceTask
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.experiment.jobs import Evaluation, Job, StopRule, TaskSpec
-from agents.experiment.runs import read_metrics
+from agents.runs.folder import read_metrics
 from agents.experiment.settings import task_keywords
 from agents.learners.uniform_pg import UniformPGConfig
 from scripts.mistakes_analysis import mistake_curve

@@ -1,5 +1,5 @@
 """Write ``seqreward_env/data/paper_task_seed0.npz``: the official code's seed-0 teacher and test set of the
-paper's Figure-1 task (drawn by ``agents.experiment.paper_task.draw_paper_task``; a test checks the shipped file
+paper's Figure-1 task (drawn by ``agents.analysis.paper_task.draw_paper_task``; a test checks the shipped file
 equals a fresh draw)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 
 from agents.common.config_checks import ConfigError
 from agents.experiment.cli import parse_settings
-from agents.experiment.paper_task import draw_paper_task
+from agents.analysis.paper_task import draw_paper_task
 
 DEFAULT = Path(__file__).resolve().parents[1] / "seqreward_env" / "data" / "paper_task_seed0.npz"
 

@@ -42,17 +42,14 @@ def test_no_upward_imports(package: str) -> None:
             )
 
 
-# Inside agents/, each package may import only itself and the packages below it (ARCHITECTURE.md):
-# common at the bottom, then policy, then rules (the rules' functions take policies and rollouts), then
-# learners, then experiment; llm sits beside experiment and nothing else imports it. agents/__init__.py, the public API, gathers them all (llm excepted).
-AGENTS_LAYERS = {
-    "common": {"common"},
-    "policy": {"common", "policy"},
-    "rules": {"common", "policy", "rules"},
-    "learners": {"common", "policy", "rules", "learners"},
-    "experiment": {"common", "policy", "rules", "learners", "experiment"},
-    "llm": {"common", "policy", "rules", "learners", "experiment", "llm"},
-}
+# Inside agents/, each package may import only itself and the packages below it (ARCHITECTURE.md), in this
+# order: common at the bottom; runs (run folders, the files a run reads and writes, the one RunFolderError),
+# below the learners since a learner reads its own logs (SB3's progress.csv); policy; rules (the rules'
+# functions take policies and tensors); learners; analysis (statistics and fits over what runs wrote);
+# experiment (jobs, the loop, sweeps, command lines); llm beside experiment, and nothing else imports it.
+# agents/__init__.py, the public API, gathers them all (llm excepted).
+LAYER_ORDER = ("common", "runs", "policy", "rules", "learners", "analysis", "experiment", "llm")
+AGENTS_LAYERS = {package: set(LAYER_ORDER[: index + 1]) for index, package in enumerate(LAYER_ORDER)}
 
 
 def imported_agents_packages(path: Path) -> set[str]:
@@ -73,7 +70,7 @@ def imported_agents_packages(path: Path) -> set[str]:
 
 def test_agents_packages_import_only_downwards() -> None:
     packages = sorted(p.name for p in (ROOT / "agents").iterdir() if (p / "__init__.py").exists())
-    assert set(packages) - {"llm"} <= set(AGENTS_LAYERS), f"agents has packages with no layer: {packages}"
+    assert set(packages) <= set(AGENTS_LAYERS), f"agents has packages with no layer: {packages}"
     upward = []
     for package in packages:
         for path in sorted((ROOT / "agents" / package).rglob("*.py")):
@@ -94,3 +91,87 @@ def test_the_layering_check_sees_an_upward_import(tmp_path: Path) -> None:
     module = tmp_path / "module.py"
     module.write_text("def f():\n    from agents.learners.paper_pg import PaperPG\n    from agents import experiment\n")
     assert imported_agents_packages(module) == {"learners", "experiment"}
+
+
+def module_name(path: Path, root: Path = ROOT) -> str:
+    """The dotted module a file under ``root`` defines (a package's ``__init__.py`` is the package)."""
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, modules: set[str], root: Path = ROOT) -> set[str]:
+    """The project modules (of ``modules``) that the file imports, at any depth (inside functions and under
+    ``TYPE_CHECKING`` too): ``from P import name`` counts as an import of ``P.name`` where that is a module."""
+    name = module_name(path, root)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
+        found.update(target for target in targets if target in modules)
+    return found
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of two or more modules that reach each other through imports (Tarjan's strongly connected
+    components), each sorted; a module importing itself counts too."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for other in sorted(graph[module]):
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                other = stack.pop()
+                component.append(other)
+                if other == module:
+                    break
+            if len(component) > 1 or module in graph[module]:
+                cycles.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+def project_import_graph(packages: tuple[str, ...]) -> dict[str, set[str]]:
+    files = {module_name(path): path for package in packages for path in sorted((ROOT / package).rglob("*.py"))}
+    return {module: imported_modules(path, set(files)) - {module} for module, path in files.items()}
+
+
+def test_no_import_cycle_between_any_two_modules() -> None:
+    """No module reaches itself through imports, in agents/ and seqreward_env/ (agents/__init__.py, the public
+    API, imports the modules it names only for type checkers and on first use)."""
+    graph = project_import_graph(("seqreward_env", "agents"))
+    assert len(graph) > 50
+    cycles = import_cycles(graph)
+    assert not cycles, "modules that import each other:\n" + "\n".join(" <-> ".join(cycle) for cycle in cycles)
+
+
+def test_the_cycle_check_sees_a_circle_of_three_and_a_type_only_import(tmp_path: Path) -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert import_cycles(graph) == [["a", "b", "c"]]
+    code = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from agents.policy import rollout\nfrom . import kernels\n"
+    path = tmp_path / "agents" / "policy" / "linear.py"
+    path.parent.mkdir(parents=True)
+    path.write_text(code)
+    modules = {"agents.policy", "agents.policy.rollout", "agents.policy.kernels"}
+    assert imported_modules(path, modules, tmp_path) == {"agents.policy.rollout", "agents.policy.kernels"}

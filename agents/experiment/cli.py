@@ -17,8 +17,8 @@ from typing import Annotated, Any, TypeVar
 import tyro
 
 from agents.common.threads import limit_threads
-from agents.experiment.input_files import read_json
-from agents.experiment.run_files import (
+from agents.runs.inputs import read_json
+from agents.runs.files import (
     RunFolderError,
     atomic_write_json,
     atomic_write_text,

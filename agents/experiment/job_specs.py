@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from agents.common.config_checks import check_count
-from agents.experiment.run_files import file_digest, file_problem
+from agents.runs.files import file_digest
+from agents.runs.problems import file_problem
 from seqreward_env import ENV_IDS, SequenceTask
 
 
@@ -22,7 +23,7 @@ from seqreward_env import ENV_IDS, SequenceTask
 class TaskSpec:
     """The task of a job: ``SequenceTask`` keyword arguments over the defaults of ``env_id`` (a registered
     id, or None for ``SequenceTask``'s own), with the teacher and test set of ``task_file`` (an ``.npz``
-    written by ``agents.experiment.paper_task.save_task_arrays``) when given."""
+    written by ``agents.analysis.paper_task.save_task_arrays``) when given."""
 
     keywords: Mapping[str, Any] = field(default_factory=dict)
     env_id: str | None = None
@@ -46,7 +47,7 @@ class TaskSpec:
         if reward is not None:
             kwargs["reward"] = reward
         if self.task_file is not None:
-            from agents.experiment.paper_task import load_task_arrays
+            from agents.analysis.paper_task import load_task_arrays
 
             arrays = load_task_arrays(self.task_file)
             kwargs.update(teacher=(arrays.teacher_w1, arrays.teacher_w2), test_set=arrays.test_contexts)

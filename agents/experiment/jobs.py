@@ -1,6 +1,6 @@
 """One contract for every run: a ``Job`` says what learns (a learner's name and its config), on which task,
 from which policy, for how long (a budget in the learner's unit), with which seed, evaluated how, and where
-it writes; ``run_job(job)`` runs it in its run folder (``agents.experiment.runs``) and returns its summary.
+it writes; ``run_job(job)`` runs it in its run folder (``agents.runs.folder``) and returns its summary.
 
 Every learner is built the same way, ``Learner(envs, policy, config, seed, evaluator)`` (SB3's learners bring
 their own network: ``SB3Learner(envs, None, config, seed, evaluator)``), and trained by the one loop
@@ -26,12 +26,12 @@ import numpy as np
 from agents.common.config_checks import check_count, check_types
 from agents.common.seeding import check_seed
 from agents.common.threads import limit_threads
-from agents.experiment.collapse import guard_run
-from agents.experiment.input_files import read_policy_file
+from agents.analysis.collapse import guard_run
+from agents.runs.inputs import read_policy_file
 from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec, input_digest, model_file
 from agents.experiment.loop import train
-from agents.experiment.run_files import file_problem
-from agents.experiment.runs import SOURCES, Run, finished_run, read_metrics
+from agents.runs.problems import file_problem
+from agents.runs.folder import SOURCES, Run, finished_run, read_metrics
 from agents.learners.registry import LEARNERS, LearnerKind
 from agents.policy.choice import PolicyChoice, load_policy
 from agents.policy.evaluation import PolicyEvaluator

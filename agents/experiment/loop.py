@@ -1,5 +1,5 @@
 """The one training loop: ``train`` drives any learner (a ``Trainable``) in a run folder
-(``agents.experiment.runs.Run``), evaluating, logging and checkpointing as it goes, and resumes it."""
+(``agents.runs.folder.Run``), evaluating, logging and checkpointing as it goes, and resumes it."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any, Protocol
 from tqdm.auto import tqdm
 
 from agents.common.config_checks import check_count
-from agents.experiment.runs import EVENTS, Run
-from agents.experiment.tensorboard import log_hparams
+from agents.runs.folder import EVENTS, Run
+from agents.runs.tensorboard import log_hparams
 
 
 class Trainable(Protocol):

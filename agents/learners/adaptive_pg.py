@@ -18,7 +18,7 @@ from typing import Any
 from agents.common.config_checks import check_types
 from agents.learners.theory_agent import TheoryAgent
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy_grad import Policy
+from agents.policy.network_policy import Policy
 from agents.policy.rollout import rollout
 from agents.rules.adaptive import adaptive_update
 from agents.rules.advantages import theory_advantages

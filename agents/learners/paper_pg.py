@@ -27,7 +27,7 @@ from agents.learners.training import (
 )
 from agents.policy.choice import learning_rate_for
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy_grad import Policy
+from agents.policy.network_policy import Policy
 from agents.policy.rollout import rollout
 from agents.rules.adaptive import grad_norm
 from agents.rules.advantages import paper_advantages

@@ -13,7 +13,7 @@ from agents.common.config_checks import check_at_least, check_positive, check_ty
 from agents.learners.training import check_policy_fits, make_optimizer, set_gradient, task_of
 from agents.policy.choice import learning_rate_for
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy_grad import NetworkPolicy, Policy
+from agents.policy.network_policy import NetworkPolicy, Policy
 from agents.rules.adaptive import adaptive_step, grad_norm
 
 

@@ -9,7 +9,7 @@ import torch
 
 from agents.learners.exploration import ExplorationConfig, is_high, native_vector_env, paper_tries, query_rewards
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy_grad import Policy
+from agents.policy.network_policy import Policy
 from seqreward_env import SequenceVectorEnv
 
 

@@ -8,7 +8,7 @@ The task as a reasoning-gym dataset and as a verifiers taskset lives in ``agents
 Needs the ``llm`` extra (``pip install seqreward[llm]``); nothing else in ``agents`` imports this package.
 """
 
-from agents.llm.base import sft_base_model
+from agents.llm.sft import sft_base_model
 from agents.llm.data import prompt_dataset, sft_dataset, test_dataset, training_contexts
 from agents.llm.encoding import PromptEncoding, encoding_ceiling
 from agents.llm.evaluation import CausalLMPolicy, ExactEvalCallback, lm_evaluate

@@ -14,8 +14,8 @@ from torch import nn
 
 from agents.common.config_checks import ConfigError
 from agents.policy.networks import CausalTransformer, LinearLogits, MarkovMLP, NetworkSizes
-from agents.policy.policy import LinearPolicy
-from agents.policy.policy_grad import NetworkPolicy
+from agents.policy.linear import LinearPolicy
+from agents.policy.network_policy import NetworkPolicy
 
 POLICIES = ("linear", "mlp", "transformer")
 DEFAULT_SIZES = NetworkSizes()

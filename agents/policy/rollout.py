@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from agents.policy import kernels
-from agents.policy.policy import NO_TOKEN, AutoregressivePolicy
+from agents.policy.protocols import NO_TOKEN, AutoregressivePolicy
 
 
 class Rollout:

@@ -21,9 +21,9 @@ import torch
 import seqreward_env  # noqa: F401
 from agents.learners.group_sampling import sample_groups
 from agents.policy.group_gradients import flatten_blocks, group_gradients
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from agents.policy.rollout import Rollout
-from agents.rules.baselines import (
+from agents.rules.group_advantages import (
     baseline_weights,
     expected_scale,
     group_advantages,

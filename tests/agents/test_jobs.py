@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from agents.experiment.jobs import FINAL_MODEL, LEARNERS, Evaluation, Job, StopRule, TaskSpec, model_file, run_job
-from agents.experiment.paper_task import PaperTaskArrays, save_task_arrays
-from agents.experiment.runs import DONE, RunFolderError, read_metrics, without_seal
+from agents.analysis.paper_task import PaperTaskArrays, save_task_arrays
+from agents.runs.folder import DONE, read_metrics, without_seal
+from agents.runs.problems import RunFolderError
 from agents.learners.adaptive_pg import AdaptivePGConfig
 from agents.learners.best_of_m import BestOfMConfig
 from agents.learners.group_pg import GroupPGConfig

@@ -10,7 +10,7 @@ import seqreward_env  # noqa: F401
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.learners.pretrain import PretrainConfig, Pretrainer
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from agents.policy.rollout import Rollout
 from agents.rules.advantages import paper_advantages
 from seqreward_env import SequenceTask

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from agents.policy.mixture import MixturePolicy
-from agents.policy.policy import NO_TOKEN, LinearPolicy
+from agents.policy.linear import LinearPolicy
+from agents.policy.protocols import NO_TOKEN
 from seqreward_env import SequenceTask
 
 

@@ -17,7 +17,7 @@ import torch
 
 import seqreward_env  # noqa: F401
 from agents.experiment.loop import train
-from agents.experiment.runs import Run, RunFolderBusy, read_metrics
+from agents.runs.folder import Run, RunFolderBusy, read_metrics
 from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
 from agents.learners.best_of_m import BestOfM, BestOfMConfig
 from agents.learners.group_pg import METHODS, GroupPG, GroupPGConfig
@@ -26,7 +26,7 @@ from agents.learners.pretrain import PretrainConfig, Pretrainer
 from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
 from agents.learners.uniform_pg import UniformPG, UniformPGConfig
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TINY = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4, "margin": 0.05}

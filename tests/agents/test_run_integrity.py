@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from agents.experiment.jobs import FINAL_MODEL, Evaluation, Job, TaskSpec, run_job
-from agents.experiment.paper_task import PaperTaskArrays, save_task_arrays
-from agents.experiment.run_files import RunFolderError
-from agents.experiment.runs import CHECKPOINT, CONFIG, DONE, METRICS, read_metrics
+from agents.analysis.paper_task import PaperTaskArrays, save_task_arrays
+from agents.runs.problems import RunFolderError
+from agents.runs.folder import CHECKPOINT, CONFIG, DONE, METRICS, read_metrics
 from agents.learners.pretrain import PretrainConfig
 from agents.learners.uniform_pg import UniformPG, UniformPGConfig
 from seqreward_env import SequenceTask

@@ -19,7 +19,7 @@ from stable_baselines3.common.env_checker import check_env
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import seqreward_env
-from agents.experiment.runs import read_metrics, without_seal
+from agents.runs.folder import read_metrics, without_seal
 from agents.learners.sb3 import (
     ExactMetricsCallback,
     SB3VecEnv,

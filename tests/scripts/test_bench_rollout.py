@@ -9,7 +9,7 @@ import torch
 
 from agents.policy.choice import make_policy
 from agents.policy.networks import NetworkSizes
-from agents.policy.policy_grad import NetworkPolicy
+from agents.policy.network_policy import NetworkPolicy
 from scripts import bench_rollout
 from seqreward_env import SequenceTask
 

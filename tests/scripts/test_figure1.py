@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.experiment.paper_task import draw_paper_task, save_task_arrays
-from agents.policy.policy import LinearPolicy
+from agents.analysis.paper_task import draw_paper_task, save_task_arrays
+from agents.policy.linear import LinearPolicy
 from scripts import figure1
 from scripts import figure1_analysis as analysis
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.experiment.runs import read_metrics
+from agents.runs.folder import read_metrics
 from scripts import figure1
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import pytest
 
 from agents.experiment.jobs import FINAL_MODEL
 from agents.policy.choice import load_policy
-from agents.policy.policy_grad import NetworkPolicy
+from agents.policy.network_policy import NetworkPolicy
 from scripts import barrier, compare, lq
 from tests.scripts.test_barrier import TINY as BARRIER
 from tests.scripts.test_compare import TINY as COMPARE

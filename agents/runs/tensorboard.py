@@ -1,7 +1,7 @@
 """TensorBoard views for comparing runs: HParams sessions (config and final metrics), learning curves
 against reward queries, custom-scalars layouts that put several runs on one chart, and figures as images.
 
-Every run folder's ``tb/`` holds its step-keyed scalars (written by ``agents.experiment.runs.Run``); this module adds
+Every run folder's ``tb/`` holds its step-keyed scalars (written by ``agents.runs.folder.Run``); this module adds
 
 - ``tb/by_queries/``: the main learning curves again, with the reward queries spent so far as the step
   (the currency of the theory in "Post-Training with Policy Gradients: Optimality and the Base Model

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agents.experiment.statistics import (
+from agents.analysis.statistics import (
     Estimate,
     growth_per_token,
     interval_or_none,

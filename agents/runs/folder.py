@@ -26,25 +26,23 @@ import torch
 from filelock import FileLock, Timeout
 from torch.utils.tensorboard import SummaryWriter
 
-from agents.experiment.input_files import read_json
-from agents.experiment.run_files import (
+from agents.runs.files import (
     MANIFEST,
-    RunFolderError,
     atomic_torch_save,
     atomic_write_json,
     atomic_write_text,
     config_differences,
+    config_value,
     describe_differences,
-    file_problem,
     json_digest,
-    load_checkpoint,
     manifest_owner,
-    metrics_lines,
     portable_config,
     record_written,
     state_digest,
 )
-from agents.experiment.tensorboard import QuerySeries
+from agents.runs.inputs import load_checkpoint, metrics_lines, read_json
+from agents.runs.problems import RunFolderError, file_problem
+from agents.runs.tensorboard import QuerySeries
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
@@ -135,7 +133,7 @@ class Run:
             (self.path / METRICS).unlink(missing_ok=True)
             clear_events(self.path / EVENTS)
         self._tags_at_step: tuple[int, set[str]] = (-1, set())
-        # The learning curves again with the reward queries as the step (agents.experiment.tensorboard).
+        # The learning curves again with the reward queries as the step (agents.runs.tensorboard).
         self.by_queries = QuerySeries(self.path / EVENTS, self.metrics(), resumed=self._has_checkpoint)
 
     def _check_checkpoint(self, saved: Any) -> dict[str, Any]:
@@ -356,24 +354,17 @@ def check_same_config(path: str | Path, config: Mapping[str, Any]) -> None:
     sources: dict[str, Any] = given if isinstance(given, dict) else {}
     for name in config_differences(kept, identity):
         for field, source in sources.items():
-            if name.startswith(field + ".") and isinstance(_lookup(kept, field), dict):
+            if name.startswith(field + ".") and isinstance(config_value(kept, field), dict):
                 raise file_problem(
                     source,
                     f"its content is not that of the file the run in {path} used ({field} sha256 "
-                    f"{str(_lookup(kept, name))[:12]} -> {str(_lookup(identity, name))[:12]})",
+                    f"{str(config_value(kept, name))[:12]} -> {str(config_value(identity, name))[:12]})",
                     "restore that file, or run on the new one in another folder (or start over with --fresh)",
                 )
     raise RunFolderError(
         f"run folder {path} holds a run with a different config ({describe_differences(kept, identity)}); "
         "use another folder, or the same settings to resume or reuse it"
     )
-
-
-def _lookup(config: Mapping[str, Any], dotted: str) -> Any:
-    value: Any = config
-    for part in dotted.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    return value
 
 
 def checkpoint_seal(saved: Mapping[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""The general policy: any ``torch.nn.Module`` mapping (context, prefix) to next-token logits, with the
+"""The network policy: any ``torch.nn.Module`` mapping (context, prefix) to next-token logits, with the
 quantities the learners need through autograd, per-sample ones through ``torch.func`` (``vmap`` over ``grad``).
 
 ``NetworkPolicy`` offers the same methods as ``LinearPolicy`` (which keeps its closed forms as the fast path):
@@ -25,7 +25,9 @@ import numpy as np
 import torch
 from torch.func import functional_call, grad, vmap
 
-from agents.policy.policy import LinearPolicy, TeacherForced
+from agents.policy.linear import LinearPolicy
+from agents.policy.networks import LinearLogits
+from agents.policy.protocols import TeacherForced
 
 
 class NetworkPolicy(TeacherForced):
@@ -45,6 +47,12 @@ class NetworkPolicy(TeacherForced):
         self.architecture = dict(architecture or {})
         for parameter in module.parameters():
             parameter.requires_grad_(False)  # gradients come from ``score`` & co., never from a stray backward
+
+    @classmethod
+    def from_linear(cls, policy: LinearPolicy) -> NetworkPolicy:
+        """The linear ``policy`` on the general autograd path (a ``LinearLogits`` module holding copies of W1
+        and W2): what any network gets, to be checked against the linear policy's closed forms."""
+        return cls(LinearLogits(policy.w1, policy.w2), policy.context_dim, policy.vocab_size, {"name": "linear"})
 
     @property
     def device(self) -> torch.device:

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agents.experiment.input_files import read_npz
-from agents.experiment.run_files import file_problem
+from agents.runs.inputs import read_npz
+from agents.runs.problems import file_problem
 from seqreward_env.paper import PAPER_SHAPE, PaperTaskArrays
 
 
@@ -68,7 +68,7 @@ def save_task_arrays(path: str | Path, arrays: PaperTaskArrays) -> Path:
 def load_task_arrays(path: str | Path) -> PaperTaskArrays:
     """Read a task file: an ``.npz`` with ``teacher_w1`` ``(k, d)``, ``teacher_w2`` ``(k, k)`` and
     ``test_contexts`` ``(n, d)``, finite numbers (no pickled objects are ever loaded; the arrays' sizes are
-    bounded from their headers before loading, ``input_files.read_npz``)."""
+    bounded from their headers before loading, ``agents.runs.inputs.read_npz``)."""
     remedy = f"give a task file with {list(PaperTaskArrays._fields)} (scripts/paper_task.py writes one)"
     found = read_npz(path, PaperTaskArrays._fields, remedy)
     arrays = PaperTaskArrays(*(found[name].astype(np.float32) for name in PaperTaskArrays._fields))

@@ -3,7 +3,8 @@ type), ``.npz`` arrays (each member's size read from its header and bounded befo
 pickled objects) and saved policies (the keys, finite weights and shapes a policy file must hold).
 
 A bad file is a ``RunFolderError`` of one form, ``<file>: <what is wrong>; <what to do>``
-(``run_files.file_problem``)."""
+(``agents.runs.problems.file_problem``). Checkpoints are loaded without executing code and metrics
+files read line by line, each line a record with an integer ``step``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.experiment.run_files import RunFolderError, file_problem
+from agents.runs.problems import RunFolderError, file_problem
 
 # A run's JSON files (config, summary, markers) are a few KiB; anything past these bounds is not one of them.
 MAX_JSON_BYTES = 64 * 2**20
@@ -156,3 +157,60 @@ def read_policy_file(
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
             raise file_problem(path, f"has non-finite (NaN or infinite) entries in {name!r}", remedy)
     return dict(saved)
+
+
+def load_checkpoint(path: str | Path) -> Any:
+    """A checkpoint loaded with ``weights_only=True`` (tensors and plain containers only: a file that
+    would run code on loading is refused). An empty, truncated or foreign file is a ``ValueError`` naming it."""
+    path = Path(path)
+    remedy = "delete it to run the run again from step 0, or start it over with --fresh"
+    if path.stat().st_size == 0:
+        raise file_problem(path, "is empty (an interrupted write?)", remedy)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        lines = [line.strip() for line in str(error).splitlines() if "Unsupported" in line or "GLOBAL" in line]
+        reason = lines[0] if lines else str(error).splitlines()[0]
+        raise file_problem(
+            path,
+            f"holds objects other than tensors and plain containers and is not loaded (loading it could run code: "
+            f"{reason})",
+            remedy,
+        ) from None
+    except Exception as error:  # noqa: BLE001 (torch reports a damaged file in many ways: struct, zip, EOF, ...)
+        raise file_problem(path, f"is damaged and cannot be read ({error})", remedy) from None
+
+
+def metrics_lines(path: str | Path, *, drop_partial_last: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """Each line (with its newline) of a JSON-lines metrics file and its record, a JSON object with an integer
+    ``step``. A line that is not one is a ``RunFolderError`` naming the file and the line; with
+    ``drop_partial_last`` an unterminated last line (an append cut short) is dropped instead."""
+    path = Path(path)
+    remedy = "restore the file, or start the run over with --fresh"
+    if not path.is_file():
+        raise file_problem(path, "is not a file", remedy)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise file_problem(path, f"is not UTF-8 text (byte {error.start})", remedy) from None
+    lines = text.split("\n")
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        partial = number == len(lines)  # no newline after it
+        if partial and drop_partial_last:
+            break
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as error:
+            reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+            raise file_problem(path, f"line {number} is damaged ({reason}): {line[:80]!r}", remedy) from None
+        if (
+            not isinstance(record, dict)
+            or isinstance(record.get("step"), bool)
+            or not isinstance(record.get("step"), int)
+        ):
+            raise file_problem(path, f"line {number} is not a record with an integer 'step': {line[:80]!r}", remedy)
+        records.append((line if partial else line + "\n", record))
+    return records

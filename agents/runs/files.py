@@ -8,7 +8,6 @@ import hashlib
 import io
 import json
 import os
-import pickle
 import tempfile
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.common.file_problems import RunFolderError, file_problem
+from agents.runs.problems import RunFolderError, file_problem
 
 # Keys of config values that are paths: stored relative to the run folder when they lie inside it, else as
 # given (normalised), so that a moved folder, or one spelled differently, still matches its config.
@@ -115,63 +114,6 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def load_checkpoint(path: str | Path) -> Any:
-    """A checkpoint loaded with ``weights_only=True`` (tensors and plain containers only: a file that
-    would run code on loading is refused). An empty, truncated or foreign file is a ``ValueError`` naming it."""
-    path = Path(path)
-    remedy = "delete it to run the run again from step 0, or start it over with --fresh"
-    if path.stat().st_size == 0:
-        raise file_problem(path, "is empty (an interrupted write?)", remedy)
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        lines = [line.strip() for line in str(error).splitlines() if "Unsupported" in line or "GLOBAL" in line]
-        reason = lines[0] if lines else str(error).splitlines()[0]
-        raise file_problem(
-            path,
-            f"holds objects other than tensors and plain containers and is not loaded (loading it could run code: "
-            f"{reason})",
-            remedy,
-        ) from None
-    except Exception as error:  # noqa: BLE001 (torch reports a damaged file in many ways: struct, zip, EOF, ...)
-        raise file_problem(path, f"is damaged and cannot be read ({error})", remedy) from None
-
-
-def metrics_lines(path: str | Path, *, drop_partial_last: bool = False) -> list[tuple[str, dict[str, Any]]]:
-    """Each line (with its newline) of a JSON-lines metrics file and its record, a JSON object with an integer
-    ``step``. A line that is not one is a ``RunFolderError`` naming the file and the line; with
-    ``drop_partial_last`` an unterminated last line (an append cut short) is dropped instead."""
-    path = Path(path)
-    remedy = "restore the file, or start the run over with --fresh"
-    if not path.is_file():
-        raise file_problem(path, "is not a file", remedy)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise file_problem(path, f"is not UTF-8 text (byte {error.start})", remedy) from None
-    lines = text.split("\n")
-    records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        partial = number == len(lines)  # no newline after it
-        if partial and drop_partial_last:
-            break
-        try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as error:
-            reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
-            raise file_problem(path, f"line {number} is damaged ({reason}): {line[:80]!r}", remedy) from None
-        if (
-            not isinstance(record, dict)
-            or isinstance(record.get("step"), bool)
-            or not isinstance(record.get("step"), int)
-        ):
-            raise file_problem(path, f"line {number} is not a record with an integer 'step': {line[:80]!r}", remedy)
-        records.append((line if partial else line + "\n", record))
-    return records
-
-
 def is_path_key(key: str) -> bool:
     """Whether a config field named ``key`` holds a file or folder path."""
     return key in PATH_KEYS or key.endswith(PATH_SUFFIXES)
@@ -215,13 +157,14 @@ def config_differences(saved: Any, new: Any, prefix: str = "") -> list[str]:
 def describe_differences(saved: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     """``field: saved -> new`` for each differing field (at most 8, then a count)."""
     names = config_differences(dict(saved), dict(new))
-    parts = [f"{name}: {_lookup(saved, name)!r} -> {_lookup(new, name)!r}" for name in names[:8]]
+    parts = [f"{name}: {config_value(saved, name)!r} -> {config_value(new, name)!r}" for name in names[:8]]
     if len(names) > 8:
         parts.append(f"... and {len(names) - 8} more")
     return "; ".join(parts)
 
 
-def _lookup(config: Mapping[str, Any], dotted: str) -> Any:
+def config_value(config: Mapping[str, Any], dotted: str) -> Any:
+    """The value at a dotted field name (``"task.seed"``) of a JSON config, ``"<absent>"`` where it has none."""
     value: Any = config
     for part in dotted.split("."):
         if not isinstance(value, Mapping) or part not in value:

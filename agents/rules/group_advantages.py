@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import torch
 
 if TYPE_CHECKING:
-    from agents.policy.policy_grad import Policy
+    from agents.policy.network_policy import Policy
     from agents.policy.rollout import Rollout
 
 ADVANTAGES = ("reinforce", "batch_mean", "rloo", "grpo", "dr_grpo", "weighted_leave_one_out", "weighted_self_including")

@@ -4,66 +4,17 @@ with its score (gradient of log-likelihoods) in closed form, and the behaviour p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 
 from agents.policy.group_gradients import flatten_blocks, group_gradients
+from agents.policy.protocols import NO_TOKEN, TeacherForced
 
-if TYPE_CHECKING:
-    from agents.policy.policy_grad import NetworkPolicy
-
-NO_TOKEN = -1  # "no previous token": position 0, where the W2 term is absent
 # A row of the transition table whose unnormalised sum falls below this is recomputed with the plain
 # softmax, so that every probability above ~1e-18 comes from normal (full-precision) float32 numbers.
 SAFE_TOTAL = 1e-20
-
-
-class AutoregressivePolicy(Protocol):
-    """What a rollout needs from a policy: a per-episode cache and next-token probabilities."""
-
-    vocab_size: int
-
-    def begin(self, contexts: torch.Tensor) -> torch.Tensor:
-        """Per-episode work done once, e.g. x^T W1: returns a cache for ``next_probs``."""
-        ...
-
-    def next_probs(self, cache: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
-        """``(B, k)`` next-token probabilities given the cache and the ``(B,)`` previous tokens
-        (None when every row is at position 0; ``NO_TOKEN`` marks single rows at position 0)."""
-        ...
-
-
-class MarkovPolicy(AutoregressivePolicy, Protocol):
-    """A policy whose next token depends on the prefix only through the last token (the linear policy
-    and token-level mixtures of it): one table per episode then holds every next-token distribution,
-    and a rollout samples by looking rows up instead of recomputing softmaxes token by token."""
-
-    def transition_table(self, cache: torch.Tensor) -> torch.Tensor:
-        """``(B, k + 1, k)``: row j < k holds the next-token probabilities after token j, row k those
-        at position 0 (no previous token)."""
-        ...
-
-
-class TeacherForced:
-    """Probabilities of given responses from a policy's teacher-forced ``token_logits`` ``(B, N, k)``."""
-
-    def token_logits(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    def token_probs(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced next-token probabilities at every position: ``(B, N, k)``."""
-        return torch.softmax(self.token_logits(contexts, tokens), dim=-1)
-
-    def token_log_probs(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """log p(y_i | x, y_<i) of the given ``(B, N)`` tokens: ``(B, N)``."""
-        log_probs = torch.log_softmax(self.token_logits(contexts, tokens), dim=-1)
-        return log_probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
-
-    def log_likelihood(self, contexts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """log p(y | x) of whole ``(B, N)`` sequences: ``(B,)``."""
-        return self.token_log_probs(contexts, tokens).sum(dim=1)
 
 
 class LinearPolicy(TeacherForced):
@@ -279,14 +230,6 @@ class LinearPolicy(TeacherForced):
         """Per-group sums of weighted scores in closed form, flattened like ``parameters()``:
         ``(num_groups, dk + k^2)`` (see ``agents.policy.group_gradients.group_gradients``)."""
         return flatten_blocks(group_gradients(contexts, tokens, probs, weights, num_groups))
-
-    def general(self) -> NetworkPolicy:
-        """The same policy on the general autograd path (a ``LinearLogits`` module holding copies of W1 and
-        W2): what any network gets, to be checked against the closed forms here."""
-        from agents.policy.networks import LinearLogits
-        from agents.policy.policy_grad import NetworkPolicy
-
-        return NetworkPolicy(LinearLogits(self.w1, self.w2), self.context_dim, self.vocab_size, {"name": "linear"})
 
     def _weighted_residual(self, tokens: torch.Tensor, probs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         residual = -probs * weights.unsqueeze(-1).to(probs.dtype)
