@@ -32,6 +32,7 @@ from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec, input_di
 from agents.experiment.loop import train
 from agents.runs.problems import file_problem
 from agents.runs.folder import SOURCES, Run, finished_run, read_metrics
+from agents.learners.contract import Trainable
 from agents.learners.registry import LEARNERS, LearnerKind
 from agents.policy.choice import PolicyChoice, load_policy
 from agents.policy.evaluation import PolicyEvaluator
@@ -170,14 +171,16 @@ def run_job(job: Job) -> dict[str, Any]:
             policy = job.policy.make(task, job.device, seed=seed)
     evaluation = job.evaluation
     tracked = None if evaluation.tracked is None else np.asarray(evaluation.tracked, dtype=np.float32)
-    if kind.trains_policy:
+    classes = kind.classes()
+    if classes.evaluator is None:
         off_support = None if evaluation.off_support is None else np.asarray(evaluation.off_support, dtype=np.int64)
-        evaluator = PolicyEvaluator(task, evaluation.test_size, tracked=tracked, off_support=off_support)
+        evaluator: Any = PolicyEvaluator(task, evaluation.test_size, tracked=tracked, off_support=off_support)
     else:
-        evaluator = kind.evaluator_class()(task, evaluation.test_size)
+        evaluator = classes.evaluator(task, evaluation.test_size)
     options = {} if kind.log_dir is None else {"log_dir": folder / kind.log_dir}
-    agent = kind.learner_class()(envs, policy, job.config, job.seed, evaluator, **options)
-    per_update = int(getattr(agent, "env_steps_per_update", 1)) if kind.unit == "env_steps" else 1
+    build: Callable[..., Trainable] = classes.learner
+    agent = build(envs, policy, job.config, job.seed, evaluator, **options)
+    per_update = agent.env_steps_per_update if kind.unit == "env_steps" else 1
     total = math.ceil(job.budget / per_update)
     every = max(1, round(evaluation.every / per_update))
     run = Run(folder, record)
@@ -197,14 +200,13 @@ def run_job(job: Job) -> dict[str, Any]:
         )
         if policy is not None:
             policy.save(folder / FINAL_MODEL)
-        if hasattr(agent, "save_final"):
-            agent.save_final(folder)
+        agent.save_final(folder)
         summary = {
             "learner": job.learner,
             **summarize_run(folder, evaluation.stop),
             "reward_queries": int(agent.reward_queries),
             "env_reward_queries": int(envs.total_reward_queries),
-            **(agent.summary() if hasattr(agent, "summary") else {}),
+            **agent.summary(),
         }
         summary.update(guard_run(folder, read_metrics(folder), job.description))  # the collapse guard
         run.finish(summary)

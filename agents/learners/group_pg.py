@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from agents.common.config_checks import check_choice, check_interval, check_positive, check_types
+from agents.learners.contract import Trainable
 from agents.learners.group_sampling import GroupBatch, sample_groups, token_entropy
 from agents.learners.training import (
     OPTIMIZERS,
@@ -129,7 +130,7 @@ class GroupPGConfig:
         return METHODS[self.method]
 
 
-class GroupPG:
+class GroupPG(Trainable):
     """Trains ``policy`` in place with one group method; ``envs.num_envs`` must be B * G.
 
     Args:

@@ -15,6 +15,7 @@ import torch
 
 from agents.common.config_checks import check_choice, check_positive, check_types
 from agents.common.seeding import derive_seed, row_seeds
+from agents.learners.contract import Trainable
 from agents.learners.training import (
     OPTIMIZERS,
     check_policy_fits,
@@ -52,7 +53,7 @@ class PaperPGConfig:
         check_choice(self, "optimizer", OPTIMIZERS)
 
 
-class PaperPG:
+class PaperPG(Trainable):
     """On-policy PG with a batch of ``envs.num_envs`` fresh contexts per step.
 
     Args:
