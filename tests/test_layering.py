@@ -169,7 +169,8 @@ def test_no_import_cycle_between_any_two_modules() -> None:
 def test_the_cycle_check_sees_a_circle_of_three_and_a_type_only_import(tmp_path: Path) -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert import_cycles(graph) == [["a", "b", "c"]]
-    code = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from agents.policy import rollout\nfrom . import kernels\n"
+    code = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from agents.policy import rollout\n"
+    code += "from . import kernels\n"
     path = tmp_path / "agents" / "policy" / "linear.py"
     path.parent.mkdir(parents=True)
     path.write_text(code)

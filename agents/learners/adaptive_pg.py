@@ -60,7 +60,9 @@ class AdaptivePG(TheoryAgent):
         contexts = self.fresh_contexts(self.rows)
         batch = rollout(self.envs, self.policy, self.generator, contexts=contexts)
         self.reward_queries += batch.reward_queries
-        advantages = theory_advantages(self.task, batch)
+        advantages = theory_advantages(
+            batch.rewards, batch.success, batch.generated, self.task.reward, self.task.reward_high
+        )
         rewarded = advantages.sum(dim=1) > 0
         step_sizes = adaptive_update(self.policy, batch.contexts, batch.tokens, advantages, probs=batch.probs)
         self.updates += int(rewarded.sum())

@@ -168,7 +168,11 @@ class GroupPG(Trainable):
         self.reward_queries += batch.reward_queries
         rewards = groups.sequence_rewards
         weights = (
-            baseline_weights(self.policy, batch, config.baseline_weights) if "weighted" in config.estimator else None
+            baseline_weights(
+                self.policy, batch.contexts, batch.tokens, batch.probs, batch.generated, config.baseline_weights
+            )
+            if "weighted" in config.estimator
+            else None
         )
         advantages, baselines = group_advantages(
             rewards, config.estimator, weights.view_as(rewards) if weights is not None else None, config.std_epsilon
@@ -268,7 +272,8 @@ class GroupPG(Trainable):
     ) -> dict[str, float]:
         """Trace variance and SNR of each unbiased estimator on this very batch (exact score-norm weights)."""
         if weights is None or self.config.baseline_weights != "score_norm":
-            weights = baseline_weights(self.policy, groups.rollout, "score_norm")
+            batch = groups.rollout
+            weights = baseline_weights(self.policy, batch.contexts, batch.tokens, batch.probs, batch.generated)
         out: dict[str, float] = {}
         for estimator in PAIRED_ESTIMATORS:
             advantages = group_advantages(rewards, estimator, weights.view_as(rewards)).advantages

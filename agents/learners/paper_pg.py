@@ -79,7 +79,7 @@ class PaperPG(Trainable):
         batch = rollout(self.envs, self.policy, self.generator, seed=self._env_seed)
         self._env_seed = None
         self.reward_queries += batch.reward_queries
-        advantages = paper_advantages(batch, self.task.reward, self.config.baseline)
+        advantages = paper_advantages(batch.rewards, batch.generated, self.task.reward, self.config.baseline)
         if batch.table is not None:  # on-policy: the behaviour's table is the policy's own
             grads = self.policy.score_from_table(batch.contexts, batch.tokens, batch.table, advantages, batch.generated)
         else:

@@ -1,14 +1,16 @@
 """What a policy offers the rest of the package: the per-episode cache and next-token probabilities a rollout
-samples from (``AutoregressivePolicy``; ``MarkovPolicy`` adds the transition table), and teacher-forced
+samples from (``AutoregressivePolicy``; ``MarkovPolicy`` adds the transition table, ``PrefixConditioned`` a cache
+starting from a given prefix), and teacher-forced
 probabilities of given responses (``TeacherForced``, the base of the linear and the network policies)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
 NO_TOKEN = -1  # "no previous token": position 0, where the W2 term is absent
+
 
 class AutoregressivePolicy(Protocol):
     """What a rollout needs from a policy: a per-episode cache and next-token probabilities."""
@@ -33,6 +35,14 @@ class MarkovPolicy(AutoregressivePolicy, Protocol):
     def transition_table(self, cache: torch.Tensor) -> torch.Tensor:
         """``(B, k + 1, k)``: row j < k holds the next-token probabilities after token j, row k those
         at position 0 (no previous token)."""
+        ...
+
+
+class PrefixConditioned(AutoregressivePolicy, Protocol):
+    """A policy that reads the whole prefix (a network): its per-episode cache may start from a given
+    ``(B, L)`` prefix, consumed up to its last token."""
+
+    def begin(self, contexts: torch.Tensor, prefix: torch.Tensor | None = None) -> Any:
         ...
 
 

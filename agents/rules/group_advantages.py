@@ -25,7 +25,6 @@ import torch
 
 if TYPE_CHECKING:
     from agents.policy.network_policy import Policy
-    from agents.policy.rollout import Rollout
 
 ADVANTAGES = ("reinforce", "batch_mean", "rloo", "grpo", "dr_grpo", "weighted_leave_one_out", "weighted_self_including")
 # Sums of score-norm weights at or below this share of the group's total count as zero (fall back).
@@ -139,8 +138,17 @@ def expected_scale(estimator: str, num_contexts: int, group_size: int) -> float 
 BASELINE_WEIGHTS = ("score_norm", "logit_residual")
 
 
-def baseline_weights(policy: Policy, batch: Rollout, kind: str = "score_norm") -> torch.Tensor:
-    """Per-response weights w_j of OBLR-PO's baseline: ``(B * G,)`` float64.
+def baseline_weights(
+    policy: Policy,
+    contexts: torch.Tensor,
+    tokens: torch.Tensor,
+    probs: torch.Tensor,
+    generated: torch.Tensor,
+    kind: str = "score_norm",
+) -> torch.Tensor:
+    """Per-response weights w_j of OBLR-PO's baseline: ``(B * G,)`` float64, for the ``(B * G, d)`` contexts,
+    ``(B * G, N)`` tokens, ``(B * G, N, k)`` next-token probabilities and ``(B * G, N)`` bool mask of
+    generated positions of the responses.
 
     ``score_norm`` (the variance-optimal choice): w_j = ||grad_w log p(y_j | x_j)||^2, exact and in closed
     form for the linear policy (``LinearPolicy.score_sq_norms``), no per-sample backward pass; for a network
@@ -149,12 +157,12 @@ def baseline_weights(policy: Policy, batch: Rollout, kind: str = "score_norm") -
     w_j = sum_i ||e_(y_ji) - p_ji||^2, the squared score with respect to the logits, position by position;
     it drops the feature map (here ||x||^2 and the transition block) and the cross-position terms.
     """
-    mask = batch.generated.to(batch.probs.dtype)
+    mask = generated.to(probs.dtype)
     if kind == "score_norm":
-        return policy.score_sq_norms(batch.contexts, batch.tokens, batch.probs, mask).double()
+        return policy.score_sq_norms(contexts, tokens, probs, mask).double()
     if kind == "logit_residual":
-        probs = batch.probs.double()
-        chosen = probs.gather(-1, batch.tokens.unsqueeze(-1)).squeeze(-1)
+        probs = probs.double()
+        chosen = probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
         per_token = 1.0 - 2.0 * chosen + probs.pow(2).sum(dim=-1)  # ||e_y - p||^2
         return (per_token * mask.double()).sum(dim=1)
     raise ValueError(f"baseline weights must be one of {BASELINE_WEIGHTS}, got {kind!r}")
