@@ -28,7 +28,7 @@ from agents.common.seeding import check_seed
 from agents.common.threads import limit_threads
 from agents.analysis.collapse import guard_run
 from agents.runs.inputs import read_policy_file
-from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec, input_digest, model_file
+from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec, input_digest, model_file, tracked_contexts
 from agents.experiment.loop import train
 from agents.runs.problems import file_problem
 from agents.runs.folder import SOURCES, Run, finished_run, read_metrics
@@ -106,6 +106,13 @@ class Job:
         elif self.rows is not None:
             check_count("rows", self.rows, minimum=1)
         check_count("threads", self.threads, minimum=1)
+        if self.evaluation.tracked is not None:
+            width = tracked_contexts(self.evaluation.tracked).shape[1]
+            if width != self.task.context_dim:
+                raise ValueError(
+                    f"evaluation.tracked must hold contexts of the task's context_dim={self.task.context_dim} "
+                    f"columns, got {width} columns"
+                )
         if not kind.trains_policy:
             given = {
                 "base_model": self.base_model is not None,

@@ -122,11 +122,13 @@ def read_policy_file(
         raise file_problem(path, "is empty (an interrupted write?)", remedy)
     if size > MAX_POLICY_BYTES:
         raise file_problem(path, f"holds {size} bytes, more than a policy file may ({MAX_POLICY_BYTES})", remedy)
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; torch's older format is not read
+        raise file_problem(path, "is not a policy file (torch.save writes a zip archive; this file is none)", remedy)
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise file_problem(path, "holds objects other than tensors and plain containers (not loaded)", remedy) from None
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
+    except Exception as error:  # noqa: BLE001 (a damaged archive fails in many ways: zip, struct, EOF, key, ...)
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise file_problem(path, f"is not a readable policy file ({first})", remedy) from None
     if not isinstance(saved, Mapping):

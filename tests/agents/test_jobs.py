@@ -192,3 +192,36 @@ def test_bad_parts_fail_where_they_are_made() -> None:
         make_job("sb3", Path("unused"), base_model="base.pt")
     with pytest.raises(ValueError, match="off_support indexes"):
         Evaluation(off_support=(0,))
+
+
+@pytest.mark.parametrize(
+    ("evaluation", "message"),
+    [
+        ({"tracked": np.ones((2, 5))}, r"^evaluation.tracked must hold contexts of the task's context_dim=4 .*, got 5"),
+        ({"tracked": np.ones(4)}, r"^evaluation.tracked must be a \(T, d\) array with T >= 1 .* got shape \(4,\)"),
+        ({"tracked": np.zeros((0, 4))}, r"^evaluation.tracked must be a \(T, d\) array with T >= 1"),
+        ({"tracked": [[0.0, 1.0, float("nan"), 0.0]]}, r"^evaluation.tracked must hold finite contexts .* in row 0"),
+        ({"tracked": [[0.0] * 4, [1e39, 0, 0, 0]]}, r"^evaluation.tracked must hold finite contexts .* in row 1"),
+        ({"tracked": [["a"] * 4]}, r"^evaluation.tracked must be a \(T, d\) array of finite numbers"),
+        ({"tracked": np.ones((3, 4)), "off_support": (0, 3)}, r"^evaluation.off_support must hold .* \[0, 2\], got 3"),
+        ({"tracked": np.ones((3, 4)), "off_support": (-1,)}, r"^evaluation.off_support .* got -1"),
+        ({"tracked": np.ones((3, 4)), "off_support": (True,)}, r"^evaluation.off_support .* got True"),
+    ],
+)
+def test_bad_tracked_contexts_are_refused_at_construction_in_one_line(
+    evaluation: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match=message) as error:
+        make_job("paper_pg", tmp_path, evaluation=Evaluation(every=4, test_size=32, **evaluation))
+    assert "\n" not in str(error.value)
+    assert not tmp_path.joinpath("config.json").exists()
+
+
+@pytest.mark.parametrize("content", [b"\x80\x02garbage" * 20, bytes(range(256)) * 4, b"PK\x03\x04" + b"\x00" * 64])
+def test_a_base_model_of_garbage_bytes_is_refused_in_one_line(content: bytes, tmp_path: Path) -> None:
+    base = tmp_path / "base.pt"
+    base.write_bytes(content)
+    job = make_job("paper_pg", tmp_path / "run", base_model=str(base))
+    with pytest.raises(RunFolderError, match=r"base.pt: is not a (readable )?policy file") as error:
+        run_job(job)
+    assert "\n" not in str(error.value)
