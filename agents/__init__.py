@@ -1,8 +1,10 @@
 """agents: policy-gradient learners for the seqreward environments.
 
-The sub-packages are the roles: ``agents.policy`` (what acts), ``agents.rules`` (how it learns: pure
-functions with their equations), ``agents.learners`` (the Trainables) and ``agents.experiment`` (run
-folders, the training loop, sweeps, command lines, statistics, seeding).
+The sub-packages are the roles, each importing only those before it: ``agents.common`` (config checks,
+seeding, threads), ``agents.runs`` (run folders and the files a run reads), ``agents.policy`` (what acts),
+``agents.rules`` (how it learns: pure functions with their equations), ``agents.learners`` (the
+``Trainable`` learners and their registry), ``agents.analysis`` (statistics and fits of what runs wrote) and
+``agents.experiment`` (jobs, the training loop, sweeps, command lines); ``agents.llm`` bridges to TRL.
 
 The public API below is imported on first use (PEP 562 ``__getattr__``): an eager import would load
 torch and the learners, about a second, for every ``import agents`` (the version check, the command
