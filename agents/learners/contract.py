@@ -7,7 +7,7 @@ where it has something to add (a learner inherits them by subclassing ``Trainabl
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 
 class Trainable(Protocol):
@@ -15,9 +15,13 @@ class Trainable(Protocol):
     a finished run calls (``summary``, ``save_final``) or a budget in environment steps reads
     (``env_steps_per_update``)."""
 
-    reward_queries: int
-    """Reward queries the learner counted from the env's reports (a finished job checks it against the env's own
-    count)."""
+    if TYPE_CHECKING:  # read-only for type checkers: a learner may keep a counter or compute it (SB3's)
+
+        @property
+        def reward_queries(self) -> int:
+            """Reward queries the learner counted from the env's reports (a finished job reports it beside the
+            env's own count)."""
+            ...
 
     def train_step(self, step: int) -> dict[str, Any]:
         """One update; returns the metrics to log at ``step + 1``."""
