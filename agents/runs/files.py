@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.runs.inputs import read_json
 from agents.runs.problems import RunFolderError, file_problem
 
 # Keys of config values that are paths: stored relative to the run folder when they lie inside it, else as
@@ -200,13 +201,8 @@ def _manifest(folder: Path) -> tuple[str | None, dict[str, dict[str, Any]]]:
     if not path.exists():
         return None, {}
     remedy = "delete it (the folder's files are then no longer removed by --fresh)"
-    if path.stat().st_size > MAX_MANIFEST_BYTES:
-        raise file_problem(path, f"holds more than {MAX_MANIFEST_BYTES} bytes, more than a manifest may", remedy)
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        files, owner = manifest.get("files"), manifest.get("owner")
-    except (ValueError, AttributeError, RecursionError):
-        raise file_problem(path, "is not a manifest of written files", remedy) from None
+    manifest = read_json(path, remedy, max_bytes=MAX_MANIFEST_BYTES)
+    files, owner = manifest.get("files"), manifest.get("owner")
     if not isinstance(files, dict) or not all(isinstance(entry, dict) for entry in files.values()):
         raise file_problem(path, "is not a manifest of written files", remedy)
     return (owner if isinstance(owner, str) else None), files
