@@ -225,3 +225,27 @@ def test_a_base_model_of_garbage_bytes_is_refused_in_one_line(content: bytes, tm
     with pytest.raises(RunFolderError, match=r"base.pt: is not a (readable )?policy file") as error:
         run_job(job)
     assert "\n" not in str(error.value)
+
+
+def test_a_job_imports_only_its_own_learner(tmp_path: Path) -> None:
+    """The registry's factories import a learner's module when a job needs it: a job of the paper's PG, made
+    and run, loads neither stable-baselines3 nor another learner's module."""
+    import json
+    import subprocess
+    import sys
+
+    code = f"""
+import json, sys
+from agents.experiment.jobs import Evaluation, Job, TaskSpec, run_job
+from agents.learners.paper_pg import PaperPGConfig
+job = Job("paper_pg", PaperPGConfig(), TaskSpec({TINY!r}), 2, 0, {str(tmp_path / "run")!r}, rows=2,
+          evaluation=Evaluation(every=1, test_size=8))
+run_job(job)
+print(json.dumps(sorted(name for name in sys.modules if name.startswith(("stable_baselines3", "agents.learners.")))))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert not any(name.startswith("stable_baselines3") for name in loaded)
+    learners = {"best_of_m", "process_repair", "adaptive_pg", "uniform_pg", "pretrain", "group_pg", "sb3"}
+    assert not {name.split(".")[2] for name in loaded} & learners
+    assert "agents.learners.paper_pg" in loaded
