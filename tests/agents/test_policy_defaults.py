@@ -22,8 +22,8 @@ from agents.policy.evaluation import PolicyEvaluator
 from agents.policy.networks import NetworkSizes
 from agents.policy.policy import LinearPolicy
 from agents.policy.policy_grad import NetworkPolicy
-from scripts import figure1
-from scripts.figure1_jobs import learning_rates
+from scripts.figure1 import run as figure1
+from scripts.figure1.jobs import learning_rates
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TASK = {"seq_len": 4, "vocab_size": 3, "context_dim": 4, "num_components": 4}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agents.experiment.runs import read_metrics
-from scripts import figure1
+from scripts.figure1 import run as figure1
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGS = [

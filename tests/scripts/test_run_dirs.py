@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import figure1, train_sb3
+from scripts import train_sb3
+from scripts.figure1 import run as figure1
 
 FIGURE1 = [
     "--seq-len", "4", "--vocab-size", "3", "--context-dim", "4", "--num-components", "4",
