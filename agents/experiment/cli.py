@@ -85,19 +85,21 @@ def _command_class(script: Script) -> type:
 
 
 def _one_line(report: str) -> str:
-    """tyro's boxed error report as one line: its first section (what was wrong), and the flag's usage where
-    the report shows it (what is allowed)."""
-    lines = [line.strip(" │╭╮╰╯─") for line in report.splitlines()]
+    """tyro's error report as one line: its first section (what was wrong), and the flag's usage where the
+    report shows it (what is allowed). The report is a titled box whose sections are parted by rules; rich
+    draws it with or without side borders, in Unicode or ASCII, depending on the stream."""
+    rows = [row.strip().strip("│|╭╮╰╯").strip() for row in report.strip().splitlines()]
     sections: list[list[str]] = [[]]
-    for raw, line in zip(report.splitlines(), lines, strict=True):
-        if "───" in raw and not raw.lstrip().startswith("╭"):
+    for row in rows[1:]:  # the first row is the box's title ("Value error", ...)
+        if row and set(row) <= set("─- "):  # a rule between sections, or the bottom border
             sections.append([])
-        elif line and not raw.lstrip().startswith(("╭", "╰")):
-            sections[-1].append(line)
-    message = " ".join(sections[0]) or report.strip().splitlines()[-1]
-    message = re.sub(r"^Error parsing (settings: )?", "", message)
-    usage = sections[1][1] if len(sections) > 2 and sections[1][:1] == ["Argument helptext:"] else ""
-    return f"{message} (allowed: {usage})" if usage and usage.startswith("--") else message
+        elif row:
+            sections[-1].append(row)
+    sections = [section for section in sections if section] or [[rows[0] if rows else "bad command line"]]
+    message = re.sub(r"^Error parsing (settings: )?", "", " ".join(sections[0]))
+    helptext = sections[1] if len(sections) > 1 and sections[1][0] == "Argument helptext:" else []
+    usage = helptext[1] if len(helptext) > 1 and helptext[1].startswith("--") else ""
+    return f"{message} (allowed: {usage})" if usage else message
 
 
 def parse_command_line(script: Script, argv: list[str] | None = None) -> tuple[Any, RunFlags]:
