@@ -23,10 +23,10 @@ import seqreward_env  # noqa: F401  (registers the ids)
 from agents.common.threads import limit_threads
 from agents.experiment.cli import Script, parse_command_line
 from agents.experiment.settings import check_env_rows
-from scripts.common.settings import EnvChoice
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy import LinearPolicy
+from scripts.common.settings import EnvChoice
 from seqreward_env import SequenceTask
 
 

@@ -13,25 +13,25 @@ Usage: ``python scripts/bench_pg_parts.py [--env-id ID] [--repeats 30]``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 
 import seqreward_env  # noqa: F401  (registers the ids)
 from agents.common.threads import limit_threads
+from agents.experiment.cli import Script, parse_command_line
+from agents.experiment.settings import check_env_rows
 from agents.learners import paper_pg
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy import rollout as rollout_module
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy import LinearPolicy
-from agents.experiment.cli import Script, parse_command_line
-from agents.experiment.settings import check_env_rows
 from scripts.bench_pg import ReferencePG
 from scripts.common.settings import EnvChoice
 

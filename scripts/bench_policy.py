@@ -24,13 +24,13 @@ from agents.common.config_checks import ConfigError
 from agents.common.threads import limit_threads
 from agents.experiment.cli import Script, parse_command_line
 from agents.experiment.settings import check_env_rows
-from scripts.common.settings import EnvChoice
 from agents.learners.group_pg import GroupPG, GroupPGConfig
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.choice import POLICIES, make_policy
 from agents.policy.evaluation import PolicyEvaluator
 from agents.policy.networks import NetworkSizes
 from agents.policy.policy import LinearPolicy
+from scripts.common.settings import EnvChoice
 
 
 def best_time(function: Callable[[], Any], repeats: int) -> float:

@@ -23,8 +23,8 @@ from agents.common.config_checks import ConfigError, check_json_object
 from agents.common.threads import limit_threads
 from agents.experiment.cli import Script, parse_command_line
 from agents.experiment.settings import check_env_rows
-from scripts.common.settings import DeviceSettings, EnvChoice
 from agents.learners.sb3 import make_dummy_vec_env, make_sb3_vec_env, sequence_policy_kwargs
+from scripts.common.settings import DeviceSettings, EnvChoice
 
 
 def rollout_timer(env: VecEnv, *, n_steps: int, rollouts: int, seed: int, device: str) -> Callable[[], float]:

@@ -34,10 +34,10 @@ from typing import Any
 import seqreward_env
 from agents.common.config_checks import ConfigError, check_choice, check_fields, check_json_object
 from agents.experiment.cli import RunFlags, Script, parse_command_line
-from agents.experiment.settings import check_device, check_rows
 from agents.experiment.jobs import Evaluation, Job, TaskSpec, run_job
 from agents.experiment.run_files import RunFolderError, clear_run_folder
 from agents.experiment.runs import CHECKPOINT, CONFIG, DONE, METRICS
+from agents.experiment.settings import check_device, check_rows
 from agents.learners.sb3.config import ALGORITHMS, SB3Config
 
 __all__ = ["QUICK", "TrainSB3Settings", "main", "make_job", "parse_args"]

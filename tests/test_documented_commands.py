@@ -24,7 +24,13 @@ def documented_modules() -> list[str]:
 def test_the_docs_show_the_commands() -> None:
     """A regression guard: the pages keep showing the experiments and the benchmarks."""
     modules = set(documented_modules())
-    assert {"scripts.figure1", "scripts.barrier", "scripts.train_sb3", "scripts.bench_env", "scripts.bench_pg_parts"} <= modules
+    assert {
+        "scripts.figure1",
+        "scripts.barrier",
+        "scripts.train_sb3",
+        "scripts.bench_env",
+        "scripts.bench_pg_parts",
+    } <= modules
     assert len(modules) >= 15
 
 

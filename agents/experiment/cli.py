@@ -74,7 +74,7 @@ def _flag(kind: Any, help_text: str, default: Any) -> tuple[Any, Any]:
 
 def _command_class(script: Script) -> type:
     """The dataclass tyro parses: the settings' fields as flat flags, then the script's other flags."""
-    fields: list[Any] = [("settings", tyro.conf.OmitArgPrefixes[script.settings])]  # type: ignore[valid-type,misc]
+    fields: list[Any] = [("settings", tyro.conf.OmitArgPrefixes[script.settings])]  # type: ignore[valid-type,misc,name-defined]
     if script.quick is not None:
         fields.append(("quick", *_flag(bool, script.quick_help, False)))
     if script.run_folder is not None:
@@ -172,7 +172,12 @@ class Experiment:
     def script(self) -> Script:
         """The experiment's command line: its settings, ``--quick`` and the run-folder flags."""
         return Script(
-            self.name, self.description, self.config_class, self.quick, self.quick_help, f"run folder (default {self.run_dir_text()})"
+            self.name,
+            self.description,
+            self.config_class,
+            self.quick,
+            self.quick_help,
+            f"run folder (default {self.run_dir_text()})",
         )
 
     def run_dir_text(self) -> str:

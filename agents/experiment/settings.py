@@ -47,7 +47,9 @@ def check_device(device: str, field: str = "device") -> None:
     if count == 0:
         raise ConfigError(f"{label} {device!r}: this torch sees no CUDA device; allowed: 'cpu'", field)
     if parsed.index is not None and parsed.index >= count:
-        raise ConfigError(f"{label} {device!r}: this torch sees {count} CUDA device(s), 'cuda:0' to 'cuda:{count - 1}'", field)
+        raise ConfigError(
+            f"{label} {device!r}: this torch sees {count} CUDA device(s), 'cuda:0' to 'cuda:{count - 1}'", field
+        )
 
 
 def check_task_sizes(task: dict[str, Any], rows: int = 1, rows_field: str | None = None) -> None:

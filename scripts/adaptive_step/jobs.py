@@ -5,16 +5,12 @@ repair) from it with the step c / (4 + 2 ||g||^2), until the target test error o
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from agents.experiment.jobs import Job
 from agents.learners.process_repair import ProcessRepairConfig
-from scripts.adaptive_step.settings import barrier_settings
+from scripts.adaptive_step.settings import AdaptiveStepConfig, barrier_settings
 from scripts.barrier.jobs import base_model_file, pretrain_jobs, task_spec
 from scripts.common.query_jobs import query_job
-
-if TYPE_CHECKING:
-    from scripts.adaptive_step.settings import AdaptiveStepConfig
 
 Variant = tuple[str, float]
 """(policy, step scale c) of a run."""

@@ -84,10 +84,10 @@ QUICK = replace(
 )
 
 EXPERIMENT = Experiment(
-    name="adaptive_step",
-    description=__doc__ or "",
-    config_class=AdaptiveStepConfig,
-    quick=QUICK,
+    "adaptive_step",
+    __doc__ or "",
+    AdaptiveStepConfig,
+    QUICK,
     outputs=("adaptive_step.png", "adaptive_step.csv"),
     folders=("runs", "tb_adaptive_step"),
 )

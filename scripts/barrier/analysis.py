@@ -8,8 +8,8 @@ from typing import Any
 
 from agents.experiment.statistics import interval_text
 from agents.experiment.theory_analysis import growth_fits, queries_match_env, query_curve, run_columns
-
 from scripts.barrier.settings import ALGORITHMS
+
 BASE_METRICS = ("mean_token_probability", "test_error", "likelihood_quantile")
 """The base models' metrics the summary averages over seeds (stored under their ``eval/`` names)."""
 

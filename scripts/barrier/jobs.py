@@ -5,7 +5,7 @@ error or the query budget."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agents.experiment.jobs import FINAL_MODEL, Evaluation, Job, StopRule, TaskSpec
 from agents.experiment.settings import task_keywords
@@ -13,10 +13,8 @@ from agents.learners.best_of_m import BestOfMConfig
 from agents.learners.pretrain import PretrainConfig
 from agents.learners.process_repair import ProcessRepairConfig
 from agents.policy.choice import PolicyChoice
+from scripts.barrier.settings import BarrierConfig
 from scripts.common.query_jobs import query_job
-
-if TYPE_CHECKING:
-    from scripts.barrier.settings import BarrierConfig
 
 Key = tuple[str, int, int]
 """(algorithm, N, seed) of a run."""

@@ -102,7 +102,9 @@ class TargetSettings(QuerySettings):
     def check(self) -> None:
         super().check()
         if not 0.0 < self.target_error < 1.0:
-            raise ConfigError(f"target_error (--target-error) must lie in (0, 1), got {self.target_error!r}", "target_error")
+            raise ConfigError(
+                f"target_error (--target-error) must lie in (0, 1), got {self.target_error!r}", "target_error"
+            )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
@@ -18,11 +17,7 @@ from agents.experiment.sweep import run_sweep
 from agents.learners.group_pg import GroupPGConfig
 from agents.learners.pretrain import PretrainConfig
 from agents.policy.choice import PolicyChoice
-
-if TYPE_CHECKING:
-    from scripts.compare.settings import CompareConfig
-from scripts.compare.settings import ENV_IDS, VARIANTS, steps_for
-
+from scripts.compare.settings import ENV_IDS, VARIANTS, CompareConfig, steps_for
 
 TUNING_SEED_OFFSET = 1000  # tuning seeds 1000, 1001, ...; evaluation seeds 0, 1, ...: never the same
 # Named settings of one method beyond its estimator: GRPO as usually run (clipped ratio, several epochs per

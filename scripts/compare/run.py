@@ -8,7 +8,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-
 import numpy as np
 
 from agents.experiment.cli import run_experiment
@@ -19,7 +18,6 @@ from scripts.compare import analysis
 from scripts.compare.jobs import (
     evaluation_jobs,
     pretrain_base_model,
-    sweep,
     tuning_errors,
     tuning_jobs,
     tuning_seeds,

@@ -33,6 +33,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "oblr_po_debiased": {"method": "oblr_po", "snr_estimator": "debiased"},
 }
 
+
 def queries_per_step(config: CompareConfig, reward: str) -> int:
     """Reward queries of one step: B G responses, each 1 (outcome) or N (process) queries."""
     return config.num_contexts * config.group_size * (config.seq_len if reward == "process" else 1)
@@ -131,12 +132,10 @@ QUICK = replace(
 
 
 EXPERIMENT = Experiment(
-    name="compare",
-    description=__doc__ or "",
-    config_class=CompareConfig,
-    quick=QUICK,
+    "compare",
+    __doc__ or "",
+    CompareConfig,
+    QUICK,
     outputs=("compare.png", "compare.csv", "compare_curves.csv"),
     folders=("runs", "pretrain", "tb_compare"),
 )
-
-

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -17,12 +17,8 @@ from agents.learners.paper_pg import PaperPGConfig
 from agents.learners.sb3.config import SB3Config
 from agents.learners.sb3.evaluation import greedy_decode
 from agents.policy.policy import LinearPolicy
+from scripts.compare_sb3.settings import ENV_IDS, CompareSB3Config, learning_rates
 from seqreward_env import SequenceTask
-
-if TYPE_CHECKING:
-    from scripts.compare_sb3.settings import CompareSB3Config
-from scripts.compare_sb3.settings import ENV_IDS, learning_rates
-
 
 REWARD_VALUES = (-1.0, 1.0)  # the paper's
 TUNING_SEED_OFFSET = 1000

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agents.experiment.statistics import mean_interval
 from scripts.compare_sb3.analysis import LABELS, Curve
-from scripts.compare_sb3.settings import METHODS
-
-if TYPE_CHECKING:
-    from scripts.compare_sb3.settings import CompareSB3Config
+from scripts.compare_sb3.settings import METHODS, CompareSB3Config
 
 # TensorBoard custom-scalars layout: the runs of the experiment's summary events on shared charts.
 CHARTS = {

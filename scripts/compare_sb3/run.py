@@ -8,7 +8,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-
 import numpy as np
 
 from agents.experiment.cli import run_experiment
@@ -27,8 +26,8 @@ from scripts.compare_sb3.jobs import (
     tuning_seeds,
 )
 from scripts.compare_sb3.plots import CHARTS, draw, write_curve_events
-from seqreward_env import SequenceTask
 from scripts.compare_sb3.settings import EXPERIMENT, QUICK, CompareSB3Config, learning_rates
+from seqreward_env import SequenceTask
 
 __all__ = ["QUICK", "CompareSB3Config", "main", "run_compare"]
 

@@ -37,6 +37,8 @@ from scripts.common.settings import DeviceSettings, MixtureContexts, ResponseLen
 
 ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}
 METHODS = ("paper_pg", "ppo", "a2c")
+
+
 def learning_rates(config: CompareSB3Config, method: str) -> list[float]:
     """The learning-rate grid of ``method`` (``<method>_learning_rates``, ``pg_`` for the paper's PG)."""
     return [float(rate) for rate in getattr(config, f"{method.removeprefix('paper_')}_learning_rates")]
@@ -111,12 +113,10 @@ QUICK = replace(
 
 
 EXPERIMENT = Experiment(
-    name="compare_sb3",
-    description=__doc__ or "",
-    config_class=CompareSB3Config,
-    quick=QUICK,
+    "compare_sb3",
+    __doc__ or "",
+    CompareSB3Config,
+    QUICK,
     outputs=("compare_sb3.png", "compare_sb3.csv", "compare_sb3_curves.csv"),
     folders=("runs", "tb_compare"),
 )
-
-

@@ -4,7 +4,7 @@ model, which contexts are off-support, one PaperPG job per (PG seed, reward), an
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -20,10 +20,8 @@ from agents.policy.choice import PolicyChoice
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.policy_grad import Policy
 from scripts.figure1 import analysis
+from scripts.figure1.settings import Figure1Config
 from seqreward_env import SequenceTask
-
-if TYPE_CHECKING:
-    from scripts.figure1.settings import Figure1Config
 
 REWARDS = {"orm": ("seqreward/PaperOutcome-v1", "outcome"), "prm": ("seqreward/PaperProcess-v1", "process")}
 

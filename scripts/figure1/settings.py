@@ -158,10 +158,10 @@ def default_run_dir(config: Figure1Config, quick: bool) -> Path:
 
 
 EXPERIMENT = Experiment(
-    name="figure1",
-    description=__doc__ or "",
-    config_class=Figure1Config,
-    quick=QUICK,
+    "figure1",
+    __doc__ or "",
+    Figure1Config,
+    QUICK,
     outputs=("figure1.png", "figure1_summary.json", "figure1.csv"),
     folders=("task.npz", "pretrain", "pg"),
     quick_help="a small setting that runs in well under a minute",

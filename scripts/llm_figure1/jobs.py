@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -36,10 +36,8 @@ from agents.llm import (
 )
 from agents.policy.choice import load_policy
 from agents.policy.evaluation import PolicyEvaluator
+from scripts.llm_figure1.settings import LLMFigure1Config
 from seqreward_env import SequenceTask
-
-if TYPE_CHECKING:
-    from scripts.llm_figure1.settings import LLMFigure1Config
 
 ENV_IDS = {"outcome": "seqreward/RademacherOutcome-v0", "process": "seqreward/RademacherProcess-v0"}
 DONE = "done.json"

@@ -11,8 +11,7 @@ from typing import Any
 
 from agents.experiment.cli import run_experiment
 from agents.experiment.jobs import run_job
-from scripts.llm_figure1 import analysis
-from scripts.llm_figure1 import jobs
+from scripts.llm_figure1 import analysis, jobs
 from scripts.llm_figure1.plots import draw
 from scripts.llm_figure1.settings import EXPERIMENT, QUICK, LLMFigure1Config
 

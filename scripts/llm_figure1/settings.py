@@ -89,10 +89,10 @@ def default_run_dir(config: LLMFigure1Config, quick: bool) -> Path:
 
 
 EXPERIMENT = Experiment(
-    name="llm_figure1",
-    description=__doc__ or "",
-    config_class=LLMFigure1Config,
-    quick=QUICK,
+    "llm_figure1",
+    __doc__ or "",
+    LLMFigure1Config,
+    QUICK,
     outputs=("llm_figure1.png", "llm_figure1.md"),
     folders=("llm", "linear"),
     quick_help="a small setting that runs in about a minute",

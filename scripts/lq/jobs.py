@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from torch.utils.tensorboard import SummaryWriter
@@ -21,9 +20,7 @@ from agents.learners.pretrain import PretrainConfig
 from agents.policy.choice import PolicyChoice, load_policy
 from agents.policy.evaluation import PolicyEvaluator
 from scripts.lq.analysis import LEVELS, LOG10, log10_quantile
-
-if TYPE_CHECKING:
-    from scripts.lq.settings import LQConfig
+from scripts.lq.settings import LQConfig
 
 PRETRAIN = "pretrain"
 EVENTS = "tb_lq"  # the quantiles and histograms of the saved likelihoods, one step per checkpoint

@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> Path:
     """``python -m scripts.lq [--quick] ...``: run (or resume) in the run folder and print the summary."""
     return run_experiment(EXPERIMENT, run_lq, format_summary, argv)
 
+
 # What the experiment writes in its run folder (what --fresh removes).
 
 

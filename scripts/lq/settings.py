@@ -25,6 +25,7 @@ from agents.experiment.cli import Experiment
 from agents.policy.choice import PolicyChoice, PolicyFields
 from scripts.common.settings import ContextChoice, DeviceSettings, ResponseLength
 
+
 @dataclass(frozen=True)
 class LQConfig(ResponseLength, ContextChoice, DeviceSettings, PolicyFields):
     """Settings of the LQ experiment (defaults: the paper's synthetic setting)."""
@@ -76,10 +77,10 @@ def default_run_dir(config: LQConfig, quick: bool) -> Path:
 
 
 EXPERIMENT = Experiment(
-    name="lq",
-    description=__doc__ or "",
-    config_class=LQConfig,
-    quick=QUICK,
+    "lq",
+    __doc__ or "",
+    LQConfig,
+    QUICK,
     outputs=("lq.png", "lq.csv"),
     folders=("likelihoods", "pretrain", "tb_lq"),
     quick_help="a small setting that runs in well under a minute",

@@ -9,10 +9,9 @@ from typing import Any
 
 from agents.experiment.statistics import interval_text, power_law_exponent
 from agents.experiment.theory_analysis import estimate_fields, queries_match_env, query_curve, run_columns
+from scripts.margin.settings import LABELS
 
 Summary = Mapping[str, Any]
-
-from scripts.margin.settings import LABELS
 
 
 def table_rows(results: Mapping[tuple[str, float, int], Summary]) -> list[dict[str, Any]]:

@@ -4,15 +4,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from agents.experiment.jobs import LEARNERS, Job, TaskSpec
 from scripts.common.query_jobs import query_job
-
-if TYPE_CHECKING:
-    from scripts.margin.settings import MarginConfig
-from scripts.margin.settings import task_keywords_at
-
+from scripts.margin.settings import MarginConfig, task_keywords_at
 
 Key = tuple[str, float, int]
 """(algorithm, gamma, seed) of a run."""

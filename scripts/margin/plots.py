@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from scripts.margin.analysis import LABELS
 from scripts.common.query_plots import plot_missed, plot_reached
+from scripts.margin.analysis import LABELS
 
 
 def draw(

@@ -16,6 +16,7 @@ from agents.experiment.tensorboard import experiment_views
 from scripts.margin.analysis import format_summary, summarize, table_rows
 from scripts.margin.jobs import make_jobs
 from scripts.margin.plots import draw
+from scripts.margin.settings import EXPERIMENT, QUICK, MarginConfig
 
 # TensorBoard custom-scalars layout: the runs of the experiment's summary events on shared charts.
 CHARTS = {
@@ -24,7 +25,6 @@ CHARTS = {
         "runs that reached the target": ["margin/reached"],
     }
 }
-from scripts.margin.settings import EXPERIMENT, MarginConfig, QUICK
 
 __all__ = ["QUICK", "MarginConfig", "main", "run_margin"]
 

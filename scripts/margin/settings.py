@@ -32,6 +32,7 @@ LABELS = {
     "uniform_pg": "uniform-behaviour PG (outcome)",
 }
 
+
 def task_keywords_at(config: MarginConfig, gamma: float) -> dict[str, Any]:
     """The task's keyword arguments at margin ``gamma``, with the outcome reward (Algorithm 2's job switches
     to the process reward it needs)."""
@@ -76,12 +77,5 @@ QUICK = replace(MarginConfig(), margins=(0.02, 0.04, 0.08, 0.16), seeds=3, query
 
 
 EXPERIMENT = Experiment(
-    name="margin",
-    description=__doc__ or "",
-    config_class=MarginConfig,
-    quick=QUICK,
-    outputs=("margin.png", "margin.csv"),
-    folders=("runs", "tb_margin"),
+    "margin", __doc__ or "", MarginConfig, QUICK, outputs=("margin.png", "margin.csv"), folders=("runs", "tb_margin")
 )
-
-

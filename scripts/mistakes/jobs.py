@@ -5,17 +5,13 @@ test context or the rounds run out; and reading back the cumulative mistakes the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agents.experiment.jobs import Evaluation, Job, StopRule, TaskSpec
 from agents.experiment.runs import read_metrics
 from agents.learners.uniform_pg import UniformPGConfig
 from scripts.mistakes.analysis import mistake_curve
-
-if TYPE_CHECKING:
-    from scripts.mistakes.settings import MistakesConfig
-
-from scripts.mistakes.settings import sweep_settings, task_kwargs
+from scripts.mistakes.settings import MistakesConfig, sweep_settings, task_kwargs
 
 
 def make_jobs(config: MistakesConfig, run_dir: Path, show_progress: bool) -> list[Job]:

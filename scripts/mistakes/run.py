@@ -16,6 +16,7 @@ from agents.experiment.tensorboard import experiment_views
 from scripts.mistakes.analysis import format_summary, group_series, run_row
 from scripts.mistakes.jobs import make_jobs, read_cumulative_mistakes
 from scripts.mistakes.plots import draw, write_tensorboard
+from scripts.mistakes.settings import EXPERIMENT, QUICK, MistakesConfig
 
 CHARTS = {
     "mistakes: outcome against process reward": {
@@ -23,7 +24,6 @@ CHARTS = {
         "mistakes against 1000 gamma": ["mistakes/against_1000_gamma"],
     }
 }
-from scripts.mistakes.settings import EXPERIMENT, MistakesConfig, QUICK
 
 __all__ = ["QUICK", "MistakesConfig", "main", "run_mistakes"]
 

@@ -26,6 +26,7 @@ from agents.experiment.settings import task_keywords
 from scripts.common.settings import ContextChoice, SweepSettings
 from seqreward_env import SequenceTask
 
+
 def sweep_settings(config: MistakesConfig) -> list[tuple[int, float]]:
     """The (N, gamma) pairs of both sweeps (N at gamma = ``margin``, gamma at N = ``margin_seq_len``), each
     once, sorted."""
@@ -42,6 +43,7 @@ def task_kwargs(config: MistakesConfig, seq_len: int, gamma: float, reward: str 
 REWARDS = ("outcome", "process")
 
 # TensorBoard custom-scalars layout: the runs of the experiment's summary events on shared charts.
+
 
 @dataclass(frozen=True)
 class MistakesConfig(ContextChoice, SweepSettings):
@@ -103,12 +105,10 @@ QUICK = replace(
 
 
 EXPERIMENT = Experiment(
-    name="mistakes",
-    description=__doc__ or "",
-    config_class=MistakesConfig,
-    quick=QUICK,
+    "mistakes",
+    __doc__ or "",
+    MistakesConfig,
+    QUICK,
     outputs=("mistakes.png", "mistakes.csv"),
     folders=("runs", "tb_mistakes"),
 )
-
-

@@ -12,9 +12,9 @@ from typing import Any
 
 from agents.common.seeding import derive_seed
 from agents.experiment.cli import run_experiment
+from scripts.figure1 import analysis
 from scripts.figure1 import jobs as figure1_jobs
 from scripts.figure1 import run as figure1
-from scripts.figure1 import analysis
 from scripts.robustness.plots import OPTIMIZERS, draw_pooled, log_pooled
 from scripts.robustness.settings import EXPERIMENT, QUICK, RobustnessConfig
 

@@ -71,10 +71,10 @@ def default_run_dir(config: RobustnessConfig, quick: bool) -> Path:
 
 
 EXPERIMENT = Experiment(
-    name="robustness",
-    description=__doc__ or "",
-    config_class=RobustnessConfig,
-    quick=QUICK,
+    "robustness",
+    __doc__ or "",
+    RobustnessConfig,
+    QUICK,
     outputs=("robustness.png", "robustness.csv"),
     folders=("tb",),
     quick_help="Figure 1's quick setting over 3 draws",

@@ -13,8 +13,8 @@ import torch
 from agents.learners.process_repair import ProcessRepairConfig
 from agents.policy.policy import LinearPolicy
 from agents.rules.adaptive import token_adaptive_update
-from scripts.adaptive_step import run as adaptive_step
 from scripts.adaptive_step import analysis
+from scripts.adaptive_step import run as adaptive_step
 from scripts.adaptive_step.jobs import pretraining, repair_jobs, variants
 from seqreward_env import SequenceTask
 

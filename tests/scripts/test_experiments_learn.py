@@ -14,8 +14,8 @@ import pytest
 
 from scripts.barrier import run as barrier
 from scripts.compare import run as compare
-from scripts.figure1 import run as figure1
 from scripts.figure1 import analysis
+from scripts.figure1 import run as figure1
 from tests.scripts.test_figure1 import TINY as FIGURE1
 
 NETWORKS = ("mlp", "transformer")

@@ -46,7 +46,11 @@ def refused(main: Callable[[list[str]], Any], argv: list[str], capsys: pytest.Ca
         (bench_env.main, ["--num-envs", "1000000000"], "--num-envs=1000000000"),
         (figure1.main, ["--quick", "--sigma", "1e-300"], "sigma (--sigma) must be at least 1e-30"),
         (figure1.main, ["--quick", "--sigma", "1e-50"], "sigma (--sigma) must be at least 1e-30"),
-        (figure1.main, ["--quick", "--seeds", "x"], "--seeds: invalid literal for int() with base 10: 'x' (allowed: --seeds INT)"),
+        (
+            figure1.main,
+            ["--quick", "--seeds", "x"],
+            "--seeds: invalid literal for int() with base 10: 'x' (allowed: --seeds INT)",
+        ),
         (figure1.main, ["--quick", "--no-such-flag"], "Unrecognized options: --no-such-flag"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else None,
@@ -67,9 +71,7 @@ def test_a_bad_value_is_refused_in_one_line_before_any_work(
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this torch sees a GPU: cuda is a device it can use")
-def test_cuda_on_a_cpu_only_torch_is_refused_naming_device(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cuda_on_a_cpu_only_torch_is_refused_naming_device(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     line = refused(figure1.main, ["--quick", "--device", "cuda", "--run-dir", str(tmp_path / "run")], capsys)
     assert "device (--device) 'cuda'" in line and "allowed: 'cpu'" in line
     assert list(tmp_path.iterdir()) == []
