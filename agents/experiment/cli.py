@@ -134,39 +134,48 @@ def parse_command_line(script: Script, argv: list[str] | None = None) -> tuple[A
 
 
 def _run_dir(name: str, given: str | None) -> Path | None:
+    """``--run-dir`` as a path: an empty one, or one naming a file, is refused like any bad flag (exit 2)."""
     if given is None:
         return None
-    if not given.strip():
-        raise SystemExit(f"{name}: error: --run-dir must name a folder, got {given!r}")
-    run_dir = Path(given)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise SystemExit(f"{name}: error: --run-dir {run_dir}: is a file, not a folder; give a folder")
-    return run_dir
+    problem = "must name a folder" if not given.strip() else ""
+    if not problem and Path(given).exists() and not Path(given).is_dir():
+        problem = "is a file, not a folder; give a folder"
+    if problem:
+        print(f"{name}: error: --run-dir {given!r} {problem}", file=sys.stderr)
+        raise SystemExit(2)
+    return Path(given)
 
 
 @dataclasses.dataclass(frozen=True)
 class Experiment:
     """What an experiment declares in its ``settings`` module; ``run_experiment`` does the rest.
 
-    ``config_class`` and ``quick`` are its settings and their small setting; ``outputs`` the files its run
+    ``config_class`` and ``quick`` are its settings and their small setting (the docstring of the module
+    that defines ``config_class`` is the command line's description); ``outputs`` the files its run
     writes in the run folder (the first is named at the end), ``folders`` the other entries it writes there
     (what ``--fresh`` removes, with the outputs, ``<name>.json`` and the marker ``experiment.json``), and
-    ``draw_folders`` a function of the settings naming more of them. ``default_run_dir(config, quick)`` is
-    the run folder without ``--run-dir`` (None: ``runs/<name>/quick`` or ``runs/<name>/full``).
+    ``draw_folders`` a function of the settings naming more of them. Without ``--run-dir`` the run folder is
+    ``runs/<name>/<run_dir_name>``, the name formatted with the settings' fields and ``setting`` (``quick``
+    or ``full_setting``), e.g. ``"{setting}-seed{seed}"``.
     ``summary_file``: ``run_experiment`` writes the summary the run returns to ``<name>.json`` (False: the
     run writes that file itself).
     """
 
     name: str
-    description: str
     config_class: type
     quick: Any
     outputs: tuple[str, ...]
     folders: tuple[str, ...] = ("runs",)
     quick_help: str = "a small setting that runs in a few minutes"
-    default_run_dir: Callable[[Any, bool], Path] | None = None
+    run_dir_name: str = "{setting}"
+    full_setting: str = "full"
     draw_folders: Callable[[Any], tuple[str, ...]] | None = None
     summary_file: bool = True
+
+    @property
+    def description(self) -> str:
+        """The docstring of the experiment's settings module: what ``--help`` prints first."""
+        return sys.modules[self.config_class.__module__].__doc__ or ""
 
     @property
     def script(self) -> Script:
@@ -181,15 +190,15 @@ class Experiment:
         )
 
     def run_dir_text(self) -> str:
-        return f"runs/{self.name}/<setting>" if self.default_run_dir is None else "set by the settings, printed first"
+        """The default run folder as ``--help`` shows it: ``runs/figure1/<setting>-task<task_seed>-seed<seed>``."""
+        return f"runs/{self.name}/" + re.sub(r"\{(\w+)\}", r"<\1>", self.run_dir_name)
 
     def run_dir(self, config: Any, flags: RunFlags) -> Path:
-        """``--run-dir``, else the experiment's default for these settings."""
+        """``--run-dir``, else ``runs/<name>/<run_dir_name>`` for these settings."""
         if flags.run_dir is not None:
             return flags.run_dir
-        if self.default_run_dir is not None:
-            return self.default_run_dir(config, flags.quick)
-        return Path("runs") / self.name / ("quick" if flags.quick else "full")
+        setting = "quick" if flags.quick else self.full_setting
+        return Path("runs") / self.name / self.run_dir_name.format(setting=setting, **dataclasses.asdict(config))
 
     def written(self, config: Any = None) -> tuple[str, ...]:
         """Every entry the experiment writes directly in its run folder (the marker aside)."""

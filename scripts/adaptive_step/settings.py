@@ -84,10 +84,5 @@ QUICK = replace(
 )
 
 EXPERIMENT = Experiment(
-    "adaptive_step",
-    __doc__ or "",
-    AdaptiveStepConfig,
-    QUICK,
-    outputs=("adaptive_step.png", "adaptive_step.csv"),
-    folders=("runs", "tb_adaptive_step"),
+    "adaptive_step", AdaptiveStepConfig, QUICK, ("adaptive_step.png", "adaptive_step.csv"), ("runs", "tb_adaptive_step")
 )

@@ -83,11 +83,4 @@ class BarrierConfig(MixtureContexts, TargetSettings, DeviceSettings, PolicyField
 
 QUICK = replace(BarrierConfig(), seq_lens=(2, 4, 6, 8, 10), seeds=2, query_budget=400_000, test_size=256)
 
-EXPERIMENT = Experiment(
-    "barrier",
-    __doc__ or "",
-    BarrierConfig,
-    QUICK,
-    outputs=("barrier.png", "barrier.csv"),
-    folders=("runs", "tb_barrier"),
-)
+EXPERIMENT = Experiment("barrier", BarrierConfig, QUICK, ("barrier.png", "barrier.csv"), ("runs", "tb_barrier"))

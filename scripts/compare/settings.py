@@ -93,23 +93,18 @@ class CompareConfig(ResponseLength, MixtureContexts, SweepSettings, DeviceSettin
 
     def check(self) -> None:
         super().check()  # the blocks' checks: types, counts, sizes, --device
-        check_config(self)
-
-
-def check_config(config: CompareConfig) -> None:
-    """Fail early, with what is allowed, on a bad command line."""
-    PolicyChoice.of(config)
-    check_choices(config, "rewards", ENV_IDS)
-    check_choices(config, "methods", VARIANTS)
-    rates = list(config.learning_rates)
-    if not rates or min(rates) <= 0:
-        raise ConfigError(f"--learning-rates must be positive numbers, got {config.learning_rates!r}")
-    if config.seeds < 2 or config.tuning_seeds < 1:
-        raise ConfigError("need --seeds >= 2 (confidence intervals) and --tuning-seeds >= 1")
-    check_at_least(config, 2, "group_size")  # a group's baseline needs another response
-    for reward in config.rewards:
-        if steps_for(config, reward) < 1:
-            raise ConfigError(f"the {reward} query budget buys no step of {queries_per_step(config, reward)} queries")
+        PolicyChoice.of(self)
+        check_choices(self, "rewards", ENV_IDS)
+        check_choices(self, "methods", VARIANTS)
+        rates = list(self.learning_rates)
+        if not rates or min(rates) <= 0:
+            raise ConfigError(f"--learning-rates must be positive numbers, got {self.learning_rates!r}")
+        if self.seeds < 2 or self.tuning_seeds < 1:
+            raise ConfigError("need --seeds >= 2 (confidence intervals) and --tuning-seeds >= 1")
+        check_at_least(self, 2, "group_size")  # a group's baseline needs another response
+        for reward in self.rewards:
+            if steps_for(self, reward) < 1:
+                raise ConfigError(f"the {reward} query budget buys no step of {queries_per_step(self, reward)} queries")
 
 
 QUICK = replace(
@@ -133,9 +128,8 @@ QUICK = replace(
 
 EXPERIMENT = Experiment(
     "compare",
-    __doc__ or "",
     CompareConfig,
     QUICK,
-    outputs=("compare.png", "compare.csv", "compare_curves.csv"),
-    folders=("runs", "pretrain", "tb_compare"),
+    ("compare.png", "compare.csv", "compare_curves.csv"),
+    ("runs", "pretrain", "tb_compare"),
 )

@@ -83,17 +83,12 @@ class CompareSB3Config(ResponseLength, MixtureContexts, SweepSettings, DeviceSet
 
     def check(self) -> None:
         super().check()  # the blocks' checks: types, counts, sizes, --device
-        check_config(self)
-
-
-def check_config(config: CompareSB3Config) -> None:
-    """Fail early, with what is allowed, on a bad command line."""
-    check_choices(config, "rewards", ENV_IDS)
-    check_choices(config, "methods", METHODS)
-    for method in config.methods:
-        rates = learning_rates(config, method)
-        if not rates or min(rates) <= 0:
-            raise ConfigError(f"the {method} learning-rate grid must be positive numbers, got {rates or 'none'}")
+        check_choices(self, "rewards", ENV_IDS)
+        check_choices(self, "methods", METHODS)
+        for method in self.methods:
+            rates = learning_rates(self, method)
+            if not rates or min(rates) <= 0:
+                raise ConfigError(f"the {method} learning-rate grid must be positive numbers, got {rates or 'none'}")
 
 
 QUICK = replace(
@@ -114,9 +109,8 @@ QUICK = replace(
 
 EXPERIMENT = Experiment(
     "compare_sb3",
-    __doc__ or "",
     CompareSB3Config,
     QUICK,
-    outputs=("compare_sb3.png", "compare_sb3.csv", "compare_sb3_curves.csv"),
-    folders=("runs", "tb_compare"),
+    ("compare_sb3.png", "compare_sb3.csv", "compare_sb3_curves.csv"),
+    ("runs", "tb_compare"),
 )

@@ -152,19 +152,14 @@ QUICK = Figure1Config(
 )
 
 
-def default_run_dir(config: Figure1Config, quick: bool) -> Path:
-    """``runs/figure1/<setting>-task<task seed>-seed<seed>``."""
-    return Path("runs") / "figure1" / f"{'quick' if quick else 'paper'}-task{config.task_seed}-seed{config.seed}"
-
-
 EXPERIMENT = Experiment(
     "figure1",
-    __doc__ or "",
     Figure1Config,
     QUICK,
-    outputs=("figure1.png", "figure1_summary.json", "figure1.csv"),
-    folders=("task.npz", "pretrain", "pg"),
+    ("figure1.png", "figure1_summary.json", "figure1.csv"),
+    ("task.npz", "pretrain", "pg"),
     quick_help="a small setting that runs in well under a minute",
-    default_run_dir=default_run_dir,
+    run_dir_name="{setting}-task{task_seed}-seed{seed}",
+    full_setting="paper",
     summary_file=False,
 )

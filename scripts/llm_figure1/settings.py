@@ -19,7 +19,6 @@ folder, with every run's folder (``metrics.jsonl``, TensorBoard events); the sam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from agents.common.config_checks import check_interval, check_positive
 from agents.experiment.cli import Experiment
@@ -83,19 +82,13 @@ class LLMFigure1Config(Settings):
 QUICK = LLMFigure1Config(sft_max_steps=150, steps=30, eval_every=10, test_size=256, pretrain_max_steps=500)
 
 
-def default_run_dir(config: LLMFigure1Config, quick: bool) -> Path:
-    """``runs/llm_figure1/<setting>-seed<seed>``."""
-    return Path("runs") / "llm_figure1" / f"{'quick' if quick else 'full'}-seed{config.seed}"
-
-
 EXPERIMENT = Experiment(
     "llm_figure1",
-    __doc__ or "",
     LLMFigure1Config,
     QUICK,
-    outputs=("llm_figure1.png", "llm_figure1.md"),
-    folders=("llm", "linear"),
+    ("llm_figure1.png", "llm_figure1.md"),
+    ("llm", "linear"),
     quick_help="a small setting that runs in about a minute",
-    default_run_dir=default_run_dir,
+    run_dir_name="{setting}-seed{seed}",
     summary_file=False,
 )

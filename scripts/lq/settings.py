@@ -18,7 +18,6 @@ Running the same command again resumes; a finished run is only redrawn.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from agents.common.config_checks import ConfigError
 from agents.experiment.cli import Experiment
@@ -52,18 +51,11 @@ class LQConfig(ResponseLength, ContextChoice, DeviceSettings, PolicyFields):
 
     def check(self) -> None:
         super().check()  # the blocks' checks: types, counts, sizes, --device
-        check_config(self)
-
-
-def check_config(config: LQConfig) -> None:
-    """Fail early, with what is allowed, on a bad command line."""
-    PolicyChoice.of(config)
-    if not config.eps or not all(0.0 <= eps < 1.0 for eps in config.eps):
-        raise ConfigError(f"--eps must be numbers in [0, 1), got {config.eps!r}")
-    if config.num_contexts < 2:
-        raise ConfigError(f"--num-contexts must be >= 2, got {config.num_contexts}")
-    if config.contexts not in ("rademacher", "mixture"):
-        raise ConfigError(f"--contexts must be 'rademacher' or 'mixture', got {config.contexts!r}")
+        PolicyChoice.of(self)
+        if not self.eps or not all(0.0 <= eps < 1.0 for eps in self.eps):
+            raise ConfigError(f"--eps must be numbers in [0, 1), got {self.eps!r}")
+        if self.num_contexts < 2:
+            raise ConfigError(f"--num-contexts must be >= 2, got {self.num_contexts}")
 
 
 QUICK = replace(
@@ -71,19 +63,14 @@ QUICK = replace(
 )
 
 
-def default_run_dir(config: LQConfig, quick: bool) -> Path:
-    """``runs/lq/<setting>-seed<seed>``."""
-    return Path("runs") / "lq" / f"{'quick' if quick else 'paper'}-seed{config.seed}"
-
-
 EXPERIMENT = Experiment(
     "lq",
-    __doc__ or "",
     LQConfig,
     QUICK,
-    outputs=("lq.png", "lq.csv"),
-    folders=("likelihoods", "pretrain", "tb_lq"),
+    ("lq.png", "lq.csv"),
+    ("likelihoods", "pretrain", "tb_lq"),
     quick_help="a small setting that runs in well under a minute",
-    default_run_dir=default_run_dir,
+    run_dir_name="{setting}-seed{seed}",
+    full_setting="paper",
     summary_file=False,
 )

@@ -55,27 +55,20 @@ class MarginConfig(ResponseLength, ContextChoice, TargetSettings, DeviceSettings
 
     def check(self) -> None:
         super().check()  # the blocks' checks: types, counts, sizes, --device
-        check_config(self)
-
-
-def check_config(config: MarginConfig) -> None:
-    """Fail early, with what is allowed, on a bad command line (unreachable margins included)."""
-    gammas = list(config.margins)
-    if not gammas or min(gammas) <= 0:
-        raise ConfigError(f"--margins must be positive numbers, got {config.margins!r}")
-    check_choices(config, "algorithms", LABELS)
-    if not 0.0 < config.target_error < 1.0:
-        raise ConfigError(f"--target-error must lie in (0, 1), got {config.target_error!r}")
-    for gamma in gammas:
-        try:
-            SequenceTask(**task_keywords_at(config, gamma))
-        except ValueError as error:
-            raise ConfigError(f"--margins: {error}") from None
+        gammas = list(self.margins)
+        if not gammas or min(gammas) <= 0:
+            raise ConfigError(f"--margins must be positive numbers, got {self.margins!r}")
+        check_choices(self, "algorithms", LABELS)
+        if not 0.0 < self.target_error < 1.0:
+            raise ConfigError(f"--target-error must lie in (0, 1), got {self.target_error!r}")
+        for gamma in gammas:
+            try:
+                SequenceTask(**task_keywords_at(self, gamma))
+            except ValueError as error:
+                raise ConfigError(f"--margins: {error}") from None
 
 
 QUICK = replace(MarginConfig(), margins=(0.02, 0.04, 0.08, 0.16), seeds=3, query_budget=200_000, test_size=256)
 
 
-EXPERIMENT = Experiment(
-    "margin", __doc__ or "", MarginConfig, QUICK, outputs=("margin.png", "margin.csv"), folders=("runs", "tb_margin")
-)
+EXPERIMENT = Experiment("margin", MarginConfig, QUICK, ("margin.png", "margin.csv"), ("runs", "tb_margin"))

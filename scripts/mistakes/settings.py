@@ -73,24 +73,19 @@ class MistakesConfig(ContextChoice, SweepSettings):
 
     def check(self) -> None:
         super().check()  # the blocks' checks: types, counts, sizes, --device
-        check_config(self)
-
-
-def check_config(config: MistakesConfig) -> None:
-    """Fail early, with what is allowed, on a bad command line."""
-    for flag, values, low in (
-        ("--seq-lens", config.seq_lens, 1),
-        ("--margins", config.margins, 0.0),
-        ("--zetas", config.zetas, 1.0),
-    ):
-        if not values or min(values) < low or (flag == "--margins" and min(values) <= 0):
-            raise ConfigError(f"{flag} must be numbers {'>' if low == 0 else '>='} {low}, got {values!r}")
-    check_choices(config, "rewards", REWARDS)
-    try:
-        for seq_len, gamma in sweep_settings(config):
-            SequenceTask(**task_kwargs(config, seq_len, gamma))
-    except ValueError as error:
-        raise ConfigError(f"--margin/--margins: {error}") from None
+        for flag, values, low in (
+            ("--seq-lens", self.seq_lens, 1),
+            ("--margins", self.margins, 0.0),
+            ("--zetas", self.zetas, 1.0),
+        ):
+            if not values or min(values) < low or (flag == "--margins" and min(values) <= 0):
+                raise ConfigError(f"{flag} must be numbers {'>' if low == 0 else '>='} {low}, got {values!r}")
+        check_choices(self, "rewards", REWARDS)
+        try:
+            for seq_len, gamma in sweep_settings(self):
+                SequenceTask(**task_kwargs(self, seq_len, gamma))
+        except ValueError as error:
+            raise ConfigError(f"--margin/--margins: {error}") from None
 
 
 QUICK = replace(
@@ -104,11 +99,4 @@ QUICK = replace(
 )
 
 
-EXPERIMENT = Experiment(
-    "mistakes",
-    __doc__ or "",
-    MistakesConfig,
-    QUICK,
-    outputs=("mistakes.png", "mistakes.csv"),
-    folders=("runs", "tb_mistakes"),
-)
+EXPERIMENT = Experiment("mistakes", MistakesConfig, QUICK, ("mistakes.png", "mistakes.csv"), ("runs", "tb_mistakes"))

@@ -15,7 +15,6 @@ it, so the same command resumes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from agents.common.config_checks import check_choice
 from agents.experiment.cli import Experiment
@@ -65,20 +64,15 @@ def draw_folders(config: RobustnessConfig) -> tuple[str, ...]:
     return tuple(f"draw{draw}" for draw in range(config.draws))
 
 
-def default_run_dir(config: RobustnessConfig, quick: bool) -> Path:
-    """``runs/robustness/<setting>``."""
-    return Path("runs") / "robustness" / ("quick" if quick else "paper")
-
-
 EXPERIMENT = Experiment(
     "robustness",
-    __doc__ or "",
     RobustnessConfig,
     QUICK,
-    outputs=("robustness.png", "robustness.csv"),
-    folders=("tb",),
+    ("robustness.png", "robustness.csv"),
+    ("tb",),
     quick_help="Figure 1's quick setting over 3 draws",
-    default_run_dir=default_run_dir,
+    run_dir_name="{setting}",
+    full_setting="paper",
     draw_folders=draw_folders,
     summary_file=False,
 )
