@@ -60,7 +60,7 @@ CASES = [
     ("barrier", ["--quick", "--backend", "bogus"], "backend (--backend) must be one of"),
     ("margin", ["--quick", "--backend", "bogus"], "backend (--backend) must be one of"),
     ("mistakes", ["--quick", "--backend", "bogus"], "backend (--backend) must be one of"),
-    ("figure1", ["--quick", "--run-dir", ""], "--run-dir must name a folder"),
+    ("figure1", ["--quick", "--run-dir", ""], "--run-dir '' must name a folder"),
     ("demo", ["--num-envs", "0"], "num_envs (--num-envs) must be >= 1"),
     ("demo", ["--seed", "-3"], "seed (--seed) must lie in [0, 2^63)"),
     ("paper_task", ["--out", ""], "out (--out) must name a file"),
