@@ -74,7 +74,7 @@ def compare(envs: dict[str, VecEnv], *, n_steps: int, rollouts: int, seed: int, 
 
 
 @dataclass(frozen=True)
-class BenchSB3Settings(EnvChoice, DeviceSettings):
+class BenchSB3Settings(DeviceSettings, EnvChoice):
     """Settings of the SB3 rollout benchmark."""
 
     env_id: str = "seqreward/Process-v0"

@@ -28,7 +28,7 @@ from scripts.common.settings import DeviceSettings, QuerySettings
 
 
 @dataclass(frozen=True)
-class AdaptiveStepConfig(QuerySettings, DeviceSettings):
+class AdaptiveStepConfig(DeviceSettings, QuerySettings):
     """Settings of the adaptive-step experiment (defaults: the setting of docs/neural.md). The task, the base
     models' quality per token, the target and the rows are the barrier experiment's defaults
     (``scripts.barrier.settings.BarrierConfig``: k = 3, d = 8, margin 0.05, mean token probability 0.5, test

@@ -24,13 +24,13 @@ from agents.common.config_checks import ConfigError, check_choices, check_interv
 from agents.experiment.cli import Experiment
 from agents.experiment.settings import check_task_sizes
 from agents.policy.choice import PolicyChoice, PolicyFields
-from scripts.common.settings import DeviceSettings, MixtureContexts, TargetSettings
+from scripts.common.settings import DeviceSettings, MixtureContexts, PretrainSettings, TargetSettings
 
 ALGORITHMS = {"best_of_m": "Algorithm 1: best-of-m, outcome reward", "process_repair": "Algorithm 2: process repair"}
 
 
 @dataclass(frozen=True)
-class BarrierConfig(MixtureContexts, TargetSettings, DeviceSettings, PolicyFields):
+class BarrierConfig(PolicyFields, DeviceSettings, PretrainSettings, TargetSettings, MixtureContexts):
     """Settings of the barrier experiment (defaults: the full setting)."""
 
     seq_lens: tuple[int, ...] = (2, 4, 6, 8, 10, 12)
@@ -44,8 +44,6 @@ class BarrierConfig(MixtureContexts, TargetSettings, DeviceSettings, PolicyField
     """Base model quality: pre-training stops once the mean p(y*_i | x, y*_<i) on the test set reaches it."""
     pretrain_learning_rate: float = 0.02
     """Adagrad learning rate of pre-training (small, so that the quality is hit closely)."""
-    pretrain_batch_size: int = 64
-    """(x, y*) pairs per pre-training step."""
     pretrain_max_steps: int = 2000
     """Pre-training steps at most."""
     algorithms: tuple[str, ...] = ("best_of_m", "process_repair")
@@ -78,7 +76,9 @@ class BarrierConfig(MixtureContexts, TargetSettings, DeviceSettings, PolicyField
         check_positive(self, "margin")
         check_interval(self, "delta", 0.0, 1.0, low_open=True, high_open=True)
         check_interval(self, "lq_eps", 0.0, 1.0, low_open=True, high_open=True)
-        check_task_sizes(self.task(seq_len=max(self.seq_lens)), max(self.rows, self.pretrain_batch_size), "rows")
+        longest = self.task(seq_len=max(self.seq_lens))
+        check_task_sizes(longest, self.rows, "rows")
+        check_task_sizes(longest, self.pretrain_batch_size, "pretrain_batch_size")
 
 
 QUICK = replace(BarrierConfig(), seq_lens=(2, 4, 6, 8, 10), seeds=2, query_budget=400_000, test_size=256)

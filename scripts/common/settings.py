@@ -108,6 +108,14 @@ class TargetSettings(QuerySettings):
 
 
 @dataclass(frozen=True)
+class PretrainSettings(Settings):
+    """Supervised pre-training of a base model (Adagrad on (x, y*), token-level cross-entropy)."""
+
+    pretrain_batch_size: int = 64
+    """(x, y*) pairs per pre-training step."""
+
+
+@dataclass(frozen=True)
 class TaskShape(Settings):
     """The task's vocabulary, context dimension and draw (``SequenceTask``'s arguments of the same names)."""
 

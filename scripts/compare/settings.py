@@ -24,7 +24,7 @@ from agents.common.config_checks import ConfigError, check_at_least, check_choic
 from agents.experiment.cli import Experiment
 from agents.learners.group_pg import METHODS
 from agents.policy.choice import PolicyChoice, PolicyFields
-from scripts.common.settings import DeviceSettings, MixtureContexts, ResponseLength, SweepSettings
+from scripts.common.settings import DeviceSettings, MixtureContexts, PretrainSettings, ResponseLength, SweepSettings
 
 ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -46,15 +46,13 @@ def steps_for(config: CompareConfig, reward: str) -> int:
 
 
 @dataclass(frozen=True)
-class CompareConfig(ResponseLength, MixtureContexts, SweepSettings, DeviceSettings, PolicyFields):
+class CompareConfig(PolicyFields, DeviceSettings, PretrainSettings, SweepSettings, MixtureContexts, ResponseLength):
     """Settings of the comparison (defaults: the full setting)."""
 
     context_dim: int = 16
     num_components: int = 32
     pretrain_steps: int = 20
     """Supervised pre-training steps of the base model (Adagrad): brief, so that rewards stay informative."""
-    pretrain_batch_size: int = 64
-    """(x, y*) pairs per pre-training step."""
     pretrain_learning_rate: float | None = None
     """Adagrad learning rate of pre-training; unset: the policy's pre-training default (0.1 for every policy)."""
     rewards: tuple[str, ...] = ("outcome", "process")

@@ -45,7 +45,7 @@ def learning_rates(config: CompareSB3Config, method: str) -> list[float]:
 
 
 @dataclass(frozen=True)
-class CompareSB3Config(ResponseLength, MixtureContexts, SweepSettings, DeviceSettings):
+class CompareSB3Config(DeviceSettings, SweepSettings, MixtureContexts, ResponseLength):
     """Settings of the comparison (defaults: the full setting)."""
 
     seq_len: int = 6

@@ -29,7 +29,7 @@ from agents.experiment.runs import RunFolderError
 from agents.experiment.settings import check_task_sizes
 from agents.learners.training import OPTIMIZERS
 from agents.policy.choice import PolicyChoice, PolicyFields
-from scripts.common.settings import DeviceSettings, MixtureContexts, ResponseLength, SweepSettings
+from scripts.common.settings import DeviceSettings, MixtureContexts, PretrainSettings, ResponseLength, SweepSettings
 from seqreward_env import SequenceTask
 
 TEACHERS = ("paper", "numpy")
@@ -40,7 +40,7 @@ PAPER_SIGMA_MIN = 1e-30
 
 
 @dataclass(frozen=True)
-class Figure1Config(ResponseLength, MixtureContexts, SweepSettings, DeviceSettings, PolicyFields):
+class Figure1Config(PolicyFields, DeviceSettings, PretrainSettings, SweepSettings, MixtureContexts, ResponseLength):
     """Settings of the Figure-1 experiment (defaults: the paper's)."""
 
     seq_len: int = 128
@@ -59,7 +59,6 @@ class Figure1Config(ResponseLength, MixtureContexts, SweepSettings, DeviceSettin
     pretrain_steps: int = 1000
     """Supervised pre-training steps (Adagrad)."""
     pretrain_batch_size: int = 256
-    """(x, y*) pairs per pre-training step."""
     pg_steps: int = 4000
     """PG steps for each reward."""
     batch_size: int = 1024
@@ -89,7 +88,8 @@ class Figure1Config(ResponseLength, MixtureContexts, SweepSettings, DeviceSettin
         check_interval(self, "lift_level", 0.0, 1.0, low_open=True, high_open=True)
         check_choice(self, "teacher", TEACHERS)
         check_choice(self, "optimizer", OPTIMIZERS)
-        check_task_sizes(self.task(), max(self.batch_size, self.pretrain_batch_size), "batch_size")
+        check_task_sizes(self.task(), self.batch_size, "batch_size")
+        check_task_sizes(self.task(), self.pretrain_batch_size, "pretrain_batch_size")
         if self.teacher == "paper" and self.task_file is None and self.sigma < PAPER_SIGMA_MIN:
             raise ConfigError(
                 f"sigma (--sigma) must be at least {PAPER_SIGMA_MIN:g} with --teacher paper (the official code "

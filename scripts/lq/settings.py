@@ -26,7 +26,7 @@ from scripts.common.settings import ContextChoice, DeviceSettings, ResponseLengt
 
 
 @dataclass(frozen=True)
-class LQConfig(ResponseLength, ContextChoice, DeviceSettings, PolicyFields):
+class LQConfig(PolicyFields, DeviceSettings, ContextChoice, ResponseLength):
     """Settings of the LQ experiment (defaults: the paper's synthetic setting)."""
 
     seq_len: int = 100

@@ -40,7 +40,7 @@ def task_keywords_at(config: MarginConfig, gamma: float) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class MarginConfig(ResponseLength, ContextChoice, TargetSettings, DeviceSettings):
+class MarginConfig(DeviceSettings, TargetSettings, ContextChoice, ResponseLength):
     """Settings of the margin experiment (defaults: the full setting)."""
 
     margins: tuple[float, ...] = (0.01, 0.02, 0.04, 0.08, 0.16)

@@ -46,7 +46,7 @@ REWARDS = ("outcome", "process")
 
 
 @dataclass(frozen=True)
-class MistakesConfig(ContextChoice, SweepSettings):
+class MistakesConfig(SweepSettings, ContextChoice):
     """Settings of the mistake-bound experiment (defaults: the full setting)."""
 
     vocab_size: int = 2
