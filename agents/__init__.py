@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from agents.common.seeding import check_seed, derive_seed, row_seeds, stream
     from agents.experiment.jobs import LEARNERS, Evaluation, Job, StopRule, TaskSpec, run_job
     from agents.experiment.loop import train
-    from agents.runs.folder import Run
     from agents.experiment.sweep import run_sweep
     from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
     from agents.learners.best_of_m import BestOfM, BestOfMConfig
@@ -33,11 +32,12 @@ if TYPE_CHECKING:
     from agents.learners.sb3 import SB3Config, SB3Learner
     from agents.learners.uniform_pg import UniformPG, UniformPGConfig
     from agents.policy.choice import make_policy
-    from agents.policy.mixture import MixturePolicy
-    from agents.policy.networks import CausalTransformer, MarkovMLP
     from agents.policy.linear import LinearPolicy, uniform_policy
+    from agents.policy.mixture import MixturePolicy
     from agents.policy.network_policy import NetworkPolicy
+    from agents.policy.networks import CausalTransformer, MarkovMLP
     from agents.policy.rollout import Rollout, rollout
+    from agents.runs.folder import Run
 
 # public name -> the module that defines it
 _EXPORTS = {

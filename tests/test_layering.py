@@ -130,7 +130,7 @@ def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     def visit(module: str) -> None:
         index[module] = low[module] = len(index)
         stack.append(module)
-        for other in sorted(graph[module]):
+        for other in sorted(graph.get(module, set())):
             if other not in index:
                 visit(other)
                 low[module] = min(low[module], low[other])
@@ -143,7 +143,7 @@ def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
                 component.append(other)
                 if other == module:
                     break
-            if len(component) > 1 or module in graph[module]:
+            if len(component) > 1 or module in graph.get(module, set()):
                 cycles.append(sorted(component))
 
     for module in sorted(graph):
@@ -160,7 +160,7 @@ def project_import_graph(packages: tuple[str, ...]) -> dict[str, set[str]]:
 def test_no_import_cycle_between_any_two_modules() -> None:
     """No module reaches itself through imports, in agents/ and seqreward_env/ (agents/__init__.py, the public
     API, imports the modules it names only for type checkers and on first use)."""
-    graph = project_import_graph(("seqreward_env", "agents"))
+    graph = project_import_graph(("seqreward_env", "agents", "scripts"))
     assert len(graph) > 50
     cycles = import_cycles(graph)
     assert not cycles, "modules that import each other:\n" + "\n".join(" <-> ".join(cycle) for cycle in cycles)
@@ -176,3 +176,75 @@ def test_the_cycle_check_sees_a_circle_of_three_and_a_type_only_import(tmp_path:
     path.write_text(code)
     modules = {"agents.policy", "agents.policy.rollout", "agents.policy.kernels"}
     assert imported_modules(path, modules, tmp_path) == {"agents.policy.rollout", "agents.policy.kernels"}
+# Inside scripts/: the shared package (common) at the bottom, then one package per experiment, then the
+# single-module tools (benchmarks, demo, train_sb3, ...). Inside an experiment its modules rank
+# settings < analysis < jobs < plots < run < __main__ (the package's __init__ holds a docstring only). An
+# experiment may import another experiment's modules (adaptive_step the barrier's settings, robustness
+# Figure 1's) as long as the experiments' graph has no circle; no module graph in scripts/ may have one.
+EXPERIMENT_RANKS = {"__init__": 0, "settings": 1, "analysis": 2, "jobs": 3, "plots": 4, "run": 5, "__main__": 6}
+
+
+def scripts_module(path: Path) -> str:
+    """The dotted name of a module under scripts/ (``scripts/figure1/jobs.py`` -> ``scripts.figure1.jobs``)."""
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+def imported_scripts_modules(path: Path, known: set[str]) -> set[str]:
+    """The modules of scripts/ that a module imports, at any depth (``from scripts.x import y`` counts as
+    ``scripts.x.y`` where that is a module, else ``scripts.x``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("scripts"))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module.startswith("scripts"):
+            for alias in node.names:
+                child = f"{node.module}.{alias.name}"
+                found.add(child if child in known else node.module)
+    return {name for name in found if name in known and name != "scripts"}
+
+
+def scripts_graph() -> dict[str, set[str]]:
+    files = {scripts_module(path): path for path in (ROOT / "scripts").rglob("*.py")}
+    known = set(files) | {name.removesuffix(".__init__") for name in files}
+    return {name: imported_scripts_modules(path, known) for name, path in files.items()}
+
+
+def test_scripts_have_no_import_circle() -> None:
+    graph = scripts_graph()
+    assert "scripts.figure1.settings" in graph and "scripts.common.settings" in graph
+    assert not import_cycles(graph), f"import circles in scripts/: {import_cycles(graph)}"
+    experiments: dict[str, set[str]] = {}
+    for name, targets in graph.items():
+        parts = name.split(".")
+        if len(parts) == 3 and parts[1] != "common":
+            experiments.setdefault(parts[1], set()).update(
+                t.split(".")[1] for t in targets if t.count(".") >= 2 and t.split(".")[1] not in (parts[1], "common")
+            )
+    assert not import_cycles(experiments), f"experiments import each other in a circle: {import_cycles(experiments)}"
+
+
+def test_scripts_import_only_downwards() -> None:
+    upward = []
+    for name, targets in scripts_graph().items():
+        parts = name.split(".")
+        for target in targets:
+            there = target.split(".")
+            if parts[1] == "common" and there[1] != "common":
+                upward.append(f"{name} (shared) imports {target}")
+            elif len(parts) == 3 and parts[1] != "common" and len(there) == 3 and there[1] == parts[1]:
+                if EXPERIMENT_RANKS[there[2]] >= EXPERIMENT_RANKS[parts[2]]:
+                    upward.append(f"{name} imports {target}, not below it")
+            elif len(parts) == 3 and len(there) == 2 and there[1] != "common":
+                upward.append(f"{name} (an experiment) imports the tool {target}")
+            if there[-1] == "__main__":
+                upward.append(f"{name} imports an entry point {target}")
+    assert not upward, "imports that run upward in scripts/:\n" + "\n".join(sorted(upward))
+
+
+def test_each_experiment_is_a_package_of_the_known_modules() -> None:
+    for package in sorted(path for path in (ROOT / "scripts").iterdir() if (path / "__init__.py").exists()):
+        if package.name == "common":
+            continue
+        modules = {path.stem for path in package.glob("*.py")}
+        assert {"__init__", "__main__", "settings", "run"} <= modules, f"{package.name}: {sorted(modules)}"
+        assert modules <= set(EXPERIMENT_RANKS), f"{package.name} has modules with no rank: {sorted(modules)}"

@@ -23,19 +23,19 @@ from typing import Any
 
 import numpy as np
 
+from agents.analysis.collapse import guard_run
 from agents.common.config_checks import check_count, check_types
 from agents.common.seeding import check_seed
 from agents.common.threads import limit_threads
-from agents.analysis.collapse import guard_run
-from agents.runs.inputs import read_policy_file
 from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec, input_digest, model_file, tracked_contexts
 from agents.experiment.loop import train
-from agents.runs.problems import file_problem
-from agents.runs.folder import SOURCES, Run, finished_run, read_metrics
 from agents.learners.contract import Trainable
 from agents.learners.registry import LEARNERS, LearnerKind
 from agents.policy.choice import PolicyChoice, load_policy
 from agents.policy.evaluation import PolicyEvaluator
+from agents.runs.folder import SOURCES, Run, finished_run, read_metrics
+from agents.runs.inputs import read_policy_file
+from agents.runs.problems import file_problem
 from seqreward_env import SequenceVectorEnv
 
 FINAL_MODEL = "final_model.pt"

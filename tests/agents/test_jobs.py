@@ -12,10 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents.experiment.jobs import FINAL_MODEL, LEARNERS, Evaluation, Job, StopRule, TaskSpec, model_file, run_job
 from agents.analysis.paper_task import PaperTaskArrays, save_task_arrays
-from agents.runs.folder import DONE, read_metrics, without_seal
-from agents.runs.problems import RunFolderError
+from agents.experiment.jobs import FINAL_MODEL, LEARNERS, Evaluation, Job, StopRule, TaskSpec, model_file, run_job
 from agents.learners.adaptive_pg import AdaptivePGConfig
 from agents.learners.best_of_m import BestOfMConfig
 from agents.learners.group_pg import GroupPGConfig
@@ -25,6 +23,8 @@ from agents.learners.process_repair import ProcessRepairConfig
 from agents.learners.sb3 import SB3Config
 from agents.learners.uniform_pg import UniformPGConfig
 from agents.policy.choice import load_policy
+from agents.runs.folder import DONE, read_metrics, without_seal
+from agents.runs.problems import RunFolderError
 
 TINY = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4, "margin": 0.05}
 CONFIGS: dict[str, Any] = {

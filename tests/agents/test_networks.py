@@ -13,10 +13,10 @@ import torch
 
 import seqreward_env  # noqa: F401
 from agents.policy.choice import load_policy, make_policy
-from agents.policy.mixture import MixturePolicy
-from agents.policy.networks import NetworkSizes
 from agents.policy.linear import LinearPolicy
+from agents.policy.mixture import MixturePolicy
 from agents.policy.network_policy import NetworkPolicy, unflatten
+from agents.policy.networks import NetworkSizes
 from agents.policy.rollout import rollout
 from agents.rules.group_advantages import group_advantages
 from seqreward_env import SequenceTask, SequenceVectorEnv

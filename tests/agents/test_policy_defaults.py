@@ -19,11 +19,11 @@ from agents.policy.choice import (
     policy_kind,
 )
 from agents.policy.evaluation import PolicyEvaluator
-from agents.policy.networks import NetworkSizes
 from agents.policy.linear import LinearPolicy
 from agents.policy.network_policy import NetworkPolicy
-from scripts import figure1
-from scripts.figure1_jobs import learning_rates
+from agents.policy.networks import NetworkSizes
+from scripts.figure1 import run as figure1
+from scripts.figure1.jobs import learning_rates
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TASK = {"seq_len": 4, "vocab_size": 3, "context_dim": 4, "num_components": 4}

@@ -17,7 +17,6 @@ import torch
 
 import seqreward_env  # noqa: F401
 from agents.experiment.loop import train
-from agents.runs.folder import Run, RunFolderBusy, read_metrics
 from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
 from agents.learners.best_of_m import BestOfM, BestOfMConfig
 from agents.learners.contract import Trainable
@@ -29,6 +28,7 @@ from agents.learners.registry import LEARNERS as REGISTRY
 from agents.learners.uniform_pg import UniformPG, UniformPGConfig
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.linear import LinearPolicy
+from agents.runs.folder import Run, RunFolderBusy, read_metrics
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TINY = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4, "margin": 0.05}

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from agents.experiment.loop import train
-from agents.runs.files import clear_run_folder, record_written
-from agents.runs.problems import RunFolderError
-from agents.runs.folder import CHECKPOINT, METRICS, Run, finished_run, read_metrics
 from agents.learners.group_pg import GroupPGConfig
 from agents.learners.paper_pg import PaperPG
+from agents.runs.files import clear_run_folder, record_written
+from agents.runs.folder import CHECKPOINT, METRICS, Run, finished_run, read_metrics
+from agents.runs.problems import RunFolderError
 from tests.agents.test_runs import EVAL_EVERY, STEPS, make_agent, run_once
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,6 @@ import torch
 
 import seqreward_env  # noqa: F401
 from agents.experiment.loop import train
-from agents.runs.folder import Run, read_metrics
 from agents.learners.uniform_pg import (
     UniformPG,
     UniformPGConfig,
@@ -24,6 +23,7 @@ from agents.learners.uniform_pg import (
 )
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.linear import LinearPolicy
+from agents.runs.folder import Run, read_metrics
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TINY: dict[str, Any] = {"seq_len": 3, "vocab_size": 3, "context_dim": 6, "contexts": "rademacher", "margin": 0.05}

@@ -14,9 +14,9 @@ from agents.learners.process_repair import ProcessRepairConfig
 from agents.policy.linear import LinearPolicy
 from agents.policy.network_policy import NetworkPolicy
 from agents.rules.adaptive import token_adaptive_update
-from scripts import adaptive_step
-from scripts import adaptive_step_analysis as analysis
-from scripts.adaptive_step_jobs import pretraining, repair_jobs, variants
+from scripts.adaptive_step import analysis
+from scripts.adaptive_step import run as adaptive_step
+from scripts.adaptive_step.jobs import pretraining, repair_jobs, variants
 from seqreward_env import SequenceTask
 
 LENGTHS = [2, 4, 6, 8]
