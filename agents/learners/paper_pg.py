@@ -16,6 +16,7 @@ import torch
 from agents.common.config_checks import check_choice, check_positive, check_types
 from agents.common.seeding import derive_seed, row_seeds
 from agents.learners.difficulty import Difficulty, DifficultyConfig
+from agents.learners.contract import Trainable
 from agents.learners.training import (
     OPTIMIZERS,
     check_policy_fits,
@@ -28,7 +29,7 @@ from agents.learners.training import (
 )
 from agents.policy.choice import learning_rate_for
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy_grad import Policy
+from agents.policy.network_policy import Policy
 from agents.policy.rollout import rollout
 from agents.rules.adaptive import grad_norm
 from agents.rules.advantages import paper_advantages
@@ -56,7 +57,7 @@ class PaperPGConfig:
         check_choice(self, "optimizer", OPTIMIZERS)
 
 
-class PaperPG:
+class PaperPG(Trainable):
     """On-policy PG with a batch of ``envs.num_envs`` fresh contexts per step.
 
     Args:
@@ -90,7 +91,7 @@ class PaperPG:
             groups, shaping = self.difficulty.sample(self.policy, self.generator, self.envs.num_envs, 1)
             batch = groups.rollout
         self.reward_queries += batch.reward_queries
-        advantages = paper_advantages(batch, self.task.reward, self.config.baseline)
+        advantages = paper_advantages(batch.rewards, batch.generated, self.task.reward, self.config.baseline)
         if batch.table is not None:  # on-policy: the behaviour's table is the policy's own
             grads = self.policy.score_from_table(batch.contexts, batch.tokens, batch.table, advantages, batch.generated)
         else:

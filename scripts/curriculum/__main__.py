@@ -23,10 +23,10 @@ from typing import Any
 
 from agents.experiment.cli import Experiment, run_experiment
 from agents.experiment.jobs import run_job
-from agents.experiment.runs import read_metrics
+from agents.runs.folder import read_metrics
 from agents.experiment.sweep import run_sweep
-from agents.experiment.tables import write_series_events, write_table
-from agents.experiment.tensorboard import experiment_views
+from agents.analysis.tables import write_series_events, write_table
+from agents.runs.tensorboard import experiment_views
 from scripts.curriculum.analysis import format_summary, run_row, summarize
 from scripts.curriculum.jobs import method_jobs, pretrain_jobs
 from scripts.curriculum.plots import draw

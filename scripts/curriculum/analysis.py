@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from agents.experiment.statistics import interval_text
-from agents.experiment.theory_analysis import growth_fits
+from agents.analysis.statistics import interval_text
+from agents.analysis.theory import growth_fits
 from scripts.curriculum.settings import METHODS
 
 Summary = Mapping[str, Any]
