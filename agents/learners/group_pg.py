@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from agents.common.config_checks import check_choice, check_interval, check_positive, check_types
-from agents.learners.difficulty import Difficulty, DifficultyConfig
 from agents.learners.contract import Trainable
+from agents.learners.difficulty import Difficulty, DifficultyConfig
 from agents.learners.group_sampling import GroupBatch, sample_groups, token_entropy
 from agents.learners.training import (
     OPTIMIZERS,
@@ -332,9 +332,11 @@ class GroupPG(Trainable):
             self.difficulty.load_state_dict(state["difficulty"])
 
     def summary(self) -> dict[str, Any]:
-        """The env's query count over every env this learner asked (the curriculum's level envs included)."""
-        extra = 0 if self.difficulty is None else self.difficulty.extra_env_queries()
-        return {"env_reward_queries": env_query_count(self.envs) + extra}
+        """With a difficulty: the env's query count over every env this learner asked (the curriculum's level
+        envs included); without one, the default (the job counts the learner's env)."""
+        if self.difficulty is None:
+            return {}
+        return {"env_reward_queries": env_query_count(self.envs) + self.difficulty.extra_env_queries()}
 
 
 def _k3(log_probs: torch.Tensor, reference_log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

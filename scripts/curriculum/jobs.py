@@ -17,8 +17,8 @@ from agents.learners.paper_pg import PaperPGConfig
 from agents.learners.pretrain import PretrainConfig
 from agents.policy.choice import PolicyChoice, load_policy
 from agents.policy.evaluation import policy_token_log_probs
+from scripts.common.query_jobs import query_evaluation
 from scripts.curriculum.settings import CurriculumConfig, difficulty_config
-from scripts.query_jobs import query_evaluation
 
 BaseKey = tuple[int, int, int]
 """(task seed, N, seed) of a base model."""

@@ -1,13 +1,28 @@
-"""The curriculum experiment's settings: the task grid, the base models, the methods compared and the budget,
-declared once; its jobs, analysis and plots import them from here."""
+"""Dynamic sampling, difficulty filters and curricula against the base model barrier: the reward queries each
+method needs to reach a target test error (and, separately, to lift the contexts off the base model's support)
+as the response length N grows, from base models of the same quality per token.
+
+Methods: plain ORM (RLOO, G responses per context), ORM with DAPO's dynamic sampling, ORM with a difficulty
+filter (pass rate in a band, estimated from the group; the exact-likelihood filter is an oracle, run only when
+named), ORM with a reverse hint curriculum on a fixed schedule, ORM with an adaptive hint curriculum, the
+paper's PRM PG and PRM with an adaptive hint curriculum. Every query spent counts, those on dropped or
+filtered groups included; runs that reach no target within the query budget are reported as censored.
+
+Writes, under the run directory (whose path it prints): ``curriculum.png``, ``curriculum.csv`` (one row per
+run), ``curriculum.json`` (the summary, with the fitted growth laws), TensorBoard events under
+``tb_curriculum/`` and every run's folder under ``runs/``. Running the same command again skips finished runs
+and resumes interrupted ones.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from agents.common.config_checks import ConfigError, check_choices, check_fields, check_interval
+from agents.common.config_checks import ConfigError, check_choices, check_interval
+from agents.experiment.cli import Experiment
 from agents.learners.difficulty import DifficultyConfig
 from agents.policy.choice import PolicyChoice, PolicyFields
+from scripts.common.settings import DeviceSettings, MixtureContexts, PretrainSettings, SweepSettings
 
 METHODS = {
     "orm": "ORM (RLOO)",
@@ -32,31 +47,25 @@ DEFAULT_METHODS = (
 
 
 @dataclass(frozen=True)
-class CurriculumConfig(PolicyFields):
+class CurriculumConfig(PolicyFields, DeviceSettings, PretrainSettings, SweepSettings, MixtureContexts):
     """Settings of the curriculum experiment (defaults: the full setting)."""
 
     seq_lens: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 14, 16)
     """Response lengths N."""
     vocab_size: int = 3
-    """k, the vocabulary size."""
-    context_dim: int = 8
-    """d, the context dimension."""
-    num_components: int = 8
-    """M, the mixture's components."""
-    sigma: float = 0.05
-    """Noise scale of the mixture."""
     margin: float = 0.05
     """gamma: every context has margin >= gamma."""
-    task_seeds: tuple[int, ...] = (0, 1, 2)
-    """Task draws (teachers and test sets)."""
+    task_seed: int = 0
+    """Seed of the first task draw (teacher and test set); the draws are task_seed, task_seed + 1, ..."""
+    draws: int = 3
+    """Task draws (task seeds task_seed .. task_seed + draws - 1)."""
     seeds: int = 8
     """Seeds per task draw and N (pre-training data, contexts, sampling; 0, 1, ...)."""
+    test_size: int = 256
     token_probability: float = 0.5
     """Base model quality: pre-training stops once the mean p(y*_i | x, y*_<i) on the test set reaches it."""
     pretrain_learning_rate: float = 0.02
     """Adagrad learning rate of pre-training."""
-    pretrain_batch_size: int = 64
-    """(x, y*) pairs per pre-training step."""
     pretrain_max_steps: int = 2000
     """Pre-training steps at most."""
     methods: tuple[str, ...] = DEFAULT_METHODS
@@ -86,44 +95,49 @@ class CurriculumConfig(PolicyFields):
     lifted_share: float = 0.5
     """The second target: this share of the off-support contexts lifted."""
     query_budget: int = 400_000
-    """Reward queries at most per run; a run that reaches no target within it is censored."""
-    test_size: int = 256
-    """Contexts in the test set (exact test error)."""
-    workers: int = 2
-    """Local worker processes."""
-    backend: str = "local"
-    """'local' or 'ray'."""
-    ray_address: str = ""
-    """Ray cluster address ('auto' to find one; empty starts a local Ray)."""
-    device: str = "cpu"
-    """Torch device."""
-
-    def __post_init__(self) -> None:
-        check_fields(self)
-        check_config(self)
+    """Reward queries at most per run, those of dropped or filtered groups included; a run that reaches no
+    target within it is censored."""
 
     @property
     def episodes_per_update(self) -> int:
         return self.num_contexts * self.group_size
 
+    @property
+    def task_seeds(self) -> tuple[int, ...]:
+        """The task draws' seeds."""
+        return tuple(range(self.task_seed, self.task_seed + self.draws))
 
-def check_config(config: CurriculumConfig) -> None:
-    """Fail early, with what is allowed, on a bad command line."""
-    PolicyChoice.of(config)
-    if not config.seq_lens or min(config.seq_lens) < 2:
-        raise ConfigError(f"--seq-lens must be integers >= 2 (a hint needs a token to give), got {config.seq_lens!r}")
-    if not config.task_seeds:
-        raise ConfigError("--task-seeds must name at least one task draw", "task_seeds")
-    check_choices(config, "methods", METHODS)
-    if not 1.0 / config.vocab_size < config.token_probability < 1.0:
-        raise ConfigError(f"--token-probability must lie in (1/k, 1) = ({1 / config.vocab_size:.3g}, 1)")
-    for name in ("target_error", "off_support_below", "lifted_above", "lifted_share", "target_pass_rate"):
-        check_interval(config, name, 0.0, 1.0, low_open=True, high_open=True)
-    if config.group_size < 2 or config.num_contexts < 2:
-        raise ConfigError("--group-size and --num-contexts must be >= 2 (group baselines, gradient spread)")
-    if config.query_budget < config.episodes_per_update * max(config.seq_lens):
-        raise ConfigError("--query-budget must allow one update of every method (B G N process queries)")
-    difficulty_config(config, "orm_difficulty_filter", max(config.seq_lens))  # the band and refill limit checked
+    def check(self) -> None:
+        super().check()  # the blocks': types, counts, --device, the mixture's sizes
+        PolicyChoice.of(self)
+        if not self.seq_lens or min(self.seq_lens) < 2:
+            raise ConfigError(
+                f"seq_lens (--seq-lens) must be integers >= 2 (a hint needs a token to give), got {self.seq_lens!r}",
+                "seq_lens",
+            )
+        check_choices(self, "methods", METHODS)
+        if not 1.0 / self.vocab_size < self.token_probability < 1.0:
+            raise ConfigError(
+                f"token_probability (--token-probability) must lie in (1/k, 1) = ({1 / self.vocab_size:.3g}, 1), "
+                f"got {self.token_probability!r}",
+                "token_probability",
+            )
+        for name in ("target_error", "off_support_below", "lifted_above", "lifted_share", "target_pass_rate"):
+            check_interval(self, name, 0.0, 1.0, low_open=True, high_open=True)
+        for name in ("group_size", "num_contexts"):
+            if getattr(self, name) < 2:
+                raise ConfigError(
+                    f"{name} (--{name.replace('_', '-')}) must be >= 2 (group baselines, gradient spread), "
+                    f"got {getattr(self, name)!r}",
+                    name,
+                )
+        if self.query_budget < self.episodes_per_update * max(self.seq_lens):
+            raise ConfigError(
+                f"query_budget (--query-budget) must allow one update of every method (B G N = "
+                f"{self.episodes_per_update * max(self.seq_lens)} process queries), got {self.query_budget}",
+                "query_budget",
+            )
+        difficulty_config(self, "orm_difficulty_filter", max(self.seq_lens))  # the band and refill limit checked
 
 
 def difficulty_config(config: CurriculumConfig, method: str, seq_len: int) -> DifficultyConfig:
@@ -152,9 +166,18 @@ def difficulty_config(config: CurriculumConfig, method: str, seq_len: int) -> Di
 QUICK = replace(
     CurriculumConfig(),
     seq_lens=(2, 4, 6),
-    task_seeds=(0,),
+    draws=1,
     seeds=1,
     query_budget=30_000,
     test_size=128,
 )
 """The quick setting: three lengths, one task draw, one seed, a small budget (under a minute)."""
+
+EXPERIMENT = Experiment(
+    "curriculum",
+    CurriculumConfig,
+    QUICK,
+    ("curriculum.png", "curriculum.csv"),
+    ("runs", "tb_curriculum"),
+    quick_help="three lengths, one task draw, one seed, a small budget (about 25 s of CPU)",
+)

@@ -14,13 +14,13 @@ import torch
 
 from agents.experiment.jobs import Evaluation, Job, TaskSpec, run_job
 from agents.experiment.loop import train
-from agents.runs.folder import Run, read_metrics
 from agents.learners.difficulty import DifficultyConfig
 from agents.learners.group_pg import GroupPG, GroupPGConfig
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.choice import PolicyChoice
 from agents.policy.evaluation import LinearEvaluator
 from agents.policy.linear import LinearPolicy
+from agents.runs.folder import Run, read_metrics
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TINY = {"seq_len": 4, "vocab_size": 3, "context_dim": 4, "num_components": 4, "margin": 0.05}

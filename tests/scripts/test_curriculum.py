@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.curriculum.__main__ import main
+from scripts.curriculum.run import main
 from scripts.curriculum.settings import DEFAULT_METHODS
 
 
