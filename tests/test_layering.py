@@ -1,4 +1,5 @@
-"""Imports run one way only: scripts -> agents -> seqreward_env; seqreward_env needs numpy and gymnasium only."""
+"""Imports run one way only: scripts -> agents -> seqreward_env; seqreward_env needs numpy and gymnasium only;
+seqreward_serve (the server) stands on seqreward_env beside agents and imports no learning code."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ ROOT = Path(__file__).resolve().parents[1]
 ALLOWED = {
     "seqreward_env": {"numpy", "gymnasium", "seqreward_env"},
     "agents": None,  # anything but scripts
+    # the serve extra (FastAPI, uvicorn, websockets, httpx), tyro for the command line, and, in the one
+    # module that wraps OpenEnv's own client, openenv
+    "seqreward_serve": {"numpy", "gymnasium", "seqreward_env", "seqreward_serve", "fastapi", "uvicorn", "websockets", "httpx", "tyro", "openenv"},
 }
-FORBIDDEN = {"seqreward_env": {"agents", "scripts", "torch"}, "agents": {"scripts"}}
+FORBIDDEN = {
+    "seqreward_env": {"agents", "scripts", "torch", "seqreward_serve"},
+    "agents": {"scripts", "seqreward_serve"},
+    "seqreward_serve": {"agents", "scripts", "torch"},
+}
 STANDARD_LIBRARY = set(sys.stdlib_module_names)
 
 
@@ -27,7 +35,7 @@ def imported_roots(path: Path) -> set[str]:
     return roots
 
 
-@pytest.mark.parametrize("package", ["seqreward_env", "agents"])
+@pytest.mark.parametrize("package", ["seqreward_env", "agents", "seqreward_serve"])
 def test_no_upward_imports(package: str) -> None:
     files = sorted((ROOT / package).rglob("*.py"))
     assert files
@@ -38,7 +46,7 @@ def test_no_upward_imports(package: str) -> None:
         if allowed is not None:
             extra = roots - allowed - STANDARD_LIBRARY
             assert not extra, (
-                f"{path.relative_to(ROOT)} imports {extra}; seqreward_env may use numpy and gymnasium only"
+                f"{path.relative_to(ROOT)} imports {extra}; {package} may import only {sorted(allowed)}"
             )
 
 
