@@ -48,8 +48,10 @@ class ServeConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if isinstance(self.idle_timeout_s, bool) or not isinstance(self.idle_timeout_s, (int, float)) or not (
-            0 < self.idle_timeout_s < float("inf")
+        if (
+            isinstance(self.idle_timeout_s, bool)
+            or not isinstance(self.idle_timeout_s, (int, float))
+            or not (0 < self.idle_timeout_s < float("inf"))
         ):
             raise ValueError(f"idle_timeout_s must be a finite number of seconds > 0, got {self.idle_timeout_s!r}")
 
@@ -105,7 +107,12 @@ def schemas(store: SessionStore) -> dict[str, Any]:
             "title": "SequenceObservation",
             "type": "object",
             "properties": {
-                "context": {"type": "array", "items": {"type": "number"}, "minItems": task.context_dim, "maxItems": task.context_dim},
+                "context": {
+                    "type": "array",
+                    "items": {"type": "number"},
+                    "minItems": task.context_dim,
+                    "maxItems": task.context_dim,
+                },
                 "tokens": {
                     "type": "array",
                     "items": {**integer, "minimum": 0, "maximum": task.vocab_size},
@@ -168,10 +175,14 @@ def create_app(config: ServeConfig) -> FastAPI:
         data = await read_json(request, config.max_body_bytes)
         unknown = sorted(set(data) - {"action", "session_id"})
         if unknown:
-            raise RequestError(422, unknown[0], f"{unknown[0]}: unknown field of a step; allowed: ['action', 'session_id']")
+            raise RequestError(
+                422, unknown[0], f"{unknown[0]}: unknown field of a step; allowed: ['action', 'session_id']"
+            )
         session = store.get(data.get("session_id"))
         if "action" not in data:
-            raise RequestError(422, "action", 'action is missing; a step is {"action": {"token": int}, "session_id": str}')
+            raise RequestError(
+                422, "action", 'action is missing; a step is {"action": {"token": int}, "session_id": str}'
+            )
         return store.step(session, data["action"])
 
     @app.get("/state")
@@ -223,7 +234,9 @@ def create_app(config: ServeConfig) -> FastAPI:
                     return
                 raw = frame.get("text") if frame.get("text") is not None else frame.get("bytes") or b""
                 if len(raw) > config.max_body_bytes:
-                    error = RequestError(413, "message", f"message: more than the limit of {config.max_body_bytes} bytes")
+                    error = RequestError(
+                        413, "message", f"message: more than the limit of {config.max_body_bytes} bytes"
+                    )
                     await websocket.send_text(json.dumps(ws_error(error)))
                     continue
                 reply = ws_reply(store, session.session_id, raw)
@@ -241,7 +254,10 @@ def create_app(config: ServeConfig) -> FastAPI:
 
 def ws_error(error: RequestError) -> dict[str, Any]:
     """OpenEnv's WebSocket error frame ``{"type": "error", "data": {message, code, ...}}``."""
-    return {"type": "error", "data": {"message": error.message, "code": error.code, "field": error.field, "status": error.status}}
+    return {
+        "type": "error",
+        "data": {"message": error.message, "code": error.code, "field": error.field, "status": error.status},
+    }
 
 
 def ws_reply(store: SessionStore, session_id: str, raw: str) -> dict[str, Any] | None:
@@ -263,11 +279,15 @@ def ws_reply(store: SessionStore, session_id: str, raw: str) -> dict[str, Any] |
             if not isinstance(data, dict):
                 raise RequestError(422, "data", f"data of a reset must be an object, got {type(data).__name__}")
             if "session_id" in data:
-                raise RequestError(422, "data.session_id", "data.session_id: a WebSocket is its own session; leave it out")
+                raise RequestError(
+                    422, "data.session_id", "data.session_id: a WebSocket is its own session; leave it out"
+                )
             return {"type": "observation", "data": store.reset(session, data)}
         if kind == "step":
             return {"type": "observation", "data": store.step(session, data)}
-        raise RequestError(422, "type", f"type must be one of ['reset', 'step', 'state', 'close'], got {kind!r}", code="UNKNOWN_TYPE")
+        raise RequestError(
+            422, "type", f"type must be one of ['reset', 'step', 'state', 'close'], got {kind!r}", code="UNKNOWN_TYPE"
+        )
     except RequestError as error:
         return ws_error(error)
 

@@ -50,7 +50,9 @@ def as_action(action: Any) -> dict[str, Any]:
 
 
 def step_result(payload: dict[str, Any]) -> StepResult:
-    return StepResult(payload["observation"], payload.get("reward"), bool(payload.get("done")), payload.get("metadata") or {})
+    return StepResult(
+        payload["observation"], payload.get("reward"), bool(payload.get("done")), payload.get("metadata") or {}
+    )
 
 
 class SeqRewardClient:

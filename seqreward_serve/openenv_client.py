@@ -48,7 +48,9 @@ class SeqRewardEnv(EnvClient[TokenAction, SequenceObservation, dict[str, Any]]):
         observation = SequenceObservation(
             **payload["observation"], reward=payload.get("reward"), done=bool(payload.get("done")), metadata=metadata
         )
-        return StepResult(observation=observation, reward=payload.get("reward"), done=bool(payload.get("done")), metadata=metadata)
+        return StepResult(
+            observation=observation, reward=payload.get("reward"), done=bool(payload.get("done")), metadata=metadata
+        )
 
     def _parse_state(self, payload: dict[str, Any]) -> dict[str, Any]:
         return payload

@@ -15,12 +15,16 @@ ADDRESS = re.compile(r"seqreward-serve: \S+ on (http://127\.0\.0\.1:\d+)")
 
 
 @contextlib.contextmanager
-def serve_in_subprocess(env_id: str, *args: str, start_timeout_s: float = 60.0) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def serve_in_subprocess(
+    env_id: str, *args: str, start_timeout_s: float = 60.0
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """``python -m seqreward_serve env_id --host 127.0.0.1 --port 0 *args`` in a child process: yields
     ``(base_url, process)`` once it accepts connections, and stops it with SIGTERM on exit (SIGKILL if it
     has not stopped within 10 s)."""
     command = [sys.executable, "-m", "seqreward_serve", env_id, "--host", "127.0.0.1", "--port", "0", *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy()
+    )
     try:
         assert process.stdout is not None
         deadline = time.monotonic() + start_timeout_s

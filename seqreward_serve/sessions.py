@@ -45,7 +45,9 @@ class RequestError(Exception):
 def load_task(env_id: str) -> SequenceTask:
     """The task of a registered id (built once, shared read-only by every session)."""
     if env_id not in seqreward_env.ENV_IDS:
-        raise ValueError(f"env_id must be a registered seqreward id, one of {sorted(seqreward_env.ENV_IDS)}; got {env_id!r}")
+        raise ValueError(
+            f"env_id must be a registered seqreward id, one of {sorted(seqreward_env.ENV_IDS)}; got {env_id!r}"
+        )
     env = gym.make(env_id)
     task: SequenceTask = env.unwrapped.task  # type: ignore[attr-defined]
     env.close()
@@ -127,11 +129,7 @@ class SessionStore:
     def reap(self, now: float | None = None) -> list[str]:
         """Close the HTTP sessions idle for longer than ``idle_timeout_s``; their ids."""
         now = time.monotonic() if now is None else now
-        idle = [
-            sid
-            for sid, s in self.sessions.items()
-            if s.kind == "http" and now - s.last_used > self.idle_timeout_s
-        ]
+        idle = [sid for sid, s in self.sessions.items() if s.kind == "http" and now - s.last_used > self.idle_timeout_s]
         for sid in idle:
             self.close(sid)
         return idle
@@ -158,7 +156,11 @@ class SessionStore:
         (``reward_queries``, ``is_success``) and the session's counters in ``metadata``."""
         token = check_action(action, self.task.vocab_size)
         if session.done:
-            what = "before the first reset" if session.episodes == 0 else f"after the episode ended (all N={self.task.seq_len} tokens written)"
+            what = (
+                "before the first reset"
+                if session.episodes == 0
+                else f"after the episode ended (all N={self.task.seq_len} tokens written)"
+            )
             raise RequestError(409, "action", f"action: step {what}; reset the session first", code="EPISODE_ENDED")
         obs, reward, terminated, truncated, info = session.env.step(np.int64(token))
         session.step_count += 1
@@ -166,7 +168,12 @@ class SessionStore:
         session.done = bool(terminated or truncated)
         session.last_info = dict(info)
         metadata = {**info, **self.counters(session)}
-        return {"observation": encode_observation(obs), "reward": float(reward), "done": session.done, "metadata": metadata}
+        return {
+            "observation": encode_observation(obs),
+            "reward": float(reward),
+            "done": session.done,
+            "metadata": metadata,
+        }
 
     def state(self, session: Session) -> dict[str, Any]:
         """The session's state (OpenEnv's ``State``: ``episode_id``, ``step_count``, and ours)."""
@@ -195,7 +202,9 @@ def check_action(action: Any, vocab_size: int) -> int:
     if isinstance(action, dict):
         unknown = sorted(set(action) - {"token"})
         if unknown:
-            raise RequestError(422, f"action.{unknown[0]}", f"action.{unknown[0]}: unknown field; an action is {{\"token\": int}}")
+            raise RequestError(
+                422, f"action.{unknown[0]}", f'action.{unknown[0]}: unknown field; an action is {{"token": int}}'
+            )
         if "token" not in action:
             raise RequestError(422, "action.token", 'action.token is missing; an action is {"token": int}')
         token = action["token"]
@@ -208,7 +217,9 @@ def check_action(action: Any, vocab_size: int) -> int:
     return token
 
 
-def check_reset_fields(data: dict[str, Any], task: SequenceTask) -> tuple[int | None, dict[str, Any] | None, str | None]:
+def check_reset_fields(
+    data: dict[str, Any], task: SequenceTask
+) -> tuple[int | None, dict[str, Any] | None, str | None]:
     """``(seed, options, episode_id)`` from a reset body; a 422 naming the first bad field."""
     unknown = sorted(set(data) - set(RESET_FIELDS))
     if unknown:
@@ -218,28 +229,42 @@ def check_reset_fields(data: dict[str, Any], task: SequenceTask) -> tuple[int | 
         raise RequestError(422, "seed", f"seed must be null or an integer in [0, 2^63), got {seed!r}")
     episode_id = data.get("episode_id")
     if episode_id is not None and (not isinstance(episode_id, str) or len(episode_id) > 255):
-        raise RequestError(422, "episode_id", f"episode_id must be null or a string of at most 255 characters, got {str(episode_id)[:80]!r}")
+        raise RequestError(
+            422,
+            "episode_id",
+            f"episode_id must be null or a string of at most 255 characters, got {str(episode_id)[:80]!r}",
+        )
     options = data.get("options")
     if options is None:
         return seed, None, episode_id
     if not isinstance(options, dict):
-        raise RequestError(422, "options", f"options must be null or an object with keys among {list(OPTION_FIELDS)}, got {options!r}")
+        raise RequestError(
+            422, "options", f"options must be null or an object with keys among {list(OPTION_FIELDS)}, got {options!r}"
+        )
     unknown = sorted(set(options) - set(OPTION_FIELDS))
     if unknown:
-        raise RequestError(422, f"options.{unknown[0]}", f"options.{unknown[0]}: unknown option; allowed: {list(OPTION_FIELDS)}")
+        raise RequestError(
+            422, f"options.{unknown[0]}", f"options.{unknown[0]}: unknown option; allowed: {list(OPTION_FIELDS)}"
+        )
     parsed: dict[str, Any] = {}
     context = options.get("context")
     if context is not None:
-        if not isinstance(context, list) or len(context) != task.context_dim or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in context
+        if (
+            not isinstance(context, list)
+            or len(context) != task.context_dim
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in context)
         ):
             raise RequestError(
-                422, "options.context", f"options.context must be a list of {task.context_dim} numbers, got {str(context)[:80]}"
+                422,
+                "options.context",
+                f"options.context must be a list of {task.context_dim} numbers, got {str(context)[:80]}",
             )
         parsed["context"] = np.asarray(context, dtype=np.float64)
     prefix = options.get("prefix")
     if prefix is not None:
         if not isinstance(prefix, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in prefix):
-            raise RequestError(422, "options.prefix", f"options.prefix must be a list of integer tokens, got {str(prefix)[:80]}")
+            raise RequestError(
+                422, "options.prefix", f"options.prefix must be a list of integer tokens, got {str(prefix)[:80]}"
+            )
         parsed["prefix"] = np.asarray(prefix, dtype=np.int64)
     return seed, parsed or None, episode_id

@@ -14,13 +14,14 @@ ALLOWED = {
     "seqreward_env": {"numpy", "gymnasium", "seqreward_env"},
     "agents": None,  # anything but scripts
     # the serve extra (FastAPI, uvicorn, websockets, httpx), tyro for the command line, and, in the one
-    # module that wraps OpenEnv's own client, openenv
-    "seqreward_serve": {"numpy", "gymnasium", "seqreward_env", "seqreward_serve", "fastapi", "uvicorn", "websockets", "httpx", "tyro", "openenv"},
+    # modules that wrap OpenEnv's own client and GEM, openenv (with its pydantic) and gem
+    "seqreward_serve": {"numpy", "gymnasium", "seqreward_env", "seqreward_serve", "fastapi", "uvicorn", "websockets", "httpx", "tyro", "openenv", "pydantic", "gem"},
 }
+# seqreward_tasks, verifiers' plugin module for the id "seqreward-tasks", re-exports agents.llm's taskset: above agents.
 FORBIDDEN = {
-    "seqreward_env": {"agents", "scripts", "torch", "seqreward_serve"},
-    "agents": {"scripts", "seqreward_serve"},
-    "seqreward_serve": {"agents", "scripts", "torch"},
+    "seqreward_env": {"agents", "scripts", "torch", "seqreward_serve", "seqreward_tasks"},
+    "agents": {"scripts", "seqreward_serve", "seqreward_tasks"},
+    "seqreward_serve": {"agents", "scripts", "torch", "seqreward_tasks"},
 }
 STANDARD_LIBRARY = set(sys.stdlib_module_names)
 

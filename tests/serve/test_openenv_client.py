@@ -11,8 +11,9 @@ import pytest
 
 pytest.importorskip("openenv")
 
-import seqreward_env  # noqa: E402,F401  (registers the ids)
 from openenv.core.generic_client import GenericEnvClient  # noqa: E402
+
+import seqreward_env  # noqa: E402,F401  (registers the ids)
 from seqreward_serve.openenv_client import SeqRewardEnv, TokenAction  # noqa: E402
 from seqreward_serve.process import serve_in_subprocess  # noqa: E402
 

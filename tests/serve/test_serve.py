@@ -39,7 +39,16 @@ def in_process_episode(env_id: str, seed: int, tokens: list[int]) -> list[tuple[
     rows: list[tuple[Any, ...]] = [("reset", obs["context"].tolist())]
     for token in tokens:
         obs, reward, terminated, _, info = env.step(token)
-        rows.append((reward, terminated, info["reward_queries"], info["is_success"], obs["tokens"].tolist(), int(obs["position"])))
+        rows.append(
+            (
+                reward,
+                terminated,
+                info["reward_queries"],
+                info["is_success"],
+                obs["tokens"].tolist(),
+                int(obs["position"]),
+            )
+        )
     env.close()
     return rows
 
@@ -50,7 +59,9 @@ def served_episode(client: Any, seed: int, tokens: list[int]) -> list[tuple[Any,
     for token in tokens:
         result = client.step(token)
         meta, obs = result.metadata, result.observation
-        rows.append((result.reward, result.done, meta["reward_queries"], meta["is_success"], obs["tokens"], obs["position"]))
+        rows.append(
+            (result.reward, result.done, meta["reward_queries"], meta["is_success"], obs["tokens"], obs["position"])
+        )
     return rows
 
 
@@ -89,7 +100,16 @@ def test_sessions_are_isolated(server: tuple[str, str]) -> None:
         for token_a, token_b in zip(tokens_a, tokens_b, strict=True):
             for client, token, rows in ((a, token_a, a_rows), (b, token_b, b_rows)):
                 r = client.step(token)
-                rows.append((r.reward, r.done, r.metadata["reward_queries"], r.metadata["is_success"], r.observation["tokens"], r.observation["position"]))
+                rows.append(
+                    (
+                        r.reward,
+                        r.done,
+                        r.metadata["reward_queries"],
+                        r.metadata["is_success"],
+                        r.observation["tokens"],
+                        r.observation["position"],
+                    )
+                )
         assert a_rows == in_process_episode(env_id, 1, tokens_a)
         assert b_rows == in_process_episode(env_id, 2, tokens_b)
         assert a.state()["session_id"] != b.state()["session_id"]
@@ -119,10 +139,16 @@ def test_bad_requests_get_a_4xx_naming_the_field_and_change_nothing(server: tupl
             assert refusal(response) == (422, "action.token"), token
         assert refusal(http.post("/step", json={"action": {"tok": 1}, "session_id": sid})) == (422, "action.tok")
         assert refusal(http.post("/step", json={"session_id": sid})) == (422, "action")
-        assert refusal(http.post("/step", json={"action": {"token": 0}, "session_id": "not-a-session"})) == (404, "session_id")
+        assert refusal(http.post("/step", json={"action": {"token": 0}, "session_id": "not-a-session"})) == (
+            404,
+            "session_id",
+        )
         assert refusal(http.post("/step", json={"action": {"token": 0}})) == (422, "session_id")
         assert refusal(http.get("/state", params={"session_id": "nope"})) == (404, "session_id")
-        assert refusal(http.post("/step", json={"action": {"token": 0}, "session_id": sid, "reward": 1})) == (422, "reward")
+        assert refusal(http.post("/step", json={"action": {"token": 0}, "session_id": sid, "reward": 1})) == (
+            422,
+            "reward",
+        )
         assert refusal(http.post("/reset", json={"seed": -1})) == (422, "seed")
         assert refusal(http.post("/reset", json={"seed": 2**64})) == (422, "seed")
         assert refusal(http.post("/reset", json={"options": {"teacher": [[0.0]]}})) == (422, "options.teacher")
