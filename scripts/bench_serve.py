@@ -15,7 +15,7 @@ import httpx
 import numpy as np
 from websockets.asyncio.client import connect
 
-import seqreward_env  # noqa: F401  (registers the ids)
+import seqreward_env  # registers the ids
 from agents.common.config_checks import ConfigError, check_choices, check_env_id, check_fields, check_positive
 from agents.common.threads import limit_threads
 from agents.experiment.cli import parse_settings
@@ -49,7 +49,15 @@ class BenchServeSettings:
         check_choices(self, "transports", TRANSPORTS)
         check_positive(self, "max_seconds")
         if any(n < 1 for n in self.clients) or not self.clients:
-            raise ConfigError(f"--clients must be one or more integers >= 1, got {self.clients!r}", "clients")
+            raise ConfigError(f"clients (--clients) must be one or more integers >= 1, got {self.clients!r}", "clients")
+        seq_len = seqreward_env.ENV_IDS[self.env_id]["seq_len"]
+        largest = max(self.clients) * self.episodes * seq_len
+        if largest > self.max_steps:
+            raise ConfigError(
+                f"max_steps (--max-steps) is {self.max_steps}, but --clients {max(self.clients)} x --episodes "
+                f"{self.episodes} x N={seq_len} asks for {largest} token-steps at one level",
+                "max_steps",
+            )
 
 
 @dataclass
@@ -63,7 +71,9 @@ class Episode:
     success: bool
 
 
-def plan(settings: BenchServeSettings, level: int, clients: int, client: int, seq_len: int, k: int) -> list[tuple[int, list[int]]]:
+def plan(
+    settings: BenchServeSettings, level: int, clients: int, client: int, seq_len: int, k: int
+) -> list[tuple[int, list[int]]]:
     """The (seed, tokens) of each episode of ``client`` at a load level: one generator per (level, client)."""
     rng = np.random.default_rng(np.random.SeedSequence(settings.seed, spawn_key=(level, client)))
     seeds = rng.integers(0, 2**31, settings.episodes)
@@ -110,7 +120,9 @@ async def http_client(url: str, episodes: list[tuple[int, list[int]]], latencies
     return played
 
 
-async def load_level(url: str, transport: str, plans: list[list[tuple[int, list[int]]]], max_seconds: float) -> tuple[list[list[Episode]], list[float], float]:
+async def load_level(
+    url: str, transport: str, plans: list[list[tuple[int, list[int]]]], max_seconds: float
+) -> tuple[list[list[Episode]], list[float], float]:
     """Every client at once; (each client's episodes, every step's latency in seconds, the wall time)."""
     latencies: list[float] = []
     play = websocket_client if transport == "websocket" else http_client
@@ -147,24 +159,24 @@ def mismatches(served: list[list[Episode]], reference: list[list[Episode]]) -> i
     bad = 0
     for got, want in zip(served, reference, strict=True):
         bad += abs(len(got) - len(want))
-        bad += sum((g.seed, g.tokens, g.rewards, g.queries, g.success) != (w.seed, w.tokens, w.rewards, w.queries, w.success) for g, w in zip(got, want, strict=False))
+        bad += sum(
+            (g.seed, g.tokens, g.rewards, g.queries, g.success) != (w.seed, w.tokens, w.rewards, w.queries, w.success)
+            for g, w in zip(got, want, strict=False)
+        )
     return bad
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_settings(BenchServeSettings, argv, description=__doc__ or "", prog="bench_serve.py")
     limit_threads(1)
-    task = gym.make(args.env_id).unwrapped.task
-    for n in args.clients:
-        if n * args.episodes * task.seq_len > args.max_steps:
-            raise ConfigError(
-                f"--clients {n} x --episodes {args.episodes} x N={task.seq_len} = {n * args.episodes * task.seq_len} "
-                f"token-steps exceeds --max-steps {args.max_steps}",
-                "clients",
-            )
-    print(f"{args.env_id}: N={task.seq_len}, k={task.vocab_size}, {task.reward} reward; {args.episodes} episodes per client, random tokens")
-    print(f"{'transport':>10} {'clients':>7} {'token-steps':>11} {'served steps/s':>15} {'p50 ms':>8} {'p99 ms':>8} {'in-process steps/s':>19} {'p50 us':>7} {'p99 us':>7} {'mismatches':>10}")
-    rows = []
+    task = gym.make(args.env_id).unwrapped.task  # type: ignore[attr-defined]
+    print(
+        f"{args.env_id}: N={task.seq_len}, k={task.vocab_size}, {task.reward} reward; {args.episodes} episodes per client, random tokens"
+    )
+    print(
+        f"{'transport':>10} {'clients':>7} {'token-steps':>11} {'served steps/s':>15} {'p50 ms':>8} {'p99 ms':>8} {'in-process steps/s':>19} {'p50 us':>7} {'p99 us':>7} {'mismatches':>10}"
+    )
+    rows: list[dict[str, Any]] = []
     with serve_in_subprocess(args.env_id, "--max-sessions", str(max(args.clients) + 8)) as (url, _):
         for transport in args.transports:
             for level, n in enumerate(args.clients):
@@ -190,7 +202,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     f"{row['served_p99_ms']:>8.2f} {row['in_process_steps_per_s']:>19,.0f} {row['in_process_p50_us']:>7.1f} "
                     f"{row['in_process_p99_us']:>7.1f} {row['mismatches']:>10}"
                 )
-    lost = sum(row["mismatches"] for row in rows)
+    lost = sum(int(row["mismatches"]) for row in rows)
     if lost:
         raise RuntimeError(f"{lost} served episodes differ from the in-process replay (lost or mixed up)")
     print("every served episode's rewards, reward queries and success equal the in-process replay")

@@ -232,12 +232,12 @@ def create_app(config: ServeConfig) -> FastAPI:
                     return
                 if frame["type"] == "websocket.disconnect":
                     return
-                raw = frame.get("text") if frame.get("text") is not None else frame.get("bytes") or b""
+                raw: str | bytes = frame.get("text") or frame.get("bytes") or b""
                 if len(raw) > config.max_body_bytes:
-                    error = RequestError(
+                    too_long = RequestError(
                         413, "message", f"message: more than the limit of {config.max_body_bytes} bytes"
                     )
-                    await websocket.send_text(json.dumps(ws_error(error)))
+                    await websocket.send_text(json.dumps(ws_error(too_long)))
                     continue
                 reply = ws_reply(store, session.session_id, raw)
                 if reply is None:
@@ -260,7 +260,7 @@ def ws_error(error: RequestError) -> dict[str, Any]:
     }
 
 
-def ws_reply(store: SessionStore, session_id: str, raw: str) -> dict[str, Any] | None:
+def ws_reply(store: SessionStore, session_id: str, raw: str | bytes) -> dict[str, Any] | None:
     """The answer to one WebSocket message (``{"type": "reset"|"step"|"state"|"close", "data": ...}``), None
     for ``close``."""
     try:

@@ -133,6 +133,12 @@ def test_a_sweep_that_loses_a_node_equals_an_undisturbed_one(tmp_path: Path) -> 
         assert train == list(range(1, BUDGET + 1))  # every update logged once: none lost, none repeated
         assert evaluations == list(range(0, BUDGET + 1, EVERY))
         assert metric_steps(lossy / f"seed{seed}") == metric_steps(calm / f"seed{seed}")
-        calm_records = [without_timing(json.loads(line)) for line in (calm / f"seed{seed}" / "metrics.jsonl").read_text().splitlines()]
-        lossy_records = [without_timing(json.loads(line)) for line in (lossy / f"seed{seed}" / "metrics.jsonl").read_text().splitlines()]
+        calm_records = [
+            without_timing(json.loads(line))
+            for line in (calm / f"seed{seed}" / "metrics.jsonl").read_text().splitlines()
+        ]
+        lossy_records = [
+            without_timing(json.loads(line))
+            for line in (lossy / f"seed{seed}" / "metrics.jsonl").read_text().splitlines()
+        ]
         assert lossy_records == calm_records
