@@ -142,3 +142,5 @@ def test_a_sweep_that_loses_a_node_equals_an_undisturbed_one(tmp_path: Path) -> 
             for line in (lossy / f"seed{seed}" / "metrics.jsonl").read_text().splitlines()
         ]
         assert lossy_records == calm_records
+    placed = {seed: ["head" if node == nodes["head"] else "worker" for node in starts[seed]] for seed in starts}
+    print(f"killed the worker node while {killed}; starts per job: {placed}")  # shown with pytest -s
