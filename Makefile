@@ -64,7 +64,7 @@ test-gem: $(GEM_VENV)/.installed
 	PYTHONPATH=$(CURDIR) $(GEM_VENV)/bin/python -m pytest -q --noconftest -p no:cacheprovider tests/serve/test_gem_env.py
 
 lint: $(VENV)/.installed-lint
-	$(PY) -m ruff check seqreward_env agents scripts tests
+	$(PY) -m ruff check seqreward_env seqreward_serve seqreward_tasks agents scripts tests
 	$(PY) -m mypy
 
 # The documentation site (MkDocs, Material, mkdocstrings) into site/; warnings fail the build.

@@ -110,7 +110,12 @@ def without_timing(record: dict[str, object]) -> dict[str, object]:
 def test_a_sweep_that_loses_a_node_equals_an_undisturbed_one(tmp_path: Path) -> None:
     pytest.importorskip("ray")
     calm, lossy = tmp_path / "calm", tmp_path / "lossy"
-    _, calm_results, _ = run_driver(tmp_path, calm, kill=False)
+    calm_nodes, calm_results, _ = run_driver(tmp_path, calm, kill=False)
+    calm_trials = sorted((calm / "ray_tune" / "cluster-sweep").glob("run_trial_*"))
+    calm_reported = [
+        json.loads(line) for trial in calm_trials for line in (trial / "result.json").read_text().splitlines()
+    ]
+    assert {r["node_id"] for r in calm_reported} == {calm_nodes["head"], calm_nodes["worker"]}  # both nodes ran trials
     nodes, lossy_results, killed = run_driver(tmp_path, lossy, kill=True)
 
     assert killed.startswith("seed"), "the worker node must be killed while its job runs"

@@ -182,14 +182,14 @@ def test_schema_and_metadata_describe_the_task(server: tuple[str, str]) -> None:
 
 
 def test_sessions_are_bounded_and_idle_ones_close() -> None:
-    with serve_in_subprocess("seqreward/Process-v0", "--max-sessions", "2", "--idle-timeout-s", "1") as (url, _):
+    with serve_in_subprocess("seqreward/Process-v0", "--max-sessions", "2", "--idle-timeout-s", "2") as (url, _):
         first, second = SeqRewardHTTPClient(url), SeqRewardHTTPClient(url)
         first.reset(seed=0)
         second.reset(seed=1)
         with pytest.raises(ServeError, match="max_sessions=2") as refused:
             SeqRewardHTTPClient(url).reset(seed=2)
         assert refused.value.status == 429 and refused.value.field == "session_id"
-        time.sleep(2.5)  # idle past 1 s, and the reaper runs every 0.25 s
+        time.sleep(4)  # idle past 2 s, and the reaper runs every 0.5 s
         with pytest.raises(ServeError, match="unknown session") as gone:
             first.step(0)
         assert gone.value.status == 404
@@ -198,7 +198,7 @@ def test_sessions_are_bounded_and_idle_ones_close() -> None:
         third.close()
         with SeqRewardClient(url) as ws:
             ws.reset(seed=0)
-            time.sleep(1.5)  # a silent WebSocket is closed too
+            time.sleep(3)  # a silent WebSocket is closed too
             with pytest.raises(Exception):  # noqa: B017  (the socket is gone: websockets' ConnectionClosed)
                 ws.step(0)
         assert httpx.get(f"{url}/health", trust_env=False).json()["sessions"] == 0
