@@ -16,16 +16,17 @@ import numpy as np
 from websockets.asyncio.client import connect
 
 import seqreward_env  # registers the ids
-from agents.common.config_checks import ConfigError, check_choices, check_env_id, check_fields, check_positive
+from agents.common.config_checks import ConfigError, check_choices, check_positive
 from agents.common.threads import limit_threads
-from agents.experiment.cli import parse_settings
+from agents.experiment.cli import Script, parse_command_line
+from scripts.common.settings import EnvChoice
 from seqreward_serve.process import serve_in_subprocess
 
 TRANSPORTS = ("websocket", "http")
 
 
 @dataclass(frozen=True)
-class BenchServeSettings:
+class BenchServeSettings(EnvChoice):
     """Settings of the serving benchmark."""
 
     env_id: str = "seqreward/Process-v0"
@@ -43,9 +44,8 @@ class BenchServeSettings:
     seed: int = 0
     """Seed of the episodes' contexts and tokens."""
 
-    def __post_init__(self) -> None:
-        check_fields(self)
-        check_env_id(self)
+    def check(self) -> None:
+        super().check()
         check_choices(self, "transports", TRANSPORTS)
         check_positive(self, "max_seconds")
         if any(n < 1 for n in self.clients) or not self.clients:
@@ -58,6 +58,9 @@ class BenchServeSettings:
                 f"{self.episodes} x N={seq_len} asks for {largest} token-steps at one level",
                 "max_steps",
             )
+
+
+SCRIPT = Script("bench_serve", __doc__ or "", BenchServeSettings)
 
 
 @dataclass
@@ -167,7 +170,7 @@ def mismatches(served: list[list[Episode]], reference: list[list[Episode]]) -> i
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse_settings(BenchServeSettings, argv, description=__doc__ or "", prog="bench_serve.py")
+    args = parse_command_line(SCRIPT, argv)[0]
     limit_threads(1)
     task = gym.make(args.env_id).unwrapped.task  # type: ignore[attr-defined]
     print(

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from agents.common.config_checks import ConfigError
-from scripts import llm_figure1_analysis as analysis
-from scripts.llm_figure1 import QUICK, LLMFigure1Config, main, run_figure
+from scripts.llm_figure1 import analysis
+from scripts.llm_figure1.run import QUICK, LLMFigure1Config, main, run_figure
 
 
 def record(step: int, queries: int, error: float, tracked: list[float]) -> dict:
