@@ -4,16 +4,22 @@ the per-token process reward get past it, for a transformer trained by TRL?
 "Post-Training with Policy Gradients: Optimality and the Base Model Barrier" (arXiv 2603.06957), Figure 1, on
 ``seqreward/RademacherProcess-v0`` (contexts a prompt carries exactly): a tiny Llama is fine-tuned (TRL's
 SFTTrainer) on the contexts whose first coordinate is +1 until its test error reaches ``--base-test-error``;
-then, per seed, TRL's GRPOTrainer with the outcome reward, GRPOTrainer with the process reward summed into one
-scalar per completion, and ``agents.llm.ProcessGRPOTrainer`` with the per-token process reward (A_i = r_i) train
-it. Beside them, on the same task, the package's linear policy is
+then TRL's GRPOTrainer with the outcome reward and with the process reward summed into one scalar per completion,
+``ProcessGRPOTrainer`` with the per-token process reward (A_i = r_i), RLOO and OBLR-PO (``OBLRPOTrainer``, arXiv
+2511.23310) with the outcome reward train it. Beside them, on the same task, the package's linear policy is
 pre-trained to the same base test error and trained by PaperPG (ORM and PRM) and GroupPG (GRPO, outcome), with
-as many responses per step. Every context of the task is tracked; the off-support ones (base likelihood below
-``--off-support-threshold``, from each stack's own base) are counted as lifted when they end above
-``--lift-level``.
+as many responses per step.
 
-Writes ``llm_figure1.png``, ``llm_figure1.json`` (table and curves) and ``llm_figure1.md`` (the table) in the run
-folder, with every run's folder (``metrics.jsonl``, TensorBoard events); the same command reuses finished runs.
+Every method's learning rate is chosen by a sweep (``*_learning_rates``) on ``tuning_seeds`` tuning runs of
+``tuning_steps`` steps (their seeds keyed apart from the reported ones); then ``seeds`` reported runs train at
+the chosen rate until the test error's change over the last fifth of the run is at most ``tolerance`` (from
+``min_steps`` on), or to ``max_steps`` (reported as censored). Every context of the task is tracked; the
+off-support ones (base likelihood below ``--off-support-threshold``, from each stack's own base) are counted as
+lifted when they end above ``--lift-level``.
+
+Writes ``llm_figure1.png``, ``llm_figure1.json`` (table, chosen rates, tuning results and curves) and
+``llm_figure1.md`` (the table) in the run folder, with every run's folder (``metrics.jsonl``, TensorBoard
+events); the same command reuses finished runs.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from typing import Any
 if __package__ in (None, ""):  # run as ``python scripts/llm_figure1.py``: make ``scripts`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.common.config_checks import check_fields, check_interval, check_positive
+from agents.common.config_checks import ConfigError, check_fields, check_interval, check_positive
+from agents.common.seeding import derive_seed
 from agents.common.threads import limit_threads
 from agents.experiment.cli import command_line, mark_experiment_folder, start_fresh
 from agents.experiment.jobs import run_job
@@ -55,22 +62,34 @@ class LLMFigure1Config:
     """SFT's step limit."""
     sft_eval_every: int = 10
     """SFT steps between evaluations (where it may stop)."""
-    steps: int = 400
-    """Policy-gradient steps of every run."""
+    max_steps: int = 3000
+    """Step cap of the reported runs (a run that has not settled by then is censored)."""
+    min_steps: int = 300
+    """No run is called settled before this step."""
+    tolerance: float = 0.005
+    """A run has settled when its test error changed by at most this over the last fifth of the run."""
+    tuning_steps: int = 300
+    """Steps of each tuning run of the learning-rate sweep."""
+    tuning_seeds: int = 2
+    """Tuning runs per learning rate (seeds keyed apart from the reported ones)."""
     prompts_per_step: int = 8
     """Contexts per step."""
     group_size: int = 8
     """Responses per context (PaperPG gets prompts_per_step * group_size fresh contexts per step)."""
-    llm_learning_rate: float = 3e-4
-    """Adam learning rate of the TRL runs."""
+    llm_learning_rates: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3)
+    """Adam learning rates swept for TRL's GRPO (both rewards), per-token PRM and RLOO."""
+    oblr_learning_rates: tuple[float, ...] = (0.0003, 0.001, 0.003, 0.01)
+    """eta_max values swept for OBLR-PO (SGD at the SNR-governed rate)."""
+    paper_learning_rates: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0)
+    """Adagrad learning rates swept for PaperPG (ORM and PRM)."""
+    group_learning_rates: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0)
+    """SGD learning rates swept for GroupPG (GRPO)."""
     pretrain_batch_size: int = 64
     """(x, y*) pairs per step of the linear base's pre-training (Adagrad)."""
     pretrain_learning_rate: float = 0.1
     """Its learning rate."""
     pretrain_max_steps: int = 2000
     """Its step limit (it stops at base_test_error)."""
-    group_learning_rate: float = 0.1
-    """GroupPG's learning rate (SGD)."""
     eval_every: int = 50
     """Steps between evaluations."""
     test_size: int = 1024
@@ -79,23 +98,91 @@ class LLMFigure1Config:
     """A tracked context is off-support when its base likelihood is below this."""
     lift_level: float = 0.5
     """An off-support context is lifted when its final likelihood exceeds this."""
-    seeds: int = 3
-    """Seeds per method."""
+    seeds: int = 5
+    """Reported seeds per method."""
     seed: int = 0
     """Root seed: every run's streams derive from it."""
 
     def __post_init__(self) -> None:
         check_fields(self)
-        check_positive(self, "off_support_threshold")
+        check_positive(self, "off_support_threshold", "tolerance")
+        for name in ("llm_learning_rates", "oblr_learning_rates", "paper_learning_rates", "group_learning_rates"):
+            rates = getattr(self, name)
+            if not rates or any(not (isinstance(r, float) and r > 0) for r in rates):
+                raise ConfigError(f"{name} must be a non-empty tuple of positive floats, got {rates!r}")
+        if self.min_steps > self.max_steps:
+            raise ConfigError(f"min_steps must be at most max_steps={self.max_steps}, got {self.min_steps!r}")
         check_interval(self, "base_test_error", 0.0, 1.0, low_open=True, high_open=True)
         check_interval(self, "lift_level", 0.0, 1.0, low_open=True, high_open=True)
 
 
-QUICK = LLMFigure1Config(sft_max_steps=150, steps=30, eval_every=10, test_size=256, pretrain_max_steps=500)
+QUICK = LLMFigure1Config(
+    sft_max_steps=150,
+    max_steps=40,
+    min_steps=20,
+    tuning_steps=10,
+    tuning_seeds=1,
+    seeds=2,
+    llm_learning_rates=(3e-4, 3e-3),
+    oblr_learning_rates=(0.001, 0.003),
+    paper_learning_rates=(0.1, 0.3),
+    group_learning_rates=(0.1, 0.3),
+    eval_every=10,
+    test_size=256,
+    pretrain_max_steps=500,
+)
 WRITES = ("llm_figure1.png", "llm_figure1.json", "llm_figure1.md", "llm", "linear")
 
 
-def run_figure(config: LLMFigure1Config, run_dir: Path) -> dict[str, Any]:
+def run_method(
+    config: LLMFigure1Config,
+    task: Any,
+    base: dict[str, Any],
+    name: str,
+    stack: str,
+    kind: str,
+    run_dir: Path,
+    show_progress: bool,
+) -> dict[str, Any]:
+    """One method: its learning-rate sweep on the tuning seeds, the chosen rate, then the reported seeds to their
+    settling step or the cap. Returns ``{"tuning": {rate: final test errors}, "rate", "runs", "censored"}``."""
+    folder = run_dir / stack / kind
+
+    def one(rate: float, seed: int, where: Path, steps: int, settle: bool) -> list[dict[str, Any]]:
+        if stack == "llm":
+            return jobs.llm_run(
+                config, task, base["weights"], kind, rate, seed, base["off"], where, steps, settle, show_progress
+            )
+        job = jobs.linear_job(
+            config, task, base["file"], base["off"], kind, rate, seed, where, steps, show_progress
+        )
+        return jobs.run_linear(job)
+
+    tuning = {
+        rate: [
+            one(rate, derive_seed(config.seed, "tune", name, index), folder / "tune" / f"lr{rate:g}" / f"seed{index}",
+                config.tuning_steps, False)
+            for index in range(config.tuning_seeds)
+        ]
+        for rate in jobs.learning_rates(config, stack, kind)
+    }
+    rate = analysis.choose_learning_rate(tuning)
+    runs, censored = [], []
+    for index in range(config.seeds):
+        records = one(rate, derive_seed(config.seed, "report", name, index), folder / f"seed{index}",
+                      config.max_steps, True)
+        kept, cut = analysis.until_settled(records, config.tolerance, config.min_steps)
+        runs.append(kept)
+        censored.append(cut)
+    return {
+        "tuning": {f"{r:g}": [run[-1]["eval/test_error"] for run in seeds] for r, seeds in tuning.items()},
+        "rate": rate,
+        "runs": runs,
+        "censored": censored,
+    }
+
+
+def run_figure(config: LLMFigure1Config, run_dir: Path, show_progress: bool = False) -> dict[str, Any]:
     """Every run (reusing finished ones), then the table and the figure from their records."""
     task = jobs.build_task(config)
     contexts = jobs.every_context(task)
@@ -109,27 +196,27 @@ def run_figure(config: LLMFigure1Config, run_dir: Path) -> dict[str, Any]:
     linear_off = analysis.off_support_indices(
         jobs.linear_likelihoods(task, base_file, contexts), config.off_support_threshold
     )
-    runs: dict[str, list[list[dict[str, Any]]]] = {}
-    off_support: dict[str, Any] = {}
-    for name, stack, reward in jobs.METHODS:
-        if stack == "llm":
-            runs[name] = [
-                jobs.llm_run(config, task, weights, reward, seed, llm_off, run_dir / "llm" / reward / f"seed{seed}")
-                for seed in range(config.seeds)
-            ]
-            off_support[name] = llm_off
-    linear = jobs.run_linear(jobs.linear_jobs(config, task, base_file, linear_off, run_dir / "linear"))
-    for name, stack, _ in jobs.METHODS:
-        if stack == "linear":
-            runs[name] = [linear[name, seed] for seed in range(config.seeds)]
-            off_support[name] = linear_off
-    rows = analysis.summarise(runs, off_support, config.lift_level)
+    bases = {"llm": {"weights": weights, "off": llm_off}, "linear": {"file": base_file, "off": linear_off}}
+    methods = {
+        name: run_method(config, task, bases[stack], name, stack, kind, run_dir, show_progress)
+        for name, stack, kind in jobs.METHODS
+    }
+    runs = {name: method["runs"] for name, method in methods.items()}
+    off_support = {name: bases[stack]["off"] for name, stack, _ in jobs.METHODS}
+    rows = analysis.summarise(
+        runs,
+        off_support,
+        config.lift_level,
+        censored={name: method["censored"] for name, method in methods.items()},
+        learning_rates={name: method["rate"] for name, method in methods.items()},
+    )
     table = analysis.markdown_table(rows)
     result = {
         "config": asdict(config),
         "contexts": len(contexts),
         "llm_base_sft_steps": sft_records[-1]["step"],
         "table": rows,
+        "tuning": {name: method["tuning"] for name, method in methods.items()},
         "runs": runs,
     }
     (run_dir / "llm_figure1.json").write_text(json.dumps(result, default=float))
@@ -148,7 +235,7 @@ def main(argv: list[str] | None = None) -> Path:
         argv,
         description=__doc__ or "",
         prog="llm_figure1.py",
-        quick_help="a small setting that runs in about a minute",
+        quick_help="a small setting (two rates, two seeds, short runs) that runs in a few minutes",
         run_dir_help="run folder (default runs/llm_figure1/<setting>-seed<seed>)",
     )
     limit_threads(1)
@@ -158,7 +245,7 @@ def main(argv: list[str] | None = None) -> Path:
     mark_experiment_folder(run_dir, "llm_figure1")
     started = time.perf_counter()
     print(f"LLM Figure 1 run folder: {run_dir}", flush=True)
-    run_figure(config, run_dir)
+    run_figure(config, run_dir, show_progress=not args.no_progress)
     print((run_dir / "llm_figure1.md").read_text())
     print(f"wrote {run_dir / 'llm_figure1.png'} in {time.perf_counter() - started:.0f} s")
     return run_dir

@@ -47,7 +47,7 @@ def oblr_po_config(seq_len: int, output_dir: str, **overrides: Any) -> Any:
     clipping (``max_grad_norm=0``), a constant schedule, one update per generation, no KL. ``learning_rate`` is
     eta_max, the rate at infinite SNR (the package's ``GroupPGConfig.learning_rate``)."""
     settings: dict[str, Any] = {name: value for name, (value, _) in REQUIRED.items()}
-    settings.update(max_grad_norm=0.0, lr_scheduler_type="constant", **overrides)
+    settings.update({"max_grad_norm": 0.0, "lr_scheduler_type": "constant", **overrides})
     return task_grpo_config(seq_len, output_dir, **settings)
 
 
