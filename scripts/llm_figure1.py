@@ -62,13 +62,13 @@ class LLMFigure1Config:
     """SFT's step limit."""
     sft_eval_every: int = 10
     """SFT steps between evaluations (where it may stop)."""
-    max_steps: int = 3000
+    max_steps: int = 2000
     """Step cap of the reported runs (a run that has not settled by then is censored)."""
-    min_steps: int = 300
+    min_steps: int = 200
     """No run is called settled before this step."""
     tolerance: float = 0.005
     """A run has settled when its test error changed by at most this over the last fifth of the run."""
-    tuning_steps: int = 300
+    tuning_steps: int = 200
     """Steps of each tuning run of the learning-rate sweep."""
     tuning_seeds: int = 2
     """Tuning runs per learning rate (seeds keyed apart from the reported ones)."""

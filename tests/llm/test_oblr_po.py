@@ -1,7 +1,7 @@
 """OBLR-PO inside TRL: on one batch, the trainer's advantages and learning rate are the package's rules
 (``agents.rules.baselines``, ``agents.rules.snr``) applied to scores computed here by another path, and its step
-is exactly theta + eta g; on a lossless id (the outcome reward of ``seqreward/RademacherProcess-v0``'s teacher) it lowers the test error of
-a weak base."""
+is exactly theta + eta g; on a lossless id (the outcome reward of ``seqreward/RademacherProcess-v0``'s teacher)
+it lowers the test error of a weak base."""
 
 from __future__ import annotations
 

@@ -1,0 +1,115 @@
+"""Benchmarks of the TRL bridge: the step time of a TRL trainer with one torch thread against two, and the cost of
+OBLR-PO's per-completion scores (``OBLRPOTrainer`` against ``TaskGRPOTrainer`` on the same batches) for tiny
+Llama sizes. Each measurement trains ``--steps`` steps of 8 prompts x 8 completions on
+``seqreward/RademacherOutcome-v0`` and prints milliseconds per step and the ratio to its reference, measured in
+the same run.
+
+    python scripts/bench_llm.py threads --steps 20
+    python scripts/bench_llm.py oblr --steps 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+if __package__ in (None, ""):  # run as ``python scripts/bench_llm.py``: make ``agents`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+SIZES = ((32, 2), (64, 4), (128, 4))  # (hidden size, layers) of the tiny Llama
+
+
+def step_time(trainer_name: str, hidden_size: int, num_layers: int, steps: int, threads: int) -> tuple[float, int]:
+    """Milliseconds per optimiser step of ``trainer_name`` ("grpo", "prm" or "oblr_po") and the model's trainable
+    parameters, with ``threads`` torch threads."""
+    import gymnasium as gym
+    import torch
+
+    import seqreward_env  # noqa: F401  (registers the ids)
+    from agents.llm import (
+        OBLRPOTrainer,
+        ProcessGRPOTrainer,
+        PromptEncoding,
+        TaskGRPOTrainer,
+        make_tokenizer,
+        oblr_po_config,
+        outcome_reward_func,
+        process_reward_func,
+        prompt_dataset,
+        task_grpo_config,
+        tiny_causal_lm,
+    )
+
+    torch.set_num_threads(threads)
+    task = gym.make("seqreward/RademacherOutcome-v0").unwrapped.task  # type: ignore[attr-defined]
+    encoding = PromptEncoding.for_task(task)
+    model = tiny_causal_lm(encoding, seed=0, hidden_size=hidden_size, num_layers=num_layers)
+    reward = (process_reward_func if trainer_name == "prm" else outcome_reward_func)(task, encoding)
+    settings = {
+        "per_device_train_batch_size": 64,
+        "num_generations": 8,
+        "max_steps": steps,
+        "learning_rate": 1e-3,
+        "use_cpu": True,
+        "seed": 0,
+        "logging_steps": steps,
+    }
+    with TemporaryDirectory() as folder:
+        make_config = oblr_po_config if trainer_name == "oblr_po" else task_grpo_config
+        trainer_class = {"grpo": TaskGRPOTrainer, "prm": ProcessGRPOTrainer, "oblr_po": OBLRPOTrainer}[trainer_name]
+        trainer = trainer_class(
+            model=model,
+            reward_funcs=[reward],
+            args=make_config(task.seq_len, folder, **settings),
+            train_dataset=prompt_dataset(task, encoding, 8 * steps),
+            processing_class=make_tokenizer(encoding),
+            show_progress=False,
+        )
+        started = time.perf_counter()
+        trainer.train()
+        elapsed = time.perf_counter() - started
+    return 1000 * elapsed / steps, sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def in_fresh_process(*args: str) -> str:
+    """One measurement in its own interpreter (torch's thread pool is set once per process)."""
+    command = [sys.executable, __file__, "_one", *args]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench_llm.py", description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=("threads", "oblr", "_one"))
+    parser.add_argument("--steps", type=int, default=10, help="optimiser steps per measurement")
+    parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.steps < 1:
+        parser.error(f"--steps must be a positive integer, got {args.steps}")
+    if args.what == "_one":
+        name, hidden, layers, threads = args.rest
+        ms, params = step_time(name, int(hidden), int(layers), args.steps, int(threads))
+        print(f"{ms:.1f} {params}")
+    elif args.what == "threads":
+        for repeat in range(2):
+            one = float(in_fresh_process("prm", "32", "2", "1", "--steps", str(args.steps)).split()[0])
+            two = float(in_fresh_process("prm", "32", "2", "2", "--steps", str(args.steps)).split()[0])
+            print(
+                f"repeat {repeat}: ProcessGRPOTrainer step, hidden 32: 1 thread {one:.0f} ms, "
+                f"2 threads {two:.0f} ms, ratio {two / one:.1f}"
+            )
+    else:
+        for hidden, layers in SIZES:
+            grpo, params = in_fresh_process("grpo", str(hidden), str(layers), "1", "--steps", str(args.steps)).split()
+            oblr, _ = in_fresh_process("oblr_po", str(hidden), str(layers), "1", "--steps", str(args.steps)).split()
+            print(
+                f"hidden {hidden}, {layers} layers, {params} parameters: GRPO {float(grpo):.0f} ms/step, "
+                f"OBLR-PO {float(oblr):.0f} ms/step, ratio {float(oblr) / float(grpo):.1f}"
+            )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
