@@ -2,7 +2,8 @@
 OBLR-PO's per-completion scores (``OBLRPOTrainer`` against ``TaskGRPOTrainer`` on the same batches) for tiny
 Llama sizes. Each measurement trains ``--steps`` steps of 8 prompts x 8 completions on
 ``seqreward/RademacherOutcome-v0`` and prints milliseconds per step and the ratio to its reference, measured in
-the same run.
+the same run: wall-clock time, and the process's CPU time (``time.process_time``, with one thread the work done,
+which other load on the machine does not inflate).
 
     python scripts/bench_llm.py threads --steps 20
     python scripts/bench_llm.py oblr --steps 10
@@ -23,9 +24,11 @@ if __package__ in (None, ""):  # run as ``python scripts/bench_llm.py``: make ``
 SIZES = ((32, 2), (64, 4), (128, 4))  # (hidden size, layers) of the tiny Llama
 
 
-def step_time(trainer_name: str, hidden_size: int, num_layers: int, steps: int, threads: int) -> tuple[float, int]:
-    """Milliseconds per optimiser step of ``trainer_name`` ("grpo", "prm" or "oblr_po") and the model's trainable
-    parameters, with ``threads`` torch threads."""
+def step_time(
+    trainer_name: str, hidden_size: int, num_layers: int, steps: int, threads: int
+) -> tuple[float, float, int]:
+    """Wall-clock and CPU milliseconds per optimiser step of ``trainer_name`` ("grpo", "prm" or "oblr_po"), and the
+    model's trainable parameters, with ``threads`` torch threads."""
     import gymnasium as gym
     import torch
 
@@ -69,10 +72,10 @@ def step_time(trainer_name: str, hidden_size: int, num_layers: int, steps: int, 
             processing_class=make_tokenizer(encoding),
             show_progress=False,
         )
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         trainer.train()
-        elapsed = time.perf_counter() - started
-    return 1000 * elapsed / steps, sum(p.numel() for p in model.parameters() if p.requires_grad)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return 1000 * elapsed / steps, 1000 * cpu / steps, sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def in_fresh_process(*args: str) -> str:
@@ -91,23 +94,26 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--steps must be a positive integer, got {args.steps}")
     if args.what == "_one":
         name, hidden, layers, threads = args.rest
-        ms, params = step_time(name, int(hidden), int(layers), args.steps, int(threads))
-        print(f"{ms:.1f} {params}")
+        wall, cpu, params = step_time(name, int(hidden), int(layers), args.steps, int(threads))
+        print(f"{wall:.1f} {cpu:.1f} {params}")
     elif args.what == "threads":
         for repeat in range(2):
             one = float(in_fresh_process("prm", "32", "2", "1", "--steps", str(args.steps)).split()[0])
             two = float(in_fresh_process("prm", "32", "2", "2", "--steps", str(args.steps)).split()[0])
             print(
                 f"repeat {repeat}: ProcessGRPOTrainer step, hidden 32: 1 thread {one:.0f} ms, "
-                f"2 threads {two:.0f} ms, ratio {two / one:.1f}"
+                f"2 threads {two:.0f} ms, ratio {two / one:.1f}",
+                flush=True,
             )
     else:
         for hidden, layers in SIZES:
-            grpo, params = in_fresh_process("grpo", str(hidden), str(layers), "1", "--steps", str(args.steps)).split()
-            oblr, _ = in_fresh_process("oblr_po", str(hidden), str(layers), "1", "--steps", str(args.steps)).split()
+            grpo = in_fresh_process("grpo", str(hidden), str(layers), "1", "--steps", str(args.steps)).split()
+            oblr = in_fresh_process("oblr_po", str(hidden), str(layers), "1", "--steps", str(args.steps)).split()
             print(
-                f"hidden {hidden}, {layers} layers, {params} parameters: GRPO {float(grpo):.0f} ms/step, "
-                f"OBLR-PO {float(oblr):.0f} ms/step, ratio {float(oblr) / float(grpo):.1f}"
+                f"hidden {hidden}, {layers} layers, {grpo[2]} parameters: wall GRPO {float(grpo[0]):.0f} ms/step, "
+                f"OBLR-PO {float(oblr[0]):.0f} (ratio {float(oblr[0]) / float(grpo[0]):.1f}); CPU GRPO "
+                f"{float(grpo[1]):.0f}, OBLR-PO {float(oblr[1]):.0f} (ratio {float(oblr[1]) / float(grpo[1]):.1f})",
+                flush=True,
             )
 
 

@@ -153,24 +153,22 @@ def run_method(
             return jobs.llm_run(
                 config, task, base["weights"], kind, rate, seed, base["off"], where, steps, settle, show_progress
             )
-        job = jobs.linear_job(
-            config, task, base["file"], base["off"], kind, rate, seed, where, steps, show_progress
-        )
+        job = jobs.linear_job(config, task, base["file"], base["off"], kind, rate, seed, where, steps, show_progress)
         return jobs.run_linear(job)
 
-    tuning = {
-        rate: [
-            one(rate, derive_seed(config.seed, "tune", name, index), folder / "tune" / f"lr{rate:g}" / f"seed{index}",
-                config.tuning_steps, False)
-            for index in range(config.tuning_seeds)
-        ]
-        for rate in jobs.learning_rates(config, stack, kind)
-    }
+    # Tuning and reported seeds come from streams keyed apart ("tune" / "report"): no reported run is tuned on.
+    tuning: dict[float, list[list[dict[str, Any]]]] = {}
+    for rate in jobs.learning_rates(config, stack, kind):
+        tuning[rate] = []
+        for index in range(config.tuning_seeds):
+            seed = derive_seed(config.seed, "tune", name, index)
+            where = folder / "tune" / f"lr{rate:g}" / f"seed{index}"
+            tuning[rate].append(one(rate, seed, where, config.tuning_steps, False))
     rate = analysis.choose_learning_rate(tuning)
     runs, censored = [], []
     for index in range(config.seeds):
-        records = one(rate, derive_seed(config.seed, "report", name, index), folder / f"seed{index}",
-                      config.max_steps, True)
+        seed = derive_seed(config.seed, "report", name, index)
+        records = one(rate, seed, folder / f"seed{index}", config.max_steps, True)
         kept, cut = analysis.until_settled(records, config.tolerance, config.min_steps)
         runs.append(kept)
         censored.append(cut)

@@ -105,9 +105,9 @@ class RunProgressCallback(TrainerCallback):
         if self.bar is None:
             return
         self.bar.update(state.global_step - self.bar.n)
-        errors = [record["eval/test_error"] for record in state.log_history if "eval/test_error" in record]
-        if errors:
-            self.bar.set_postfix(test_error=f"{errors[-1]:.4f}")
+        last = next((r for r in reversed(state.log_history) if "eval/test_error" in r), None)
+        if last is not None and last.get("step") == state.global_step:  # a new evaluation this step
+            self.bar.set_postfix(test_error=f"{last['eval/test_error']:.4f}")
 
     def on_train_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
