@@ -39,6 +39,7 @@ from agents.common.seeding import derive_seed
 from agents.common.threads import limit_threads
 from agents.experiment.cli import command_line, mark_experiment_folder, start_fresh
 from agents.experiment.jobs import run_job
+from agents.experiment.sweep import run_sweep
 from scripts import llm_figure1_analysis as analysis
 from scripts import llm_figure1_jobs as jobs
 from scripts.llm_figure1_plots import draw
@@ -102,6 +103,8 @@ class LLMFigure1Config:
     """Reported seeds per method."""
     seed: int = 0
     """Root seed: every run's streams derive from it."""
+    workers: int = 1
+    """Local worker processes for the runs of each phase (tuning, then reported); results do not depend on it."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -134,50 +137,43 @@ QUICK = LLMFigure1Config(
 WRITES = ("llm_figure1.png", "llm_figure1.json", "llm_figure1.md", "llm", "linear")
 
 
-def run_method(
-    config: LLMFigure1Config,
-    task: Any,
-    base: dict[str, Any],
-    name: str,
-    stack: str,
-    kind: str,
-    run_dir: Path,
-    show_progress: bool,
-) -> dict[str, Any]:
-    """One method: its learning-rate sweep on the tuning seeds, the chosen rate, then the reported seeds to their
-    settling step or the cap. Returns ``{"tuning": {rate: final test errors}, "rate", "runs", "censored"}``."""
-    folder = run_dir / stack / kind
+def tuning_specs(config: LLMFigure1Config, name: str, stack: str, kind: str, run_dir: Path) -> list[jobs.RunSpec]:
+    """The learning-rate sweep of one method: every rate x tuning seed, ``tuning_steps`` each. Tuning and reported
+    seeds come from streams keyed apart ("tune" / "report"): no reported run is tuned on."""
+    return [
+        jobs.RunSpec(
+            stack, kind, rate, derive_seed(config.seed, "tune", name, index),
+            str(run_dir / stack / kind / "tune" / f"lr{rate:g}" / f"seed{index}"), config.tuning_steps, False,
+        )
+        for rate in jobs.learning_rates(config, stack, kind)
+        for index in range(config.tuning_seeds)
+    ]
 
-    def one(rate: float, seed: int, where: Path, steps: int, settle: bool) -> list[dict[str, Any]]:
-        if stack == "llm":
-            return jobs.llm_run(
-                config, task, base["weights"], kind, rate, seed, base["off"], where, steps, settle, show_progress
-            )
-        job = jobs.linear_job(config, task, base["file"], base["off"], kind, rate, seed, where, steps, show_progress)
-        return jobs.run_linear(job)
 
-    # Tuning and reported seeds come from streams keyed apart ("tune" / "report"): no reported run is tuned on.
-    tuning: dict[float, list[list[dict[str, Any]]]] = {}
-    for rate in jobs.learning_rates(config, stack, kind):
-        tuning[rate] = []
-        for index in range(config.tuning_seeds):
-            seed = derive_seed(config.seed, "tune", name, index)
-            where = folder / "tune" / f"lr{rate:g}" / f"seed{index}"
-            tuning[rate].append(one(rate, seed, where, config.tuning_steps, False))
-    rate = analysis.choose_learning_rate(tuning)
-    runs, censored = [], []
-    for index in range(config.seeds):
-        seed = derive_seed(config.seed, "report", name, index)
-        records = one(rate, seed, folder / f"seed{index}", config.max_steps, True)
-        kept, cut = analysis.until_settled(records, config.tolerance, config.min_steps)
-        runs.append(kept)
-        censored.append(cut)
-    return {
-        "tuning": {f"{r:g}": [run[-1]["eval/test_error"] for run in seeds] for r, seeds in tuning.items()},
-        "rate": rate,
-        "runs": runs,
-        "censored": censored,
-    }
+def reported_specs(
+    config: LLMFigure1Config, name: str, stack: str, kind: str, rate: float, run_dir: Path
+) -> list[jobs.RunSpec]:
+    """The reported seeds of one method at its chosen rate, to their settling step or ``max_steps``."""
+    return [
+        jobs.RunSpec(
+            stack, kind, rate, derive_seed(config.seed, "report", name, index),
+            str(run_dir / stack / kind / f"seed{index}"), config.max_steps, True,
+        )
+        for index in range(config.seeds)
+    ]
+
+
+def run_specs(
+    config: LLMFigure1Config, bases: dict[str, dict[str, Any]], specs: list[jobs.RunSpec], show_progress: bool,
+    description: str,
+) -> list[list[dict[str, Any]]]:
+    """Every spec's records, in order, in ``config.workers`` processes (each with one torch thread)."""
+    inner_progress = show_progress and config.workers == 1
+    items = [(config, bases[spec.stack], spec, inner_progress) for spec in specs]
+    return run_sweep(
+        jobs.run_one, items, workers=config.workers, description=description,
+        show_progress=show_progress and config.workers > 1,
+    )
 
 
 def run_figure(config: LLMFigure1Config, run_dir: Path, show_progress: bool = False) -> dict[str, Any]:
@@ -194,11 +190,29 @@ def run_figure(config: LLMFigure1Config, run_dir: Path, show_progress: bool = Fa
     linear_off = analysis.off_support_indices(
         jobs.linear_likelihoods(task, base_file, contexts), config.off_support_threshold
     )
-    bases = {"llm": {"weights": weights, "off": llm_off}, "linear": {"file": base_file, "off": linear_off}}
-    methods = {
-        name: run_method(config, task, bases[stack], name, stack, kind, run_dir, show_progress)
+    bases = {"llm": {"weights": weights, "off": llm_off}, "linear": {"file": str(base_file), "off": linear_off}}
+    sweep = {name: tuning_specs(config, name, stack, kind, run_dir) for name, stack, kind in jobs.METHODS}
+    flat = [spec for specs in sweep.values() for spec in specs]
+    tuned = dict(zip(flat, run_specs(config, bases, flat, show_progress, "tuning runs"), strict=True))
+    methods: dict[str, dict[str, Any]] = {}
+    for name, _, _ in jobs.METHODS:
+        tuning: dict[float, list[list[dict[str, Any]]]] = {}
+        for spec in sweep[name]:
+            tuning.setdefault(spec.learning_rate, []).append(tuned[spec])
+        methods[name] = {
+            "rate": analysis.choose_learning_rate(tuning),
+            "tuning": {f"{r:g}": [run[-1]["eval/test_error"] for run in seeds] for r, seeds in tuning.items()},
+        }
+    chosen = {
+        name: reported_specs(config, name, stack, kind, methods[name]["rate"], run_dir)
         for name, stack, kind in jobs.METHODS
     }
+    flat = [spec for specs in chosen.values() for spec in specs]
+    reported = dict(zip(flat, run_specs(config, bases, flat, show_progress, "reported runs"), strict=True))
+    for name, _, _ in jobs.METHODS:
+        cut = [analysis.until_settled(reported[spec], config.tolerance, config.min_steps) for spec in chosen[name]]
+        methods[name]["runs"] = [records for records, _ in cut]
+        methods[name]["censored"] = [censored for _, censored in cut]
     runs = {name: method["runs"] for name, method in methods.items()}
     off_support = {name: bases[stack]["off"] for name, stack, _ in jobs.METHODS}
     rows = analysis.summarise(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -308,6 +309,38 @@ def linear_job(
         task=TaskSpec({"task_seed": config.task_seed}, ENV_IDS[kind]),
         **common,
     )
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the figure: which method (``stack``, ``kind``), at which learning rate and seed, where, for how
+    many steps, and whether it stops where its test error settles (TRL runs; the linear runs are cut afterwards)."""
+
+    stack: str
+    kind: str
+    learning_rate: float
+    seed: int
+    folder: str
+    steps: int
+    settle: bool
+
+
+def run_one(item: tuple[LLMFigure1Config, dict[str, Any], RunSpec, bool]) -> list[dict[str, Any]]:
+    """Run (or reuse) one ``RunSpec`` from its stack's base (``{"weights", "off"}`` for the LLM, ``{"file",
+    "off"}`` for the linear policy); its evaluation records. Module-level, so that worker processes can run it."""
+    config, base, spec, show_progress = item
+    task = build_task(config)
+    folder = Path(spec.folder)
+    if spec.stack == "llm":
+        return llm_run(
+            config, task, base["weights"], spec.kind, spec.learning_rate, spec.seed, base["off"], folder, spec.steps,
+            spec.settle, show_progress,
+        )
+    job = linear_job(
+        config, task, Path(base["file"]), base["off"], spec.kind, spec.learning_rate, spec.seed, folder, spec.steps,
+        show_progress,
+    )
+    return run_linear(job)
 
 
 def run_linear(job: Job) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -139,3 +140,14 @@ def test_quick_command_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
     assert summary["config"]["max_steps"] == QUICK.max_steps and len(summary["table"]) == 8
     out = capsys.readouterr()
     assert "{'loss'" not in out.out and "'train_runtime'" not in out.out  # progress bars, not TRL's log dictionaries
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_runs(tmp_path: Path) -> None:
+    config = dataclasses.replace(TINY, workers=2, llm_learning_rates=(3e-3,), seeds=2)
+    parallel = run_figure(config, tmp_path / "parallel")
+    serial = run_figure(dataclasses.replace(config, workers=1), tmp_path / "serial")
+    for one, other in zip(parallel["table"], serial["table"], strict=True):
+        assert one["method"] == other["method"] and one["learning_rate"] == other["learning_rate"]
+        assert one["test_error"]["mean"] == pytest.approx(other["test_error"]["mean"], abs=1e-6), one["method"]
+        assert one["reward_queries"] == other["reward_queries"]
