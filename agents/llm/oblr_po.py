@@ -66,9 +66,10 @@ def sequence_reward_of(reward_funcs: Any) -> TaskReward:
 
 class OBLRPOTrainer(TaskGRPOTrainer):
     """GRPOTrainer with OBLR-PO's advantages and learning rate (module docstring). Build ``args`` with
-    ``oblr_po_config``; other settings are refused where they would change the update.
+    ``oblr_po_config``; other settings are refused where they would change the update. Takes GRPOTrainer's
+    arguments (and ``TaskGRPOTrainer``'s ``show_progress`` and ``description``) and these:
 
-    Args (beyond GRPOTrainer's):
+    Args:
         eta_min_fraction: eta_min = eta_min_fraction * eta_max (``GroupPGConfig.eta_min_fraction``).
         snr_smoothing: beta of the SNR's exponential average (``GroupPGConfig.snr_smoothing``).
         snr_estimator: "plain" or "debiased" (``agents.rules.snr``).
