@@ -20,10 +20,13 @@ top of TRL's batched pass), and a ``(B G, D)`` buffer for a model of D trainable
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from transformers.trainer_utils import get_last_checkpoint
 
 from agents.llm.rewards import TaskReward
 from agents.llm.task_trainers import TaskGRPOTrainer
@@ -31,6 +34,8 @@ from agents.llm.trainers import task_grpo_config
 from agents.rules.baselines import group_advantages
 from agents.rules.snr import SNR_ESTIMATORS, SNRLearningRate, gradient_statistics
 
+# The SNR's running average, saved in each checkpoint folder.
+RATE_FILE = "oblr_po_rate.json"
 # TRL settings OBLR-PO needs: name -> (required value, why).
 REQUIRED: dict[str, tuple[Any, str]] = {
     "optim": ("sgd", "OBLR-PO's update is plain SGD at the SNR rate"),
@@ -110,6 +115,27 @@ class OBLRPOTrainer(TaskGRPOTrainer):
             estimator=snr_estimator,
         )
         self.last_step: dict[str, Any] = {}
+
+    def _save_rng_state(self, output_dir: str) -> None:
+        """Trainer saves a checkpoint's RNG state here; the SNR's running average goes beside it (a resumed run
+        continues the same rate schedule)."""
+        super()._save_rng_state(output_dir)
+        (Path(output_dir) / RATE_FILE).write_text(json.dumps(self.rate.state_dict()))
+
+    def train(self, resume_from_checkpoint: str | bool | None = None, *args: Any, **kwargs: Any) -> Any:
+        """``Trainer.train``; resuming from a checkpoint also restores the SNR's running average saved with it."""
+        checkpoint = resume_from_checkpoint
+        if checkpoint is True:
+            checkpoint = get_last_checkpoint(self.args.output_dir)
+        if isinstance(checkpoint, (str, Path)):
+            saved = Path(checkpoint) / RATE_FILE
+            if not saved.is_file():
+                raise ValueError(
+                    f"resume_from_checkpoint {str(checkpoint)!r} holds no {RATE_FILE} (saved with save_only_model, or "
+                    "not an OBLRPOTrainer checkpoint): the SNR-governed rate cannot resume"
+                )
+            self.rate.load_state_dict(json.loads(saved.read_text()))
+        return super().train(resume_from_checkpoint, *args, **kwargs)
 
     def completion_scores(self, batch: dict[str, Any]) -> torch.Tensor:
         """s_i = grad_theta sum_t log p(y_it | x_i, y_i,<t) of every completion, over the trainable parameters in

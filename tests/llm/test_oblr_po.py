@@ -5,6 +5,7 @@ it lowers the test error of a weak base."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,23 @@ def test_settings_that_change_the_update_are_refused(
         trainer(task, encoding, tokenizer, tmp_path, max_grad_norm=1.0)
     with pytest.raises(ValueError, match="beta must be 0.0 for OBLR-PO"):
         trainer(task, encoding, tokenizer, tmp_path, beta=0.1)
+
+
+def test_a_resumed_run_continues_the_snr_average(
+    task: SequenceTask, encoding: PromptEncoding, tokenizer: Any, tmp_path: Path
+) -> None:
+    first = trainer(task, encoding, tokenizer, tmp_path, max_steps=2, save_strategy="steps", save_steps=1)
+    first.train()
+    assert first.rate.updates == 2
+    saved = json.loads((tmp_path / "checkpoint-1" / "oblr_po_rate.json").read_text())
+    assert saved["updates"] == 1 and saved["average"] > 0
+    resumed = trainer(task, encoding, tokenizer, tmp_path, max_steps=2)
+    resumed.train(resume_from_checkpoint=str(tmp_path / "checkpoint-1"))
+    assert resumed.rate.updates == 2  # one restored, one trained
+    (tmp_path / "checkpoint-1" / "oblr_po_rate.json").unlink()
+    with pytest.raises(ValueError, match="resume_from_checkpoint .* holds no oblr_po_rate.json"):
+        again = trainer(task, encoding, tokenizer, tmp_path, max_steps=2)
+        again.train(resume_from_checkpoint=str(tmp_path / "checkpoint-1"))
 
 
 @pytest.mark.slow
