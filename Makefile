@@ -29,10 +29,10 @@ install-dev: $(VENV)/.installed-dev
 # With ARGS the script picks a run folder of its own for those settings (it prints it).
 RUN_DIR ?= runs/figure1/paper
 run: install
-	@if [ -z "$(ARGS)" ]; then $(PY) scripts/figure1.py --run-dir $(RUN_DIR) \
+	@if [ -z "$(ARGS)" ]; then $(PY) -m scripts.figure1 --run-dir $(RUN_DIR) \
 		&& cp $(RUN_DIR)/figure1.png docs/figure1.png && cp $(RUN_DIR)/figure1_summary.json docs/figure1_summary.json \
 		&& echo "copied the figure and its numbers to docs/figure1.png and docs/figure1_summary.json"; \
-	else $(PY) scripts/figure1.py $(ARGS); fi
+	else $(PY) -m scripts.figure1 $(ARGS); fi
 
 # The test suite without the long learning runs (marked slow); `make test-all` runs them too.
 test: $(VENV)/.installed-test
@@ -50,7 +50,7 @@ docs: $(VENV)/.installed-docs
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 bench: install
-	$(PY) scripts/bench_env.py
+	$(PY) -m scripts.bench_env
 
 # The wheel as users get it: build, twine check, install in a fresh venv, smoke checks outside the checkout.
 check-wheel: $(VENV)/.installed-release

@@ -5,23 +5,26 @@ Llama sizes. Each measurement trains ``--steps`` steps of 8 prompts x 8 completi
 the same run: wall-clock time, and the process's CPU time (``time.process_time``, with one thread the work done,
 which other load on the machine does not inflate).
 
-    python scripts/bench_llm.py threads --steps 20
-    python scripts/bench_llm.py oblr --steps 10
+    python -m scripts.bench_llm --measure threads --steps 20
+    python -m scripts.bench_llm --measure oblr --steps 10
 """
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-if __package__ in (None, ""):  # run as ``python scripts/bench_llm.py``: make ``agents`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from agents.common.config_checks import check_choice
+from agents.experiment.cli import Script, parse_command_line
+from scripts.common.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[1]
 SIZES = ((32, 2), (64, 4), (128, 4))  # (hidden size, layers) of the tiny Llama
+MEASURES = ("threads", "oblr")
 
 
 def step_time(
@@ -78,44 +81,67 @@ def step_time(
     return 1000 * elapsed / steps, 1000 * cpu / steps, sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def in_fresh_process(*args: str) -> str:
-    """One measurement in its own interpreter (torch's thread pool is set once per process)."""
-    command = [sys.executable, __file__, "_one", *args]
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+def in_fresh_process(trainer_name: str, hidden_size: int, num_layers: int, threads: int, steps: int) -> list[str]:
+    """One measurement in its own interpreter (torch's thread pool is set once per process): wall ms, CPU ms and
+    parameters of ``step_time``."""
+    code = (
+        "from scripts.bench_llm import step_time; "
+        f"print(*step_time({trainer_name!r}, {hidden_size}, {num_layers}, {steps}, {threads}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
+    return done.stdout.strip().splitlines()[-1].split()
+
+
+@dataclass(frozen=True)
+class BenchLLMSettings(Settings):
+    """Settings of the TRL bridge's benchmark."""
+
+    measure: str = "threads"
+    """'threads': a ProcessGRPOTrainer step with one torch thread against two (twice); 'oblr': OBLRPOTrainer
+    against TaskGRPOTrainer for three tiny Llama sizes."""
+    steps: int = 10
+    """Optimiser steps per measurement."""
+
+    def check(self) -> None:
+        super().check()  # steps >= 1
+        check_choice(self, "measure", MEASURES)
+
+
+SCRIPT = Script("bench_llm", __doc__ or "", BenchLLMSettings)
+
+
+def threads(steps: int) -> None:
+    """Print a ProcessGRPOTrainer step's wall time with one torch thread and with two, twice."""
+    for repeat in range(2):
+        one = float(in_fresh_process("prm", 32, 2, 1, steps)[0])
+        two = float(in_fresh_process("prm", 32, 2, 2, steps)[0])
+        print(
+            f"repeat {repeat}: ProcessGRPOTrainer step, hidden 32: 1 thread {one:.0f} ms, "
+            f"2 threads {two:.0f} ms, ratio {two / one:.1f}",
+            flush=True,
+        )
+
+
+def oblr_cost(steps: int) -> None:
+    """Print OBLRPOTrainer's step time against TaskGRPOTrainer's, wall and CPU, for each size in ``SIZES``."""
+    for hidden, layers in SIZES:
+        grpo = in_fresh_process("grpo", hidden, layers, 1, steps)
+        oblr = in_fresh_process("oblr_po", hidden, layers, 1, steps)
+        print(
+            f"hidden {hidden}, {layers} layers, {grpo[2]} parameters: wall GRPO {float(grpo[0]):.0f} ms/step, "
+            f"OBLR-PO {float(oblr[0]):.0f} (ratio {float(oblr[0]) / float(grpo[0]):.1f}); CPU GRPO "
+            f"{float(grpo[1]):.0f}, OBLR-PO {float(oblr[1]):.0f} (ratio {float(oblr[1]) / float(grpo[1]):.1f})",
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="bench_llm.py", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("threads", "oblr", "_one"))
-    parser.add_argument("--steps", type=int, default=10, help="optimiser steps per measurement")
-    parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.steps < 1:
-        parser.error(f"--steps must be a positive integer, got {args.steps}")
-    if args.what == "_one":
-        name, hidden, layers, threads = args.rest
-        wall, cpu, params = step_time(name, int(hidden), int(layers), args.steps, int(threads))
-        print(f"{wall:.1f} {cpu:.1f} {params}")
-    elif args.what == "threads":
-        for repeat in range(2):
-            one = float(in_fresh_process("prm", "32", "2", "1", "--steps", str(args.steps)).split()[0])
-            two = float(in_fresh_process("prm", "32", "2", "2", "--steps", str(args.steps)).split()[0])
-            print(
-                f"repeat {repeat}: ProcessGRPOTrainer step, hidden 32: 1 thread {one:.0f} ms, "
-                f"2 threads {two:.0f} ms, ratio {two / one:.1f}",
-                flush=True,
-            )
+    settings = parse_command_line(SCRIPT, argv)[0]
+    if settings.measure == "threads":
+        threads(settings.steps)
     else:
-        for hidden, layers in SIZES:
-            grpo = in_fresh_process("grpo", str(hidden), str(layers), "1", "--steps", str(args.steps)).split()
-            oblr = in_fresh_process("oblr_po", str(hidden), str(layers), "1", "--steps", str(args.steps)).split()
-            print(
-                f"hidden {hidden}, {layers} layers, {grpo[2]} parameters: wall GRPO {float(grpo[0]):.0f} ms/step, "
-                f"OBLR-PO {float(oblr[0]):.0f} (ratio {float(oblr[0]) / float(grpo[0]):.1f}); CPU GRPO "
-                f"{float(grpo[1]):.0f}, OBLR-PO {float(oblr[1]):.0f} (ratio {float(oblr[1]) / float(grpo[1]):.1f})",
-                flush=True,
-            )
+        oblr_cost(settings.steps)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -226,7 +226,7 @@ def check_training() -> str:
     from agents.common.threads import limit_threads
     from agents.learners.paper_pg import PaperPG, PaperPGConfig
     from agents.policy.evaluation import LinearEvaluator
-    from agents.policy.policy import LinearPolicy
+    from agents.policy.linear import LinearPolicy
 
     limit_threads(1)
     envs = gym.make_vec("seqreward/Process-v0", num_envs=256, copy=False)

@@ -15,6 +15,7 @@ import torch
 
 from agents.common.config_checks import check_choice, check_positive, check_types
 from agents.common.seeding import derive_seed, row_seeds
+from agents.learners.contract import Trainable
 from agents.learners.training import (
     OPTIMIZERS,
     check_policy_fits,
@@ -27,7 +28,7 @@ from agents.learners.training import (
 )
 from agents.policy.choice import learning_rate_for
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy_grad import Policy
+from agents.policy.network_policy import Policy
 from agents.policy.rollout import rollout
 from agents.rules.adaptive import grad_norm
 from agents.rules.advantages import paper_advantages
@@ -52,7 +53,7 @@ class PaperPGConfig:
         check_choice(self, "optimizer", OPTIMIZERS)
 
 
-class PaperPG:
+class PaperPG(Trainable):
     """On-policy PG with a batch of ``envs.num_envs`` fresh contexts per step.
 
     Args:
@@ -78,7 +79,7 @@ class PaperPG:
         batch = rollout(self.envs, self.policy, self.generator, seed=self._env_seed)
         self._env_seed = None
         self.reward_queries += batch.reward_queries
-        advantages = paper_advantages(batch, self.task.reward, self.config.baseline)
+        advantages = paper_advantages(batch.rewards, batch.generated, self.task.reward, self.config.baseline)
         if batch.table is not None:  # on-policy: the behaviour's table is the policy's own
             grads = self.policy.score_from_table(batch.contexts, batch.tokens, batch.table, advantages, batch.generated)
         else:

@@ -9,7 +9,6 @@ The task as a reasoning-gym dataset and as a verifiers taskset lives in ``agents
 Needs the ``llm`` extra (``pip install seqreward[llm]``); nothing else in ``agents`` imports this package.
 """
 
-from agents.llm.base import sft_base_model
 from agents.llm.data import prompt_dataset, sft_dataset, test_dataset, training_contexts
 from agents.llm.encoding import PromptEncoding, encoding_ceiling
 from agents.llm.evaluation import CausalLMPolicy, ExactEvalCallback, lm_evaluate
@@ -25,6 +24,7 @@ from agents.llm.models import (
 )
 from agents.llm.oblr_po import OBLRPOTrainer, oblr_po_config
 from agents.llm.rewards import TaskReward, outcome_reward_func, process_reward_func
+from agents.llm.sft import sft_base_model
 from agents.llm.task_trainers import TaskGRPOTrainer, TaskRLOOTrainer
 from agents.llm.trainers import ProcessGRPOTrainer, per_token_advantages, task_grpo_config, task_rloo_config
 

@@ -15,12 +15,12 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 from transformers import PreTrainedModel, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from agents.experiment.tensorboard import QUERIES_KEY
 from agents.llm.encoding import PromptEncoding
 from agents.llm.models import answer_distributions, answer_log_probs, check_answer_head
 from agents.llm.rewards import TaskReward
 from agents.policy.evaluation import PolicyEvaluator
-from agents.policy.policy_grad import Policy
+from agents.policy.network_policy import Policy
+from agents.runs.tensorboard import QUERIES_KEY
 from seqreward_env import SequenceTask
 
 

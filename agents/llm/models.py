@@ -113,7 +113,7 @@ def tiny_causal_lm(
     if hidden_size % num_heads:
         raise ValueError(f"hidden_size must be a multiple of num_heads={num_heads}, got {hidden_size}")
     vocabulary = encoding.vocabulary
-    sizes = dict(
+    sizes: dict[str, Any] = dict(
         vocab_size=len(vocabulary),
         hidden_size=hidden_size,
         intermediate_size=2 * hidden_size,
@@ -129,7 +129,11 @@ def tiny_causal_lm(
     config = AnswerHeadLlamaConfig(answer_ids=encoding.answer_ids, **sizes) if answer_head else LlamaConfig(**sizes)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = AnswerHeadLlamaForCausalLM(config) if answer_head else LlamaForCausalLM(config)
+        model = (
+            AnswerHeadLlamaForCausalLM(config)
+            if isinstance(config, AnswerHeadLlamaConfig)
+            else LlamaForCausalLM(config)
+        )
     model.generation_config.pad_token_id = config.pad_token_id
     return model
 

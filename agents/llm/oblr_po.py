@@ -1,5 +1,5 @@
 """OBLR-PO inside TRL: GRPOTrainer with the score-norm weighted leave-one-out baseline and the SNR-governed
-learning rate, by the package's own rules (``agents.rules.baselines``, ``agents.rules.snr``).
+learning rate, by the package's own rules (``agents.rules.group_advantages``, ``agents.rules.snr``).
 
 "OBLR-PO: A Theoretical Framework for Stable Reinforcement Learning" (Huang, Sheng and Zheng, arXiv 2511.23310),
 read as ``agents.learners.group_pg`` reads it: with G completions per prompt and B prompts per step,
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from agents.llm.rewards import TaskReward
 from agents.llm.task_trainers import TaskGRPOTrainer
 from agents.llm.trainers import task_grpo_config
-from agents.rules.baselines import group_advantages
+from agents.rules.group_advantages import group_advantages
 from agents.rules.snr import SNR_ESTIMATORS, SNRLearningRate, gradient_statistics
 
 # The SNR's running average, saved in each checkpoint folder.
@@ -140,7 +140,7 @@ class OBLRPOTrainer(TaskGRPOTrainer):
     def completion_scores(self, batch: dict[str, Any]) -> torch.Tensor:
         """s_i = grad_theta sum_t log p(y_it | x_i, y_i,<t) of every completion, over the trainable parameters in
         ``model.parameters()`` order: ``(B G, D)`` float64 (one forward and backward pass per completion)."""
-        model = self.model
+        model = cast(torch.nn.Module, self.model)  # set by Trainer's __init__
         params = [p for p in model.parameters() if p.requires_grad]
         rows = []
         was_training = model.training
@@ -159,7 +159,7 @@ class OBLRPOTrainer(TaskGRPOTrainer):
 
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         output = super()._generate_and_score_completions(inputs)
-        group = self.num_generations
+        group = cast(int, self.num_generations)  # GRPOConfig always sets it
         returns = torch.as_tensor(self.task_reward.last_token_rewards.sum(axis=1))
         if returns.numel() != output["completion_ids"].shape[0] or returns.numel() % group:
             raise RuntimeError(
@@ -175,7 +175,7 @@ class OBLRPOTrainer(TaskGRPOTrainer):
         rate = self.rate(statistics)
         if self.optimizer is not None:  # None outside ``train`` (a batch scored on its own)
             for param_group in self.optimizer.param_groups:
-                param_group["lr"] = rate * self.max_completion_length  # the dr_grpo loss's 1/N undone
+                param_group["lr"] = rate * cast(int, self.max_completion_length)  # the dr_grpo loss's 1/N undone
         output["advantages"] = advantages.reshape(-1).to(output["completion_ids"].device, torch.float32)
         self.last_step = {
             "rewards": rewards,

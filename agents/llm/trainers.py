@@ -21,7 +21,6 @@ from trl import GRPOConfig, RLOOConfig
 
 from agents.llm.rewards import TaskReward
 from agents.llm.task_trainers import TaskGRPOTrainer
-from agents.policy.rollout import Rollout
 from agents.rules.advantages import paper_advantages
 
 
@@ -99,16 +98,7 @@ def per_token_advantages(token_rewards: torch.Tensor, completion_mask: torch.Ten
     width = completion_mask.shape[1]
     generated = torch.zeros(batch, length, dtype=torch.bool)
     generated[:, : min(length, width)] = completion_mask[:, :length].bool().cpu()
-    rollout = Rollout(
-        contexts=torch.zeros(batch, 0),
-        tokens=torch.zeros(batch, length, dtype=torch.long),
-        rewards=token_rewards.float().cpu(),
-        probs=torch.zeros(batch, length, 0),
-        generated=generated,
-        success=torch.zeros(batch, dtype=torch.bool),
-        reward_queries=0,
-    )
-    advantages = paper_advantages(rollout, "process", baseline)  # (B, N)
+    advantages = paper_advantages(token_rewards.float().cpu(), generated, "process", baseline)  # (B, N)
     out = torch.zeros(completion_mask.shape, dtype=torch.float32)
     out[:, : min(length, width)] = advantages[:, :width]
     return out.to(completion_mask.device)

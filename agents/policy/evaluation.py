@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.policy.policy import LinearPolicy
-from agents.policy.policy_grad import Policy
+from agents.policy.linear import LinearPolicy
+from agents.policy.network_policy import Policy
 from seqreward_env import SequenceTask, likelihood_quantile, linear_token_log_probs
 
 

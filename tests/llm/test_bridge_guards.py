@@ -105,8 +105,14 @@ def test_kl_to_a_config_built_model_uses_a_restricted_reference(
 ) -> None:
     make_config = task_grpo_config if trainer_class is TaskGRPOTrainer else task_rloo_config
     args = make_config(
-        task.seq_len, str(tmp_path), per_device_train_batch_size=8, num_generations=4, max_steps=1,
-        learning_rate=1e-2, use_cpu=True, beta=0.1,
+        task.seq_len,
+        str(tmp_path),
+        per_device_train_batch_size=8,
+        num_generations=4,
+        max_steps=1,
+        learning_rate=1e-2,
+        use_cpu=True,
+        beta=0.1,
     )
     model = tiny_causal_lm(encoding, seed=4)
     x = task.test_contexts(8)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from agents.common.config_checks import ConfigError
-from scripts import llm_figure1_analysis as analysis
-from scripts.llm_figure1 import QUICK, LLMFigure1Config, main, run_figure
+from scripts.llm_figure1 import analysis
+from scripts.llm_figure1.run import QUICK, LLMFigure1Config, main, run_figure
 
 
 def record(step: int, queries: int, error: float, tracked: list[float]) -> dict:
@@ -36,7 +36,10 @@ def test_summary_rows_and_table() -> None:
         "B": [[record(0, 0, 0.6, [0.0, 0.5]), record(5, 160, 0.5, [0.1, 0.6])]],
     }
     rows = analysis.summarise(
-        runs, {"A": np.array([0, 1]), "B": np.array([0])}, level=0.5, censored={"A": [True, False]},
+        runs,
+        {"A": np.array([0, 1]), "B": np.array([0])},
+        level=0.5,
+        censored={"A": [True, False]},
         learning_rates={"A": 0.001},
     )
     assert {k: rows[0]["lifted"][k] for k in ("mean", "min", "max")} == {"mean": 0.75, "min": 0.5, "max": 1.0}
@@ -76,7 +79,7 @@ def test_bad_settings_name_the_field() -> None:
         LLMFigure1Config(seeds=0)
     with pytest.raises(ConfigError, match="llm_learning_rates"):
         LLMFigure1Config(llm_learning_rates=())
-    with pytest.raises(ConfigError, match="min_steps must be at most max_steps"):
+    with pytest.raises(ConfigError, match=r"min_steps \(--min-steps\) must be at most max_steps"):
         LLMFigure1Config(min_steps=50, max_steps=40)
 
 

@@ -1,5 +1,5 @@
 """OBLR-PO inside TRL: on one batch, the trainer's advantages and learning rate are the package's rules
-(``agents.rules.baselines``, ``agents.rules.snr``) applied to scores computed here by another path, and its step
+(``agents.rules.group_advantages``, ``agents.rules.snr``) applied to scores computed here by another path, and its step
 is exactly theta + eta g; on a lossless id (the outcome reward of ``seqreward/RademacherProcess-v0``'s teacher)
 it lowers the test error of a weak base."""
 
@@ -24,7 +24,7 @@ from agents.llm import (
     sft_base_model,
     tiny_causal_lm,
 )
-from agents.rules.baselines import group_advantages
+from agents.rules.group_advantages import group_advantages
 from agents.rules.snr import SNRLearningRate, gradient_statistics
 from seqreward_env import SequenceTask
 from tests.llm.test_trl_bridge import env_rollout
@@ -140,15 +140,34 @@ def test_oblr_po_lowers_the_test_error_of_a_weak_base_on_a_lossless_id(
     every = np.array(np.meshgrid(*[[-1.0, 1.0]] * task.context_dim)).reshape(task.context_dim, -1).T
     every = every[task.margins(every) >= task.margin_condition].astype(np.float32)
     model = tiny_causal_lm(encoding, seed=0)
-    base = sft_base_model(model, tokenizer, task, encoding, every[every[:, 0] > 0], str(tmp_path / "sft"),
-                          target_test_error=0.7, max_steps=300, eval_every=10, test_size=256)
+    base = sft_base_model(
+        model,
+        tokenizer,
+        task,
+        encoding,
+        every[every[:, 0] > 0],
+        str(tmp_path / "sft"),
+        target_test_error=0.7,
+        max_steps=300,
+        eval_every=10,
+        test_size=256,
+    )
     reward = outcome_reward_func(task, encoding)
     callback = ExactEvalCallback(task, encoding, eval_every=25, test_size=256, reward_funcs=[reward])
     oblr = OBLRPOTrainer(
         model=model,
         reward_funcs=[reward],
-        args=oblr_po_config(task.seq_len, str(tmp_path / "oblr"), per_device_train_batch_size=32, num_generations=8,
-                            max_steps=100, learning_rate=0.002, use_cpu=True, seed=0, logging_steps=25),
+        args=oblr_po_config(
+            task.seq_len,
+            str(tmp_path / "oblr"),
+            per_device_train_batch_size=32,
+            num_generations=8,
+            max_steps=100,
+            learning_rate=0.002,
+            use_cpu=True,
+            seed=0,
+            logging_steps=25,
+        ),
         train_dataset=prompt_dataset(task, encoding, 100 * 4, seed=1),
         processing_class=tokenizer,
         callbacks=[callback],

@@ -147,7 +147,8 @@ def test_per_token_advantages_and_loss_are_the_paper_prm_rules(
     trainer, batch, inputs = trainer_and_batch(task, encoding, tokenizer, tmp_path)
     contexts = np.array([row["context"] for row in inputs], dtype=np.float32)
     answers = encoding.answers(batch["completion_ids"].tolist(), task.seq_len)
-    rules = paper_advantages(env_rollout(ENV_ID, contexts, answers), "process", None)
+    played = env_rollout(ENV_ID, contexts, answers)
+    rules = paper_advantages(played.rewards, played.generated, "process", None)
     assert rules.abs().sum() > 0 and (rules > 0).any() and (rules < 0).any()
     torch.testing.assert_close(batch["advantages"], rules)
     # TRL's loss on the batch has the gradient of the paper's PRM PG loss -(1 / BN) sum A_bi log p_bi

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.experiment.paper_task import draw_paper_task, save_task_arrays
-from agents.policy.policy import LinearPolicy
-from scripts import figure1
-from scripts import figure1_analysis as analysis
+from agents.analysis.paper_task import draw_paper_task, save_task_arrays
+from agents.policy.linear import LinearPolicy
+from scripts.figure1 import analysis
+from scripts.figure1 import run as figure1
 
 TINY = [
     "--seq-len", "5", "--vocab-size", "4", "--context-dim", "4", "--num-components", "4",
