@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: install install-dev run test test-all lint docs bench check-wheel clean
+.PHONY: install install-dev run test test-all test-openenv test-gem lint docs bench check-wheel clean
 
 # The package (editable) with the tested versions of its dependencies, torch pinned.
 $(VENV)/.installed: pyproject.toml constraints.txt seqreward_env/_version.py
@@ -41,8 +41,30 @@ test: $(VENV)/.installed-test
 test-all: $(VENV)/.installed-test
 	$(PY) -m pytest -q -n 2 $(ARGS)
 
+# Two clients that cannot share the test environment, each tested in a venv of its own against the package's
+# code (numpy and gymnasium are all seqreward_env needs; the server adds FastAPI, uvicorn, websockets, httpx,
+# tyro): OpenEnv 0.10 (its fastmcp needs mcp<2, verifiers 0.4 pins mcp==2.0.0) and GEM (gem-llm 0.1.0 pins
+# reasoning-gym==0.1.23, the llm extra has 0.1.25). Their versions are pinned in .ci/constraints-*.txt.
+OPENENV_VENV ?= .venv-openenv
+GEM_VENV ?= .venv-gem
+$(OPENENV_VENV)/.installed: .ci/constraints-openenv.txt
+	$(PYTHON) -m venv $(OPENENV_VENV)
+	$(OPENENV_VENV)/bin/python -m pip install --quiet -c .ci/constraints-openenv.txt openenv numpy gymnasium pytest fastapi uvicorn websockets httpx tyro
+	touch $@
+
+$(GEM_VENV)/.installed: .ci/constraints-gem.txt
+	$(PYTHON) -m venv $(GEM_VENV)
+	$(GEM_VENV)/bin/python -m pip install --quiet -c .ci/constraints-gem.txt gem-llm numpy gymnasium pytest
+	touch $@
+
+test-openenv: $(OPENENV_VENV)/.installed
+	PYTHONPATH=$(CURDIR) $(OPENENV_VENV)/bin/python -m pytest -q --noconftest -p no:cacheprovider tests/serve/test_openenv_client.py
+
+test-gem: $(GEM_VENV)/.installed
+	PYTHONPATH=$(CURDIR) $(GEM_VENV)/bin/python -m pytest -q --noconftest -p no:cacheprovider tests/serve/test_gem_env.py
+
 lint: $(VENV)/.installed-lint
-	$(PY) -m ruff check seqreward_env agents scripts tests
+	$(PY) -m ruff check seqreward_env seqreward_serve seqreward_tasks agents scripts tests
 	$(PY) -m mypy
 
 # The documentation site (MkDocs, Material, mkdocstrings) into site/; warnings fail the build.
@@ -57,4 +79,4 @@ check-wheel: $(VENV)/.installed-release
 	PY=$(PY) PYTHON=$(PYTHON) bash scripts/check_wheel.sh
 
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) $(OPENENV_VENV) $(GEM_VENV) *.egg-info

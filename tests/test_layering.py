@@ -1,4 +1,6 @@
-"""Imports run one way only: scripts -> agents -> seqreward_env; seqreward_env needs numpy and gymnasium only."""
+"""Imports run one way only: scripts -> agents -> seqreward_env; seqreward_env needs numpy and gymnasium only;
+seqreward_serve (the server) stands on seqreward_env beside agents and imports no learning code;
+seqreward_tasks (verifiers' plugin module) stands on agents and is imported by nothing in the project."""
 
 from __future__ import annotations
 
@@ -12,8 +14,31 @@ ROOT = Path(__file__).resolve().parents[1]
 ALLOWED = {
     "seqreward_env": {"numpy", "gymnasium", "seqreward_env"},
     "agents": None,  # anything but scripts
+    "seqreward_tasks": None,  # anything but scripts and the server
+    # the serve extra (FastAPI, uvicorn, websockets, httpx), tyro for the command line, and, in the one
+    # modules that wrap OpenEnv's own client and GEM, openenv (with its pydantic) and gem
+    "seqreward_serve": {
+        "numpy",
+        "gymnasium",
+        "seqreward_env",
+        "seqreward_serve",
+        "fastapi",
+        "uvicorn",
+        "websockets",
+        "httpx",
+        "tyro",
+        "openenv",
+        "pydantic",
+        "gem",
+    },
 }
-FORBIDDEN = {"seqreward_env": {"agents", "scripts", "torch"}, "agents": {"scripts"}}
+# seqreward_tasks, verifiers' plugin module for the id "seqreward-tasks", re-exports agents.llm's taskset: above agents.
+FORBIDDEN = {
+    "seqreward_env": {"agents", "scripts", "torch", "seqreward_serve", "seqreward_tasks"},
+    "agents": {"scripts", "seqreward_serve", "seqreward_tasks"},
+    "seqreward_serve": {"agents", "scripts", "torch", "seqreward_tasks"},
+    "seqreward_tasks": {"scripts", "seqreward_serve"},
+}
 STANDARD_LIBRARY = set(sys.stdlib_module_names)
 
 
@@ -27,7 +52,7 @@ def imported_roots(path: Path) -> set[str]:
     return roots
 
 
-@pytest.mark.parametrize("package", ["seqreward_env", "agents"])
+@pytest.mark.parametrize("package", ["seqreward_env", "agents", "seqreward_serve", "seqreward_tasks"])
 def test_no_upward_imports(package: str) -> None:
     files = sorted((ROOT / package).rglob("*.py"))
     assert files
@@ -37,9 +62,7 @@ def test_no_upward_imports(package: str) -> None:
         allowed = ALLOWED[package]
         if allowed is not None:
             extra = roots - allowed - STANDARD_LIBRARY
-            assert not extra, (
-                f"{path.relative_to(ROOT)} imports {extra}; seqreward_env may use numpy and gymnasium only"
-            )
+            assert not extra, f"{path.relative_to(ROOT)} imports {extra}; {package} may import only {sorted(allowed)}"
 
 
 # Inside agents/, each package may import only itself and the packages below it (ARCHITECTURE.md), in this
@@ -157,11 +180,22 @@ def project_import_graph(packages: tuple[str, ...]) -> dict[str, set[str]]:
     return {module: imported_modules(path, set(files)) - {module} for module, path in files.items()}
 
 
+PROJECT_PACKAGES = ("seqreward_env", "agents", "seqreward_serve", "seqreward_tasks", "scripts")
+
+
+def test_every_import_package_is_checked() -> None:
+    """A new top-level package of the project must be given a place in the layers above."""
+    packages = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"tests"}
+    assert packages == set(PROJECT_PACKAGES), sorted(packages ^ set(PROJECT_PACKAGES))
+    assert set(FORBIDDEN) | {"scripts"} == set(PROJECT_PACKAGES)
+
+
 def test_no_import_cycle_between_any_two_modules() -> None:
-    """No module reaches itself through imports, in agents/ and seqreward_env/ (agents/__init__.py, the public
-    API, imports the modules it names only for type checkers and on first use)."""
-    graph = project_import_graph(("seqreward_env", "agents", "scripts"))
+    """No module reaches itself through imports, in every package of the project (agents/__init__.py, the
+    public API, imports the modules it names only for type checkers and on first use)."""
+    graph = project_import_graph(PROJECT_PACKAGES)
     assert len(graph) > 50
+    assert {"seqreward_serve.app", "seqreward_serve.sessions", "seqreward_tasks", "scripts.bench_serve"} <= set(graph)
     cycles = import_cycles(graph)
     assert not cycles, "modules that import each other:\n" + "\n".join(" <-> ".join(cycle) for cycle in cycles)
 
@@ -176,6 +210,8 @@ def test_the_cycle_check_sees_a_circle_of_three_and_a_type_only_import(tmp_path:
     path.write_text(code)
     modules = {"agents.policy", "agents.policy.rollout", "agents.policy.kernels"}
     assert imported_modules(path, modules, tmp_path) == {"agents.policy.rollout", "agents.policy.kernels"}
+
+
 # Inside scripts/: the shared package (common) at the bottom, then one package per experiment, then the
 # single-module tools (benchmarks, demo, train_sb3, ...). Inside an experiment its modules rank
 # settings < analysis < jobs < plots < run < __main__ (the package's __init__ holds a docstring only). An

@@ -7,37 +7,33 @@ where it has something to add (a learner inherits them by subclassing ``Trainabl
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 
-class Trainable(Protocol):
+class Trainable:
     """One update, an evaluation and the state to checkpoint; the reward queries counted so far; and the hooks
     a finished run calls (``summary``, ``save_final``) or a budget in environment steps reads
     (``env_steps_per_update``)."""
 
-    if TYPE_CHECKING:  # read-only for type checkers: a learner may keep a counter or compute it (SB3's)
-
-        @property
-        def reward_queries(self) -> int:
-            """Reward queries the learner counted from the env's reports (a finished job reports it beside the
-            env's own count)."""
-            ...
+    reward_queries: int
+    """Reward queries the learner counted from the env's reports (a finished job reports it beside the env's
+    own count); a learner keeps it as a counter or computes it (SB3's)."""
 
     def train_step(self, step: int) -> dict[str, Any]:
         """One update; returns the metrics to log at ``step + 1``."""
-        ...
+        raise NotImplementedError(f"{type(self).__name__} does not define train_step")
 
     def evaluate(self) -> dict[str, Any]:
         """The current policy's evaluation metrics (``eval/...``)."""
-        ...
+        raise NotImplementedError(f"{type(self).__name__} does not define evaluate")
 
     def state_dict(self) -> dict[str, Any]:
         """Everything an exact resume needs (tensors and plain containers only)."""
-        ...
+        raise NotImplementedError(f"{type(self).__name__} does not define state_dict")
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a ``state_dict``."""
-        ...
+        raise NotImplementedError(f"{type(self).__name__} does not define load_state_dict")
 
     @property
     def env_steps_per_update(self) -> int:

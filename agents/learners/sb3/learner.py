@@ -123,6 +123,10 @@ class SB3Learner(Trainable):
         """Reward queries the env rows have answered so far (counted by the adapter from each step's info)."""
         return int(self.adapter.row_reward_queries.sum())
 
+    @reward_queries.setter
+    def reward_queries(self, value: int) -> None:
+        raise AttributeError("SB3Learner.reward_queries is counted from the env rows' reports and cannot be set")
+
     def train_step(self, step: int) -> dict[str, Any]:
         """One rollout of ``n_steps`` per row and one update. Returns SB3's ``train/`` scalars of the update
         (losses, ``train/n_updates``, ...) with the episodes that ended in the rollout: ``train/reward`` (mean
