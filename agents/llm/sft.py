@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
+from transformers.trainer_callback import PrinterCallback
 from trl import SFTConfig, SFTTrainer
 
 from agents.llm.data import sft_dataset
@@ -68,6 +69,7 @@ def sft_base_model(
         processing_class=tokenizer,
         callbacks=[callback],
     )
+    trainer.remove_callback(PrinterCallback)  # the exact evaluations are the record; no printed log dictionaries
     trainer.train()
     release_from_trainer(model)
     return callback.records

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from scripts.llm_figure1.analysis import Record, curve  # noqa: E402
 
-COLOURS = ("tab:red", "tab:green", "tab:blue", "tab:orange", "tab:cyan", "tab:purple")
+COLOURS = ("tab:red", "tab:green", "tab:blue", "tab:olive", "tab:brown", "tab:orange", "tab:cyan", "tab:purple")
 
 
 def draw(
