@@ -1,8 +1,10 @@
 """agents: policy-gradient learners for the seqreward environments.
 
-The sub-packages are the roles: ``agents.policy`` (what acts), ``agents.rules`` (how it learns: pure
-functions with their equations), ``agents.learners`` (the Trainables) and ``agents.experiment`` (run
-folders, the training loop, sweeps, command lines, statistics, seeding).
+The sub-packages are the roles, each importing only those before it: ``agents.common`` (config checks,
+seeding, threads), ``agents.runs`` (run folders and the files a run reads), ``agents.policy`` (what acts),
+``agents.rules`` (how it learns: pure functions with their equations), ``agents.learners`` (the
+``Trainable`` learners and their registry), ``agents.analysis`` (statistics and fits of what runs wrote) and
+``agents.experiment`` (jobs, the training loop, sweeps, command lines); ``agents.llm`` bridges to TRL.
 
 The public API below is imported on first use (PEP 562 ``__getattr__``): an eager import would load
 torch and the learners, about a second, for every ``import agents`` (the version check, the command
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
     from agents.common.seeding import check_seed, derive_seed, row_seeds, stream
     from agents.experiment.jobs import LEARNERS, Evaluation, Job, StopRule, TaskSpec, run_job
     from agents.experiment.loop import train
-    from agents.experiment.runs import Run
     from agents.experiment.sweep import run_sweep
     from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
     from agents.learners.best_of_m import BestOfM, BestOfMConfig
@@ -31,18 +32,19 @@ if TYPE_CHECKING:
     from agents.learners.sb3 import SB3Config, SB3Learner
     from agents.learners.uniform_pg import UniformPG, UniformPGConfig
     from agents.policy.choice import make_policy
+    from agents.policy.linear import LinearPolicy, uniform_policy
     from agents.policy.mixture import MixturePolicy
+    from agents.policy.network_policy import NetworkPolicy
     from agents.policy.networks import CausalTransformer, MarkovMLP
-    from agents.policy.policy import LinearPolicy, uniform_policy
-    from agents.policy.policy_grad import NetworkPolicy
     from agents.policy.rollout import Rollout, rollout
+    from agents.runs.folder import Run
 
 # public name -> the module that defines it
 _EXPORTS = {
-    "LinearPolicy": "agents.policy.policy",
+    "LinearPolicy": "agents.policy.linear",
     "MixturePolicy": "agents.policy.mixture",
-    "uniform_policy": "agents.policy.policy",
-    "NetworkPolicy": "agents.policy.policy_grad",
+    "uniform_policy": "agents.policy.linear",
+    "NetworkPolicy": "agents.policy.network_policy",
     "MarkovMLP": "agents.policy.networks",
     "CausalTransformer": "agents.policy.networks",
     "make_policy": "agents.policy.choice",
@@ -70,7 +72,7 @@ _EXPORTS = {
     "StopRule": "agents.experiment.jobs",
     "LEARNERS": "agents.experiment.jobs",
     "run_job": "agents.experiment.jobs",
-    "Run": "agents.experiment.runs",
+    "Run": "agents.runs.folder",
     "train": "agents.experiment.loop",
     "run_sweep": "agents.experiment.sweep",
     "check_seed": "agents.common.seeding",

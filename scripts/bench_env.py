@@ -10,9 +10,10 @@ import gymnasium as gym
 import numpy as np
 
 import seqreward_env  # noqa: F401  (registers the ids)
-from agents.common.config_checks import check_env_id, check_fields
 from agents.common.threads import limit_threads
-from agents.experiment.cli import parse_settings
+from agents.experiment.cli import Script, parse_command_line
+from agents.experiment.settings import check_env_rows
+from scripts.common.settings import EnvChoice
 
 
 def run(envs: gym.vector.VectorEnv, actions: np.ndarray, seed: int) -> tuple[float, float]:
@@ -32,25 +33,24 @@ def run(envs: gym.vector.VectorEnv, actions: np.ndarray, seed: int) -> tuple[flo
 
 
 @dataclass(frozen=True)
-class BenchEnvSettings:
+class BenchEnvSettings(EnvChoice):
     """Settings of the env benchmark."""
 
-    env_id: str = "seqreward/PaperOutcome-v1"
-    """Registered id to benchmark."""
     num_envs: int = 1024
     """Contexts stepped in lockstep."""
     episodes: int = 3
     """Episodes per row, timed back to back."""
-    seed: int = 0
-    """Seed of the contexts and of the random actions."""
 
-    def __post_init__(self) -> None:
-        check_fields(self)  # types, the seed in [0, 2^63), every count >= 1
-        check_env_id(self)
+    def check(self) -> None:
+        super().check()  # types, the seed in [0, 2^63), every count >= 1, --env-id
+        check_env_rows(self.env_id, self.num_envs, "num_envs")
+
+
+SCRIPT = Script("bench_env", __doc__ or "", BenchEnvSettings)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse_settings(BenchEnvSettings, argv, description=__doc__ or "", prog="bench_env.py")
+    args = parse_command_line(SCRIPT, argv)[0]
     limit_threads(1)  # both sides single-threaded: BLAS threads only contend on the task's tiny products
 
     native = gym.make_vec(args.env_id, num_envs=args.num_envs)

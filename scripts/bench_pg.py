@@ -20,12 +20,13 @@ import numpy as np
 import torch
 
 import seqreward_env  # noqa: F401  (registers the ids)
-from agents.common.config_checks import check_env_id, check_fields
 from agents.common.threads import limit_threads
-from agents.experiment.cli import parse_settings
+from agents.experiment.cli import Script, parse_command_line
+from agents.experiment.settings import check_env_rows
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
+from scripts.common.settings import EnvChoice
 from seqreward_env import SequenceTask
 
 
@@ -89,27 +90,26 @@ def time_interleaved(
 
 
 @dataclass(frozen=True)
-class BenchPGSettings:
+class BenchPGSettings(EnvChoice):
     """Settings of the PG step benchmark."""
 
-    env_id: str = "seqreward/PaperOutcome-v1"
-    """Registered id (its task is used)."""
     batch_size: int = 1024
     """Contexts per PG step."""
     repeats: int = 15
     """Timed steps per implementation (alternating)."""
     threads: int = 1
     """Torch and BLAS threads."""
-    seed: int = 0
-    """Seed of both implementations' contexts and sampling."""
 
-    def __post_init__(self) -> None:
-        check_fields(self)  # types, the seed in [0, 2^63), every count >= 1
-        check_env_id(self)
+    def check(self) -> None:
+        super().check()  # types, the seed in [0, 2^63), every count >= 1, --env-id
+        check_env_rows(self.env_id, self.batch_size, "batch_size")
+
+
+SCRIPT = Script("bench_pg", __doc__ or "", BenchPGSettings)
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_settings(BenchPGSettings, argv, description=__doc__ or "", prog="bench_pg.py")
+    args = parse_command_line(SCRIPT, argv)[0]
     limit_threads(args.threads)
 
     envs = gym.make_vec(args.env_id, num_envs=args.batch_size, copy=False)

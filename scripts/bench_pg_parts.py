@@ -13,24 +13,27 @@ Usage: ``python scripts/bench_pg_parts.py [--env-id ID] [--repeats 30]``
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 
 import seqreward_env  # noqa: F401  (registers the ids)
 from agents.common.threads import limit_threads
+from agents.experiment.cli import Script, parse_command_line
+from agents.experiment.settings import check_env_rows
 from agents.learners import paper_pg
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy import rollout as rollout_module
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from scripts.bench_pg import ReferencePG
+from scripts.common.settings import EnvChoice
 
 PARTS = (
     "env reset: contexts",
@@ -106,12 +109,25 @@ def profile(agent: PaperPG, repeats: int, between: Callable[[], object] | None) 
     return times
 
 
+@dataclass(frozen=True)
+class BenchPGPartsSettings(EnvChoice):
+    """Settings of the PG step's profile."""
+
+    batch_size: int = 1024
+    """Contexts per PG step."""
+    repeats: int = 30
+    """Timed steps each way."""
+
+    def check(self) -> None:
+        super().check()
+        check_env_rows(self.env_id, self.batch_size, "batch_size")
+
+
+SCRIPT = Script("bench_pg_parts", __doc__ or "", BenchPGPartsSettings)
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env-id", default="seqreward/PaperOutcome-v1", help="registered id (its task is used)")
-    parser.add_argument("--batch-size", type=int, default=1024, help="contexts per PG step")
-    parser.add_argument("--repeats", type=int, default=30, help="timed steps each way")
-    args = parser.parse_args(argv)
+    args = parse_command_line(SCRIPT, argv)[0]
     limit_threads(1)
     envs = gym.make_vec(args.env_id, num_envs=args.batch_size, copy=False)
     task = envs.unwrapped.task

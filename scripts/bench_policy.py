@@ -20,15 +20,18 @@ import gymnasium as gym
 import torch
 
 import seqreward_env  # noqa: F401  (registers the ids)
-from agents.common.config_checks import ConfigError, check_env_id, check_fields
+from agents.common.config_checks import ConfigError
 from agents.common.threads import limit_threads
-from agents.experiment.cli import parse_settings
+from agents.experiment.cli import Script, parse_command_line
+from agents.experiment.settings import check_env_rows
 from agents.learners.group_pg import GroupPG, GroupPGConfig
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.choice import POLICIES, make_policy
 from agents.policy.evaluation import PolicyEvaluator
+from agents.policy.linear import LinearPolicy
+from agents.policy.network_policy import NetworkPolicy
 from agents.policy.networks import NetworkSizes
-from agents.policy.policy import LinearPolicy
+from scripts.common.settings import EnvChoice
 
 
 def best_time(function: Callable[[], Any], repeats: int) -> float:
@@ -50,7 +53,7 @@ def closed_form_against_autograd(
     linear = LinearPolicy(dim, vocab)
     linear.w1.data = torch.randn(dim, vocab, generator=generator) / dim**0.5
     linear.w2.data = torch.randn(vocab, vocab, generator=generator)
-    general = linear.general()
+    general = NetworkPolicy.from_linear(linear)
     contexts = torch.randn(batch, dim, generator=generator)
     tokens = torch.randint(0, vocab, (batch, length), generator=generator)
     weights = torch.randn(batch, length, generator=generator)
@@ -98,11 +101,10 @@ def train_step_throughput(
 
 
 @dataclass(frozen=True)
-class BenchPolicySettings:
-    """Settings of the policy benchmark."""
+class BenchPolicySettings(EnvChoice):
+    """Settings of the policy benchmark (``--env-id``: the task of part 2)."""
 
     env_id: str = "seqreward/Process-v0"
-    """The task of part 2."""
     batch: int = 1024
     """Episodes per train step (part 2): a multiple of 8, at least 16."""
     repeats: int = 5
@@ -118,9 +120,9 @@ class BenchPolicySettings:
     heads: int = 2
     """Transformer attention heads (must divide --hidden)."""
 
-    def __post_init__(self) -> None:
-        check_fields(self)  # types, every count >= 1
-        check_env_id(self)
+    def check(self) -> None:
+        super().check()  # types, every count >= 1, --env-id
+        check_env_rows(self.env_id, self.batch, "batch")
         if self.batch < 16 or self.batch % 8:
             raise ConfigError(f"batch (--batch) must be a multiple of 8, at least 16, got {self.batch}", "batch")
         for name in self.policies.split(","):
@@ -132,8 +134,11 @@ class BenchPolicySettings:
             raise ConfigError(f"--hidden / --layers / --heads: {error}", "heads") from None
 
 
+SCRIPT = Script("bench_policy", __doc__ or "", BenchPolicySettings)
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = parse_settings(BenchPolicySettings, argv, description=__doc__ or "", prog="bench_policy.py")
+    args = parse_command_line(SCRIPT, argv)[0]
     policies = args.policies.split(",")
     sizes = NetworkSizes(args.hidden, args.layers, args.heads)
     limit_threads(args.threads)

@@ -11,23 +11,27 @@ Prints one table; ratios are within the run (the machine's load moves both sides
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import torch
 
 import seqreward_env  # noqa: F401  (registers the ids)
+from agents.common.config_checks import ConfigError
 from agents.common.threads import limit_threads
+from agents.experiment.cli import Script, parse_command_line
+from agents.experiment.settings import check_task_sizes
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.choice import make_policy
 from agents.policy.evaluation import PolicyEvaluator
+from agents.policy.network_policy import NetworkPolicy
 from agents.policy.networks import NetworkSizes
-from agents.policy.policy_grad import NetworkPolicy
 from agents.policy.rollout import rollout
+from scripts.common.settings import ResponseLength
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 
@@ -118,18 +122,40 @@ def check_equal(task: SequenceTask, cached: NetworkPolicy, recomputed: Recompute
     return largest
 
 
+@dataclass(frozen=True)
+class BenchRolloutSettings(ResponseLength):
+    """Settings of the rollout benchmark."""
+
+    batch: int = 1024
+    """Rows per PG step (and per generate call)."""
+    seq_len: int = 32
+    vocab_size: int = 32
+    context_dim: int = 32
+    hidden: int = 32
+    """Transformer width."""
+    layers: int = 2
+    """Transformer blocks."""
+    heads: int = 2
+    """Attention heads (must divide --hidden)."""
+    repeats: int = 5
+    """Timed rounds (the median is reported)."""
+    threads: int = 1
+    """Torch threads."""
+
+    def check(self) -> None:
+        super().check()
+        check_task_sizes(self.task(), self.batch, "batch")
+        try:
+            NetworkSizes(self.hidden, self.layers, self.heads)
+        except ValueError as error:
+            raise ConfigError(f"--hidden / --layers / --heads: {error}", "heads") from None
+
+
+SCRIPT = Script("bench_rollout", __doc__ or "", BenchRolloutSettings)
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=1024, help="rows per PG step (and per generate call)")
-    parser.add_argument("--seq-len", type=int, default=32, help="N, tokens per response")
-    parser.add_argument("--vocab-size", type=int, default=32, help="k")
-    parser.add_argument("--context-dim", type=int, default=32, help="d")
-    parser.add_argument("--hidden", type=int, default=32, help="transformer width")
-    parser.add_argument("--layers", type=int, default=2, help="transformer blocks")
-    parser.add_argument("--heads", type=int, default=2, help="attention heads")
-    parser.add_argument("--repeats", type=int, default=5, help="timed rounds (the median is reported)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    args = parser.parse_args(argv)
+    args = parse_command_line(SCRIPT, argv)[0]
     limit_threads(args.threads)
     shape = {"seq_len": args.seq_len, "vocab_size": args.vocab_size, "context_dim": args.context_dim}
     task = SequenceTask(**shape, num_components=args.vocab_size, reward="process")

@@ -8,11 +8,10 @@ its per-row Python loop costs the same on both sides and so narrows the ratio.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,12 @@ import numpy as np
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
-from agents.common.config_checks import ConfigError, check_env_id, check_fields, check_json_object
+from agents.common.config_checks import ConfigError, check_json_object
 from agents.common.threads import limit_threads
-from agents.experiment.cli import parse_settings
+from agents.experiment.cli import Script, parse_command_line
+from agents.experiment.settings import check_env_rows
 from agents.learners.sb3 import make_dummy_vec_env, make_sb3_vec_env, sequence_policy_kwargs
+from scripts.common.settings import DeviceSettings, EnvChoice
 
 
 def rollout_timer(env: VecEnv, *, n_steps: int, rollouts: int, seed: int, device: str) -> Callable[[], float]:
@@ -73,11 +74,10 @@ def compare(envs: dict[str, VecEnv], *, n_steps: int, rollouts: int, seed: int, 
 
 
 @dataclass(frozen=True)
-class BenchSB3Settings:
+class BenchSB3Settings(DeviceSettings, EnvChoice):
     """Settings of the SB3 rollout benchmark."""
 
     env_id: str = "seqreward/Process-v0"
-    """Registered seqreward id."""
     env_kwargs: str = "{}"
     """JSON keyword arguments of the env, e.g. '{"seq_len": 4}'."""
     num_envs: tuple[int, ...] = (1024,)
@@ -86,10 +86,6 @@ class BenchSB3Settings:
     """PPO steps per env per rollout."""
     rollouts: int = 9
     """Timed rollouts per side (the median counts)."""
-    seed: int = 0
-    """Seed of both sides."""
-    device: str = "cpu"
-    """Torch device of the policy."""
     threads: int = 1
     """Torch CPU threads, both sides (1 is fastest for these MLPs)."""
     monitor: bool = False
@@ -97,21 +93,28 @@ class BenchSB3Settings:
     output: str | None = None
     """Write the numbers to this JSON file."""
 
-    def __post_init__(self) -> None:
-        check_fields(self)  # types, the seed in [0, 2^63), every count >= 1
-        check_env_id(self)
+    def check(self) -> None:
+        super().check()  # types, the seed in [0, 2^63), every count >= 1, --env-id, --device
         check_json_object(self, "env_kwargs")
         if not self.num_envs or min(self.num_envs) < 1:
             raise ConfigError(f"num_envs (--num-envs) must be one or more counts >= 1, got {self.num_envs}", "num_envs")
         if self.output is not None and (not self.output.strip() or Path(self.output).is_dir()):
             raise ConfigError(f"output (--output) must name a file, got {self.output!r}", "output")
+        for rows in self.num_envs:
+            check_env_rows(self.env_id, rows, "num_envs", **self.env_object())
+
+    def env_object(self) -> dict[str, Any]:
+        """``env_kwargs`` parsed."""
+        return check_json_object(self, "env_kwargs")
 
 
-def parse_args(argv: list[str] | None = None) -> Any:
-    """The checked settings of a command line, ``env_kwargs`` parsed and ``output`` a path."""
-    settings = parse_settings(BenchSB3Settings, argv, description=__doc__ or "", prog="bench_sb3.py")
-    output = None if settings.output is None else Path(settings.output)
-    return argparse.Namespace(**{**asdict(settings), "env_kwargs": json.loads(settings.env_kwargs), "output": output})
+SCRIPT = Script("bench_sb3", __doc__ or "", BenchSB3Settings)
+
+
+def parse_args(argv: list[str] | None = None) -> BenchSB3Settings:
+    """The checked settings of a command line."""
+    settings: BenchSB3Settings = parse_command_line(SCRIPT, argv)[0]
+    return settings
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -134,8 +137,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             return VecMonitor(env) if args.monitor else env
 
         sides = {
-            "adapter": wrap(make_sb3_vec_env(args.env_id, num_envs, **args.env_kwargs)),
-            "dummy": wrap(make_dummy_vec_env(args.env_id, num_envs, **args.env_kwargs)),
+            "adapter": wrap(make_sb3_vec_env(args.env_id, num_envs, **args.env_object())),
+            "dummy": wrap(make_dummy_vec_env(args.env_id, num_envs, **args.env_object())),
         }
         result.update(compare(sides, n_steps=args.n_steps, rollouts=args.rollouts, seed=args.seed, device=args.device))
         result["ratio"] = result["adapter"]["steps_per_s"] / result["dummy"]["steps_per_s"]
@@ -145,8 +148,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         )
         results.append(result)
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(results, indent=2))
+        output = Path(args.output)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(results, indent=2))
     return results
 
 

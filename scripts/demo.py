@@ -9,13 +9,16 @@ import gymnasium as gym
 import numpy as np
 
 import seqreward_env
-from agents.common.config_checks import check_fields
-from agents.experiment.cli import parse_settings
+from agents.experiment.cli import Script, parse_command_line
+from agents.experiment.settings import check_env_rows
+from scripts.common.settings import Settings
 from seqreward_env import likelihood_quantile
+
+ENV_ID = "seqreward/PaperOutcome-v1"
 
 
 @dataclass(frozen=True)
-class DemoSettings:
+class DemoSettings(Settings):
     """Settings of the demo."""
 
     num_envs: int = 1024
@@ -23,14 +26,18 @@ class DemoSettings:
     seed: int = 0
     """Seed of the rollout."""
 
-    def __post_init__(self) -> None:
-        check_fields(self)  # types, the seed in [0, 2^63), num_envs >= 1
+    def check(self) -> None:
+        super().check()  # types, the seed in [0, 2^63), num_envs >= 1
+        check_env_rows(ENV_ID, self.num_envs, "num_envs")
+
+
+SCRIPT = Script("demo", __doc__ or "", DemoSettings)
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_settings(DemoSettings, argv, description=__doc__ or "", prog="demo.py")
+    args = parse_command_line(SCRIPT, argv)[0]
 
-    envs = gym.make_vec("seqreward/PaperOutcome-v1", num_envs=args.num_envs)
+    envs = gym.make_vec(ENV_ID, num_envs=args.num_envs)
     task = envs.unwrapped.task
     rng = np.random.default_rng(args.seed)
     start = time.perf_counter()

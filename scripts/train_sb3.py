@@ -22,23 +22,23 @@ uninterrupted run would. ``--fresh`` removes only the files the folder's ``manif
 unchanged since (never a file of yours), and refuses while an output it would write again was edited.
 
 Example:
-    python scripts/train_sb3.py --algo ppo --env-id seqreward/Process-v0 --total-timesteps 300000
+    python -m scripts.train_sb3 --algo ppo --env-id seqreward/Process-v0 --total-timesteps 300000
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import seqreward_env
 from agents.common.config_checks import ConfigError, check_choice, check_fields, check_json_object
-from agents.experiment.cli import command_line
+from agents.experiment.cli import RunFlags, Script, parse_command_line
 from agents.experiment.jobs import Evaluation, Job, TaskSpec, run_job
-from agents.experiment.run_files import RunFolderError, clear_run_folder
-from agents.experiment.runs import CHECKPOINT, CONFIG, DONE, METRICS
+from agents.experiment.settings import check_device, check_rows
 from agents.learners.sb3.config import ALGORITHMS, SB3Config
+from agents.runs.files import RunFolderError, clear_run_folder
+from agents.runs.folder import CHECKPOINT, CONFIG, DONE, METRICS
 
 __all__ = ["QUICK", "TrainSB3Settings", "main", "make_job", "parse_args"]
 
@@ -78,12 +78,15 @@ class TrainSB3Settings:
         check_choice(self, "algo", ALGORITHMS)
         check_choice(self, "env_id", seqreward_env.ENV_IDS)
         SB3Config(algo=self.algo, algo_kwargs=self.algo_object(), device=self.device)
+        if self.device != "auto":  # SB3's own choice: a GPU where torch sees one
+            check_device(self.device)
         try:
-            TaskSpec(self.env_object(), env_id=self.env_id).build()
+            task = TaskSpec(self.env_object(), env_id=self.env_id).build()
         except (TypeError, ValueError) as error:
             raise ConfigError(
                 f"env_kwargs (--env-kwargs) do not make a task of {self.env_id}: {error}", "env_kwargs"
             ) from None
+        check_rows(task, self.num_envs, "num_envs")
 
     def env_object(self) -> dict[str, Any]:
         """``env_kwargs`` parsed (a ``ConfigError`` naming the flag unless it is a JSON object)."""
@@ -118,20 +121,20 @@ def make_job(settings: TrainSB3Settings, run_dir: Path, *, show_progress: bool =
     )
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[TrainSB3Settings, Any]:
+SCRIPT = Script(
+    "train_sb3",
+    __doc__ or "",
+    TrainSB3Settings,
+    quick=QUICK,
+    quick_help="a short run (20,480 environment steps)",
+    run_folder="run folder (default runs/sb3/<algo>-<env>-<seed>)",
+)
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[TrainSB3Settings, RunFlags]:
     """The checked settings of a command line and its other flags (``run_dir`` filled in)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    settings, flags = command_line(
-        TrainSB3Settings,
-        QUICK if "--quick" in argv else TrainSB3Settings(),
-        argv,
-        description=__doc__ or "",
-        prog="train_sb3.py",
-        quick_help="a short run (20,480 environment steps)",
-        run_dir_help="run folder (default runs/sb3/<algo>-<env>-<seed>)",
-    )
-    flags.run_dir = flags.run_dir or settings.default_run_dir()
-    return settings, flags
+    settings, flags = parse_command_line(SCRIPT, argv)
+    return settings, replace(flags, run_dir=flags.run_dir or settings.default_run_dir())
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -15,6 +15,10 @@ import numpy as np
 
 from seqreward_env._checks import check_array, check_int, check_memory, check_real
 
+# The mixture's defaults (arXiv 2603.06957's setting): M = 32 components, noise scale sigma = 0.05.
+MIXTURE_COMPONENTS = 32
+MIXTURE_SIGMA = 0.05
+
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 # The mixture's noise is drawn as sigma * N(0, 1) in float64: past this, sigma only overflows (the noise is
 # clipped to norm sigma and the context rescaled to norm sqrt(d), so larger values change nothing else).
@@ -53,7 +57,9 @@ class MixtureContexts(ContextDistribution):
 
     name = "mixture"
 
-    def __init__(self, context_dim: int, num_components: int = 32, sigma: float = 0.05) -> None:
+    def __init__(
+        self, context_dim: int, num_components: int = MIXTURE_COMPONENTS, sigma: float = MIXTURE_SIGMA
+    ) -> None:
         self.context_dim = check_int("context_dim", context_dim, 1)
         self.num_components = check_int("num_components", num_components, 1)
         self.sigma = check_real("sigma", sigma, 0.0)
@@ -154,14 +160,29 @@ class PoolContexts(ContextDistribution):
         return PoolContexts(self.pool[keep])
 
 
-def make_distribution(contexts: Any, context_dim: int, num_components: int, sigma: float) -> ContextDistribution:
-    """Build the distribution named by ``contexts`` ("mixture", "rademacher") or a pool from an array."""
-    if isinstance(contexts, str):
-        if contexts == "mixture":
-            return MixtureContexts(context_dim, num_components, sigma)
-        if contexts == "rademacher":
-            return RademacherContexts(context_dim)
+def make_distribution(
+    contexts: Any, context_dim: int, num_components: int = MIXTURE_COMPONENTS, sigma: float = MIXTURE_SIGMA
+) -> ContextDistribution:
+    """Build the distribution named by ``contexts`` ("mixture", "rademacher") or a pool from an array.
+    ``num_components`` and ``sigma`` are the mixture's: any other kind of contexts refuses a value other than
+    their defaults, naming it, instead of ignoring it."""
+    if isinstance(contexts, str) and contexts == "mixture":
+        return MixtureContexts(context_dim, num_components, sigma)
+    if isinstance(contexts, str) and contexts != "rademacher":
         raise ValueError(f"contexts must be 'mixture', 'rademacher' or an array of contexts, got {contexts!r}")
+    if isinstance(contexts, str):
+        kind = f"{contexts!r} contexts"
+    else:
+        kind = f"a {type(contexts).__name__}" if isinstance(contexts, ContextDistribution) else "a pool of contexts"
+    mixture_settings = (("num_components", num_components, MIXTURE_COMPONENTS), ("sigma", sigma, MIXTURE_SIGMA))
+    for name, value, default in mixture_settings:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != default:
+            raise ValueError(
+                f"{name}={value!r} does not apply to {kind}: it is a setting of the 'mixture' contexts only; "
+                f"leave {name} unset"
+            )
+    if isinstance(contexts, str):
+        return RademacherContexts(context_dim)
     if isinstance(contexts, ContextDistribution):
         return contexts
     pool = PoolContexts(contexts)

@@ -1,7 +1,7 @@
 """The paper's own Figure-1 task: the teacher and test set the official code draws for seed 0, shipped as
 arrays (``data/paper_task_seed0.npz``), so the paper's ids and ``make run`` ask the paper's questions.
 
-The arrays were drawn with torch (see ``agents.experiment.paper_task.draw_paper_task``, which draws any seed);
+The arrays were drawn with torch (see ``agents.analysis.paper_task.draw_paper_task``, which draws any seed);
 this module only reads them, so ``seqreward_env`` stays free of torch.
 """
 

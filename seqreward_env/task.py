@@ -14,7 +14,14 @@ import numpy as np
 
 from seqreward_env import evaluation
 from seqreward_env._checks import check_array, check_int, check_memory, check_real
-from seqreward_env.contexts import ContextDistribution, MixtureContexts, PoolContexts, make_distribution
+from seqreward_env.contexts import (
+    MIXTURE_COMPONENTS,
+    MIXTURE_SIGMA,
+    ContextDistribution,
+    MixtureContexts,
+    PoolContexts,
+    make_distribution,
+)
 from seqreward_env.paper import paper_task_arrays
 from seqreward_env.targets import greedy_targets
 
@@ -56,8 +63,8 @@ class SequenceTask:
         vocab_size: int = 4,
         context_dim: int = 8,
         contexts: Any = "mixture",
-        num_components: int = 32,
-        sigma: float = 0.05,
+        num_components: int = MIXTURE_COMPONENTS,
+        sigma: float = MIXTURE_SIGMA,
         teacher: tuple[Any, Any] | None = None,
         task_seed: int = 0,
         margin: float | None = None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.metadata
+import importlib.util
 import math
 import re
 import subprocess
@@ -27,6 +28,9 @@ from pathlib import Path
 
 DISTRIBUTION = "seqreward"
 PACKAGES = ("seqreward_env", "agents")
+# Every import package the wheel ships: the two above, the server and verifiers' plugin module (their files are
+# checked; they are not imported, as they need their extras).
+WHEEL_PACKAGES = (*PACKAGES, "seqreward_serve", "seqreward_tasks")
 DATA_FOLDER = "seqreward_env/data"
 # Checkout files that are not part of the source release.
 NOT_IN_SDIST = {".gitignore", ".gitattributes"}
@@ -74,7 +78,10 @@ def fail_if_missing(what: str, expected: set[str], present: set[str], fix: str) 
 
 def installed_files(package: str) -> set[str]:
     """Files of an installed import package, as POSIX paths relative to the folder that holds it."""
-    folder = Path(importlib.import_module(package).__file__ or "").resolve().parent
+    spec = importlib.util.find_spec(package)  # found, not imported: some packages need an extra to import
+    if spec is None or spec.origin is None:
+        raise SmokeFailure(f"the import package {package!r} is not installed")
+    folder = Path(spec.origin).resolve().parent
     names = {path.relative_to(folder.parent).as_posix() for path in folder.rglob("*") if path.is_file()}
     return {name for name in names if not is_cache(name)}
 
@@ -147,11 +154,11 @@ def check_pins(source: Path) -> str:
 
 def check_package_files(source: Path) -> str:
     """Every module and data file the checkout has under the import packages is in the installed wheel."""
-    expected = source_files(source, PACKAGES)
-    present = set().union(*(installed_files(package) for package in PACKAGES))
+    expected = source_files(source, WHEEL_PACKAGES)
+    present = set().union(*(installed_files(package) for package in WHEEL_PACKAGES))
     fix = "Include them in the wheel ([tool.setuptools] packages / package-data in pyproject.toml)."
     fail_if_missing("the installed wheel", expected, present, fix)
-    return f"all {len(expected)} files of {', '.join(PACKAGES)} installed"
+    return f"all {len(expected)} files of {', '.join(WHEEL_PACKAGES)} installed"
 
 
 def check_data_files(source: Path) -> str:
@@ -226,7 +233,7 @@ def check_training() -> str:
     from agents.common.threads import limit_threads
     from agents.learners.paper_pg import PaperPG, PaperPGConfig
     from agents.policy.evaluation import LinearEvaluator
-    from agents.policy.policy import LinearPolicy
+    from agents.policy.linear import LinearPolicy
 
     limit_threads(1)
     envs = gym.make_vec("seqreward/Process-v0", num_envs=256, copy=False)

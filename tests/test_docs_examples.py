@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from agents.experiment.cli import Script, parse_command_line
+
 USAGE = Path(__file__).resolve().parents[1] / "docs" / "usage.md"
 # Every other page of the documentation site (usage.md has its own tests below).
 DOCS_PAGES = sorted(path for path in USAGE.parent.rglob("*.md") if path != USAGE)
@@ -74,19 +76,22 @@ def test_docs_pages_have_examples() -> None:
 
 
 def script_command_lines(path: Path) -> list[list[str]]:
-    """Every ``python scripts/<name>.py ...`` line of the fenced bash blocks, split as the shell would."""
+    """Every ``python -m scripts.<name> ...`` line of the fenced bash blocks, split as the shell would."""
     lines = [line for block in BASH_BLOCK.findall(path.read_text()) for line in block.splitlines()]
-    return [shlex.split(line, comments=True) for line in lines if line.startswith("python scripts/")]
+    return [shlex.split(line, comments=True) for line in lines if line.startswith("python -m scripts.")]
 
 
 def test_usage_command_lines_parse() -> None:
     """The command lines shown run as written: each script accepts its flags (nothing is trained here)."""
     commands = script_command_lines(USAGE)
-    assert {command[1] for command in commands} >= {
-        "scripts/train_sb3.py",
-        "scripts/bench_sb3.py",
-        "scripts/compare_sb3.py",
-    }
+    assert {command[2] for command in commands} >= {"scripts.train_sb3", "scripts.bench_sb3", "scripts.compare_sb3"}
     for command in commands:
-        script = importlib.import_module("scripts." + Path(command[1]).stem)
-        script.parse_args(command[2:])
+        parse_command_line(declared_script(command[2]), command[3:])
+
+
+def declared_script(module: str) -> Script:
+    """The command-line declaration of ``python -m <module>``: an experiment's (in its settings) or a tool's."""
+    try:
+        return importlib.import_module(f"{module}.settings").EXPERIMENT.script  # type: ignore[no-any-return]
+    except ModuleNotFoundError:
+        return importlib.import_module(module).SCRIPT  # type: ignore[no-any-return]

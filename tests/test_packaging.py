@@ -64,12 +64,12 @@ def test_public_api_resolves_lazily() -> None:
     import subprocess
     import sys
 
-    code = "import sys, agents; print(sorted(m for m in ('torch', 'agents.experiment.runs') if m in sys.modules))"
+    code = "import sys, agents; print(sorted(m for m in ('torch', 'agents.runs.folder') if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
     exported = set(agents.__all__) - {"__distribution__", "__version__"}
     assert exported == set(agents._EXPORTS)
     for name in agents.__all__:
         assert getattr(agents, name) is not None, name
-    assert agents.LinearPolicy.__module__ == "agents.policy.policy"
+    assert agents.LinearPolicy.__module__ == "agents.policy.linear"
     assert agents.train.__module__ == "agents.experiment.loop"

@@ -1,12 +1,16 @@
-"""Command lines generated from config dataclasses with ``tyro``: one flag per field, its help from the field's
-docstring, checked by the config before any work; and the run folder of an experiment (``--run-dir``,
-``--fresh``, its marker file)."""
+"""The one command-line path of every script under ``scripts/`` (``python -m scripts.<name>``): flags
+generated from a settings dataclass with ``tyro`` (one flag per field, its help from the field's docstring),
+checked by the settings' ``__post_init__`` before any work, a refusal printed as one line naming the flag,
+the value and what is allowed; and an experiment's run folder (``--run-dir``, ``--fresh``, its lock and
+its marker file)."""
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import dataclasses
+import io
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -15,10 +19,10 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import tyro
+from filelock import FileLock, Timeout
 
 from agents.common.threads import limit_threads
-from agents.experiment.input_files import read_json
-from agents.experiment.run_files import (
+from agents.runs.files import (
     RunFolderError,
     atomic_write_json,
     atomic_write_text,
@@ -27,36 +31,205 @@ from agents.experiment.run_files import (
     only_names,
     record_written,
 )
+from agents.runs.inputs import read_json
+
+T = TypeVar("T")
+EXPERIMENT_MARKER = "experiment.json"
+EXPERIMENT_LOCK = "experiment.lock"  # held while a process runs the experiment in the folder
+
+
+@dataclasses.dataclass(frozen=True)
+class Script:
+    """What a script declares for its command line (``python -m scripts.<name>``).
+
+    ``settings`` is the settings dataclass (one flag per field); ``quick`` its small setting (``--quick``
+    makes it the defaults every other flag overrides; None: the script has no ``--quick``); ``run_folder``
+    the help of ``--run-dir`` (None: the script takes no run-folder flags ``--run-dir``, ``--fresh`` and
+    ``--no-progress``)."""
+
+    name: str
+    description: str
+    settings: type
+    quick: Any = None
+    quick_help: str = "a small setting"
+    run_folder: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFlags:
+    """The flags beside the settings: ``--quick``, ``--run-dir`` (None: the script's default), ``--fresh``,
+    ``--no-progress``."""
+
+    quick: bool = False
+    run_dir: Path | None = None
+    fresh: bool = False
+    no_progress: bool = False
+
+
+def _flag(kind: Any, help_text: str, default: Any) -> tuple[Any, Any]:
+    return Annotated[kind, tyro.conf.FlagCreatePairsOff, tyro.conf.arg(help=help_text)], dataclasses.field(
+        default=default
+    )
+
+
+def _command_class(script: Script) -> type:
+    """The dataclass tyro parses: the settings' fields as flat flags, then the script's other flags."""
+    fields: list[Any] = [("settings", tyro.conf.OmitArgPrefixes[script.settings])]  # type: ignore[valid-type,misc,name-defined]
+    if script.quick is not None:
+        fields.append(("quick", *_flag(bool, script.quick_help, False)))
+    if script.run_folder is not None:
+        fields.append(("run_dir", Annotated[str | None, tyro.conf.arg(help=script.run_folder)], None))
+        fields.append(("fresh", *_flag(bool, "start over: remove what a previous run wrote in the run folder", False)))
+        fields.append(("no_progress", *_flag(bool, "no progress bars", False)))
+    return dataclasses.make_dataclass("Command", fields, frozen=True)
+
+
+def _one_line(report: str) -> str:
+    """tyro's error report as one line: its first section (what was wrong), and the flag's usage where the
+    report shows it (what is allowed). The report is a titled box whose sections are parted by rules; rich
+    draws it with or without side borders, in Unicode or ASCII, depending on the stream."""
+    rows = [row.strip().strip("│|╭╮╰╯").strip() for row in report.strip().splitlines()]
+    sections: list[list[str]] = [[]]
+    for row in rows[1:]:  # the first row is the box's title ("Value error", ...)
+        if row and set(row) <= set("─- "):  # a rule between sections, or the bottom border
+            sections.append([])
+        elif row:
+            sections[-1].append(row)
+    sections = [section for section in sections if section] or [[rows[0] if rows else "bad command line"]]
+    message = re.sub(r"^Error parsing (settings: )?", "", " ".join(sections[0]))
+    helptext = sections[1] if len(sections) > 1 and sections[1][0] == "Argument helptext:" else []
+    usage = helptext[1] if len(helptext) > 1 and helptext[1].startswith("--") else ""
+    return f"{message} (allowed: {usage})" if usage else message
+
+
+def parse_command_line(script: Script, argv: list[str] | None = None) -> tuple[Any, RunFlags]:
+    """The checked settings of a command line and its other flags. ``--help`` prints the flags and exits 0;
+    a bad flag or a value the settings refuse ends the program (exit 2) with one line naming the flag, the
+    value and what is allowed, before any work. The one way every script reads its flags."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command_class = _command_class(script)
+    base = script.quick if script.quick is not None and "--quick" in argv else script.settings()
+    report = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(report):
+            command = tyro.cli(
+                command_class,
+                args=argv,
+                default=command_class(settings=base),
+                description=script.description,
+                prog=f"python -m scripts.{script.name}",
+            )
+    except SystemExit as done:
+        if not done.code:
+            raise
+        print(f"{script.name}: error: {_one_line(report.getvalue())}", file=sys.stderr)
+        raise SystemExit(2) from None
+    flags = RunFlags(
+        quick=getattr(command, "quick", False),
+        run_dir=_run_dir(script.name, getattr(command, "run_dir", None)),
+        fresh=getattr(command, "fresh", False),
+        no_progress=getattr(command, "no_progress", False),
+    )
+    return command.settings, flags
+
+
+def _run_dir(name: str, given: str | None) -> Path | None:
+    """``--run-dir`` as a path: an empty one, or one naming a file, is refused like any bad flag (exit 2)."""
+    if given is None:
+        return None
+    problem = "must name a folder" if not given.strip() else ""
+    if not problem and Path(given).exists() and not Path(given).is_dir():
+        problem = "is a file, not a folder; give a folder"
+    if problem:
+        print(f"{name}: error: --run-dir {given!r} {problem}", file=sys.stderr)
+        raise SystemExit(2)
+    return Path(given)
 
 
 @dataclasses.dataclass(frozen=True)
 class Experiment:
-    """What an experiment script declares; ``run_experiment`` does the rest of its command line.
+    """What an experiment declares in its ``settings`` module; ``run_experiment`` does the rest.
 
-    ``run(config, run_dir, show_progress=...)`` runs (resuming what ``run_dir`` holds) and returns a
-    JSON-ready summary; ``describe(summary)`` is the text printed at the end; ``outputs`` the files
-    ``run`` writes besides ``<name>.json``; ``folders`` the other entries it writes in ``run_dir`` (what
-    ``--fresh`` removes, with the outputs and the marker ``experiment.json``).
+    ``config_class`` and ``quick`` are its settings and their small setting (the docstring of the module
+    that defines ``config_class`` is the command line's description); ``outputs`` the files its run
+    writes in the run folder (the first is named at the end), ``folders`` the other entries it writes there
+    (what ``--fresh`` removes, with the outputs, ``<name>.json`` and the marker ``experiment.json``), and
+    ``draw_folders`` a function of the settings naming more of them. Without ``--run-dir`` the run folder is
+    ``runs/<name>/<run_dir_name>``, the name formatted with the settings' fields and ``setting`` (``quick``
+    or ``full_setting``), e.g. ``"{setting}-seed{seed}"``.
+    ``summary_file``: ``run_experiment`` writes the summary the run returns to ``<name>.json`` (False: the
+    run writes that file itself).
     """
 
     name: str
-    description: str
     config_class: type
     quick: Any
-    check: Callable[[Any], None]
-    run: Callable[..., dict[str, Any]]
-    describe: Callable[[dict[str, Any]], str]
     outputs: tuple[str, ...]
-    quick_help: str = "a small setting that runs in a few minutes"
     folders: tuple[str, ...] = ("runs",)
+    quick_help: str = "a small setting that runs in a few minutes"
+    run_dir_name: str = "{setting}"
+    full_setting: str = "full"
+    draw_folders: Callable[[Any], tuple[str, ...]] | None = None
+    summary_file: bool = True
 
-    def written(self) -> tuple[str, ...]:
+    @property
+    def description(self) -> str:
+        """The docstring of the experiment's settings module: what ``--help`` prints first."""
+        return sys.modules[self.config_class.__module__].__doc__ or ""
+
+    @property
+    def script(self) -> Script:
+        """The experiment's command line: its settings, ``--quick`` and the run-folder flags."""
+        return Script(
+            self.name,
+            self.description,
+            self.config_class,
+            self.quick,
+            self.quick_help,
+            f"run folder (default {self.run_dir_text()})",
+        )
+
+    def run_dir_text(self) -> str:
+        """The default run folder as ``--help`` shows it: ``runs/figure1/<setting>-task<task_seed>-seed<seed>``."""
+        return f"runs/{self.name}/" + re.sub(r"\{(\w+)\}", r"<\1>", self.run_dir_name)
+
+    def run_dir(self, config: Any, flags: RunFlags) -> Path:
+        """``--run-dir``, else ``runs/<name>/<run_dir_name>`` for these settings."""
+        if flags.run_dir is not None:
+            return flags.run_dir
+        setting = "quick" if flags.quick else self.full_setting
+        return Path("runs") / self.name / self.run_dir_name.format(setting=setting, **dataclasses.asdict(config))
+
+    def written(self, config: Any = None) -> tuple[str, ...]:
         """Every entry the experiment writes directly in its run folder (the marker aside)."""
-        return only_names((*self.outputs, f"{self.name}.json", *self.folders))
+        more = self.draw_folders(config) if self.draw_folders is not None and config is not None else ()
+        return only_names((*self.outputs, f"{self.name}.json", *self.folders, *more))
 
 
-EXPERIMENT_MARKER = "experiment.json"
-T = TypeVar("T")
+def run_experiment(
+    experiment: Experiment,
+    run: Callable[..., dict[str, Any]],
+    describe: Callable[[dict[str, Any]], str],
+    argv: list[str] | None = None,
+) -> Path:
+    """Parse, lock and adopt the run folder (printed first), ``run(config, run_dir, show_progress=...)``
+    (which resumes what the folder holds and returns a JSON-ready summary), write ``<name>.json`` and print
+    ``describe(summary)``."""
+    config, flags = parse_command_line(experiment.script, argv)
+    limit_threads(1)  # the task's products are tiny: more BLAS threads only contend with the workers
+    run_dir = experiment.run_dir(config, flags)
+    started = time.perf_counter()
+    with experiment_folder(run_dir, experiment.name, experiment.written(config), fresh=flags.fresh):
+        print(f"{experiment.name} run folder: {run_dir}", flush=True)
+        summary = run(config, run_dir, show_progress=not flags.no_progress)
+        wall_seconds = time.perf_counter() - started
+        if experiment.summary_file:
+            summary["wall_seconds"] = wall_seconds
+            atomic_write_text(run_dir / f"{experiment.name}.json", json.dumps(summary, indent=1))
+    print(describe(summary))
+    files = ", ".join([str(run_dir / experiment.outputs[0]), *experiment.outputs[1:], f"{experiment.name}.json"])
+    print(f"wrote {files} in {wall_seconds:.0f} s; TensorBoard: tensorboard --logdir {run_dir}")
+    return run_dir
 
 
 def experiment_owner(run_dir: Path) -> str | None:
@@ -76,6 +249,11 @@ def experiment_owner(run_dir: Path) -> str | None:
     return owner
 
 
+def _held(run_dir: Path) -> list[str]:
+    """The entries of ``run_dir`` but the experiment's lock."""
+    return sorted(path.name for path in run_dir.iterdir() if path.name != EXPERIMENT_LOCK)
+
+
 def mark_experiment_folder(run_dir: Path, name: str) -> None:
     """Write the marker that makes ``run_dir`` a run folder of experiment ``name``. Only an empty (or new)
     folder is adopted, or one whose marker says it is ``name``'s: a folder holding anything else (a user's
@@ -84,8 +262,8 @@ def mark_experiment_folder(run_dir: Path, name: str) -> None:
     owner = experiment_owner(run_dir)
     if owner is not None and owner != name:
         raise SystemExit(f"--run-dir {run_dir} is the run folder of the {owner!r} experiment, not of {name!r}")
-    if owner is None and run_dir.exists() and any(run_dir.iterdir()):
-        held = sorted(path.name for path in run_dir.iterdir())
+    if owner is None and run_dir.exists() and _held(run_dir):
+        held = _held(run_dir)
         shown = ", ".join(held[:5]) + (", ..." if len(held) > 5 else "")
         raise SystemExit(
             f"--run-dir {run_dir}: holds files no {name} run wrote ({shown}) and nothing was changed; "
@@ -110,8 +288,10 @@ def start_fresh(run_dir: Path, name: str, written: tuple[str, ...]) -> None:
     owner = experiment_owner(run_dir)
     if owner is not None and owner != name:
         raise SystemExit(f"--fresh: {run_dir} is the run folder of another experiment; nothing was removed")
+    if owner is None and run_dir.is_dir() and not _held(run_dir):
+        return  # new, or holding only the lock this process took: nothing to remove
     try:
-        kept = clear_run_folder(run_dir, name, written)
+        kept = [path for path in clear_run_folder(run_dir, name, written) if path.name != EXPERIMENT_LOCK]
     except RunFolderError as error:
         raise SystemExit(str(error)) from None
     if kept:
@@ -122,21 +302,59 @@ def start_fresh(run_dir: Path, name: str, written: tuple[str, ...]) -> None:
 
 
 @contextmanager
-def experiment_folder(run_dir: Path, name: str, written: tuple[str, ...], *, fresh: bool) -> Iterator[None]:
-    """The run folder of experiment ``name`` around its work: ``--fresh`` first (``start_fresh``), the folder
-    adopted and marked (``mark_experiment_folder``), a ``RunFolderError`` of the work turned into a one-line
-    ``SystemExit``, and what the experiment wrote under ``written`` recorded in its manifest, also when the
-    work is interrupted."""
-    if fresh:
-        start_fresh(run_dir, name, written)
-    mark_experiment_folder(run_dir, name)
-    started_ns = time.time_ns()
+def experiment_lock(run_dir: Path, name: str) -> Iterator[None]:
+    """Hold ``run_dir``'s lock (``experiment.lock``, made with the folder if new) while the experiment
+    ``name`` works in it: a second process on the same folder is refused at once with ``SystemExit``, before
+    it reads anything there. A lock file this call made in a folder the experiment then refuses is removed
+    again, so that a refused folder is left as it was."""
+    check_run_dir(run_dir)
+    new_folder = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = run_dir / EXPERIMENT_LOCK
+    new_lock = not lock_path.exists()
+    lock = FileLock(str(lock_path), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise SystemExit(
+            f"{name}: --run-dir {run_dir} is in use by another process (it holds {lock_path}); wait for it to "
+            "finish, or give another --run-dir"
+        ) from None
     try:
         yield
-    except RunFolderError as error:  # a folder that holds another run, is in use, or holds a damaged file
-        raise SystemExit(f"{name}: {error}") from None
     finally:
-        record_outputs(run_dir, name, written, started_ns)
+        if new_lock and not _marked(run_dir, name):  # refused: leave the folder as it was
+            lock_path.unlink(missing_ok=True)
+            if new_folder and not any(run_dir.iterdir()):
+                run_dir.rmdir()
+        lock.release()
+
+
+def _marked(run_dir: Path, name: str) -> bool:
+    """Whether ``run_dir`` holds the marker of experiment ``name`` (a damaged marker: no)."""
+    try:
+        return json.loads((run_dir / EXPERIMENT_MARKER).read_text()).get("experiment") == name
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+@contextmanager
+def experiment_folder(run_dir: Path, name: str, written: tuple[str, ...], *, fresh: bool) -> Iterator[None]:
+    """The run folder of experiment ``name`` around its work: locked first (``experiment_lock``), then
+    ``--fresh`` (``start_fresh``), the folder adopted and marked (``mark_experiment_folder``), a
+    ``RunFolderError`` of the work turned into a one-line ``SystemExit``, and what the experiment wrote under
+    ``written`` recorded in its manifest, also when the work is interrupted."""
+    with experiment_lock(run_dir, name):
+        if fresh:
+            start_fresh(run_dir, name, written)
+        mark_experiment_folder(run_dir, name)
+        started_ns = time.time_ns()
+        try:
+            yield
+        except RunFolderError as error:  # a folder that holds another run, is in use, or holds a damaged file
+            raise SystemExit(f"{name}: {error}") from None
+        finally:
+            record_outputs(run_dir, name, written, started_ns)
 
 
 def record_outputs(run_dir: Path, name: str, written: tuple[str, ...], since_ns: int) -> None:
@@ -155,101 +373,3 @@ def record_outputs(run_dir: Path, name: str, written: tuple[str, ...], since_ns:
         elif path.is_dir() and manifest_owner(path) != "run":  # a run's folder lists its own files
             pending.extend(path.iterdir())
     record_written(run_dir, paths, name)
-
-
-def parse_settings(settings_class: type[T], argv: list[str] | None, *, description: str, prog: str) -> T:
-    """The settings dataclass ``settings_class`` from a command line (``tyro``: one flag per field, its help
-    from the field's docstring), checked by its ``__post_init__`` before any work: a bad flag or value ends the
-    program naming the flag. The one way every script parses its flags."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    return tyro.cli(settings_class, args=argv, description=description, prog=prog)
-
-
-def command_line(
-    config_class: type,
-    base: Any,
-    argv: list[str],
-    *,
-    description: str,
-    prog: str | None = None,
-    quick_help: str = "a small setting",
-    run_dir_help: str = "run folder",
-) -> tuple[Any, argparse.Namespace]:
-    """Parse ``argv`` with ``tyro``: one flag per field of ``config_class`` (help from the field docstrings,
-    real tuples, ``bool | None`` as None/True/False), defaults from ``base``, plus ``--quick``,
-    ``--run-dir``, ``--fresh`` and ``--no-progress``. A bad flag or a value the config refuses ends the
-    program, naming the flag, before any work. Returns the config and the other flags."""
-    fields: list[Any] = [
-        ("config", tyro.conf.OmitArgPrefixes[config_class]),  # type: ignore[valid-type,misc]
-        (
-            "quick",
-            Annotated[bool, tyro.conf.FlagCreatePairsOff, tyro.conf.arg(help=quick_help)],
-            dataclasses.field(default=False),
-        ),
-        ("run_dir", Annotated[str | None, tyro.conf.arg(help=run_dir_help)], dataclasses.field(default=None)),
-        (
-            "fresh",
-            Annotated[
-                bool,
-                tyro.conf.FlagCreatePairsOff,
-                tyro.conf.arg(help="start over: remove what a previous run wrote in the run folder"),
-            ],
-            dataclasses.field(default=False),
-        ),
-        (
-            "no_progress",
-            Annotated[bool, tyro.conf.FlagCreatePairsOff, tyro.conf.arg(help="no progress bars")],
-            dataclasses.field(default=False),
-        ),
-    ]
-    command_class = dataclasses.make_dataclass("Command", fields, frozen=True)
-    command = tyro.cli(command_class, args=argv, default=command_class(config=base), description=description, prog=prog)
-    if command.run_dir is not None and not command.run_dir.strip():
-        raise SystemExit(f"{prog or 'error'}: --run-dir must name a folder, got {command.run_dir!r}")
-    run_dir = None if command.run_dir is None else Path(command.run_dir)
-    if run_dir is not None and run_dir.exists() and not run_dir.is_dir():
-        raise SystemExit(f"{prog or 'error'}: --run-dir {run_dir}: is a file, not a folder; give a folder")
-    flags = argparse.Namespace(
-        quick=command.quick, run_dir=run_dir, fresh=command.fresh, no_progress=command.no_progress
-    )
-    return command.config, flags
-
-
-def parse_experiment_args(experiment: Experiment, argv: list[str] | None = None) -> tuple[Any, argparse.Namespace]:
-    """The checked settings of a command line and its other flags, ``run_dir`` filled in
-    (default ``runs/<name>/quick`` or ``runs/<name>/full``). ``--quick`` switches the defaults every other
-    flag overrides to the experiment's quick setting."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    quick = "--quick" in argv
-    config, args = command_line(
-        experiment.config_class,
-        experiment.quick if quick else experiment.config_class(),
-        argv,
-        description=experiment.description,
-        prog=f"{experiment.name}.py",
-        quick_help=experiment.quick_help,
-        run_dir_help=f"run folder (default runs/{experiment.name}/<setting>)",
-    )
-    try:
-        experiment.check(config)
-    except ValueError as error:
-        raise SystemExit(f"{experiment.name}.py: error: {error}") from None
-    args.run_dir = args.run_dir or Path("runs") / experiment.name / ("quick" if args.quick else "full")
-    return config, args
-
-
-def run_experiment(experiment: Experiment, argv: list[str] | None = None) -> Path:
-    """Parse, run in the run folder (printed first), write ``<name>.json`` and print the summary."""
-    config, args = parse_experiment_args(experiment, argv)
-    limit_threads(1)  # the task's products are tiny: more BLAS threads only contend with the workers
-    run_dir = args.run_dir
-    with experiment_folder(run_dir, experiment.name, experiment.written(), fresh=args.fresh):
-        print(f"{experiment.name} run folder: {run_dir}", flush=True)
-        started = time.perf_counter()
-        summary = experiment.run(config, run_dir, show_progress=not args.no_progress)
-        summary["wall_seconds"] = time.perf_counter() - started
-        atomic_write_text(run_dir / f"{experiment.name}.json", json.dumps(summary, indent=1))
-    print(experiment.describe(summary))
-    files = ", ".join([str(run_dir / experiment.outputs[0]), *experiment.outputs[1:], f"{experiment.name}.json"])
-    print(f"wrote {files} in {summary['wall_seconds']:.0f} s; TensorBoard: tensorboard --logdir {run_dir}")
-    return run_dir

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from agents.common.config_checks import check_count
-from agents.experiment.run_files import file_digest, file_problem
 from agents.policy.coverage import COVER_TAUS, PASS_AT_K, check_ks, check_taus
+from agents.runs.files import file_digest
+from agents.runs.problems import file_problem
 from seqreward_env import ENV_IDS, SequenceTask
 
 
@@ -23,7 +24,7 @@ from seqreward_env import ENV_IDS, SequenceTask
 class TaskSpec:
     """The task of a job: ``SequenceTask`` keyword arguments over the defaults of ``env_id`` (a registered
     id, or None for ``SequenceTask``'s own), with the teacher and test set of ``task_file`` (an ``.npz``
-    written by ``agents.experiment.paper_task.save_task_arrays``) when given."""
+    written by ``agents.analysis.paper_task.save_task_arrays``) when given."""
 
     keywords: Mapping[str, Any] = field(default_factory=dict)
     env_id: str | None = None
@@ -41,13 +42,20 @@ class TaskSpec:
         if self.task_file is not None and not isinstance(self.task_file, str):
             raise ValueError(f"task_file must be a path string or None, got {self.task_file!r}")
 
+    @property
+    def context_dim(self) -> int:
+        """The task's context dimension d (its keyword, else the env id's, else ``SequenceTask``'s default)."""
+        default = inspect.signature(SequenceTask).parameters["context_dim"].default
+        keywords = {**(ENV_IDS[self.env_id] if self.env_id is not None else {}), **self.keywords}
+        return int(keywords.get("context_dim", default))
+
     def build(self, reward: str | None = None) -> SequenceTask:
         """The task (with ``reward`` instead of its own when given)."""
         kwargs = {**(ENV_IDS[self.env_id] if self.env_id is not None else {}), **self.keywords}
         if reward is not None:
             kwargs["reward"] = reward
         if self.task_file is not None:
-            from agents.experiment.paper_task import load_task_arrays
+            from agents.analysis.paper_task import load_task_arrays
 
             arrays = load_task_arrays(self.task_file)
             kwargs.update(teacher=(arrays.teacher_w1, arrays.teacher_w2), test_set=arrays.test_contexts)
@@ -125,6 +133,14 @@ class Evaluation:
             raise ValueError(f"evaluation.growth must be a number >= 0, got {self.growth!r}")
         if self.off_support is not None and self.tracked is None:
             raise ValueError("evaluation.off_support indexes evaluation.tracked, which is None")
+        if self.tracked is not None:
+            count = len(tracked_contexts(self.tracked))
+            for index in self.off_support or ():
+                if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < count:
+                    raise ValueError(
+                        f"evaluation.off_support must hold indices into the {count} tracked contexts, integers in "
+                        f"[0, {count - 1}], got {index!r}"
+                    )
 
     def record(self) -> dict[str, Any]:
         """JSON-ready; the tracked contexts by their SHA-256 (they follow from the task and base model)."""
@@ -142,6 +158,29 @@ class Evaluation:
         if self.off_support is not None:
             record["off_support"] = [int(index) for index in self.off_support]
         return record
+
+
+def tracked_contexts(tracked: Any) -> np.ndarray:
+    """``evaluation.tracked`` as a ``(T, d)`` float32 array, T >= 1, refused unless every entry is a finite
+    number (in float32 too, as the evaluation computes)."""
+    try:
+        raw = np.asarray(tracked)
+        if raw.dtype.kind not in "biuf":  # strings or objects would be converted, not refused
+            raise TypeError(raw.dtype)
+        with np.errstate(over="ignore"):
+            array = raw.astype(np.float32)
+    except (TypeError, ValueError):
+        shown = repr(tracked) if len(repr(tracked)) <= 80 else repr(tracked)[:80] + "..."
+        raise ValueError(f"evaluation.tracked must be a (T, d) array of finite numbers, got {shown}") from None
+    if array.ndim != 2 or array.shape[0] == 0:
+        raise ValueError(f"evaluation.tracked must be a (T, d) array with T >= 1 contexts, got shape {raw.shape}")
+    finite = np.isfinite(array).all(axis=1)
+    if not finite.all():
+        row = int(np.argmin(finite))
+        raise ValueError(
+            f"evaluation.tracked must hold finite contexts (in float32), got {raw[row].tolist()!r} in row {row}"
+        )
+    return array
 
 
 def model_file(run_dir: str | Path, step: int) -> Path:

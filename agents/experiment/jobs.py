@@ -1,6 +1,6 @@
 """One contract for every run: a ``Job`` says what learns (a learner's name and its config), on which task,
 from which policy, for how long (a budget in the learner's unit), with which seed, evaluated how, and where
-it writes; ``run_job(job)`` runs it in its run folder (``agents.experiment.runs``) and returns its summary.
+it writes; ``run_job(job)`` runs it in its run folder (``agents.runs.folder``) and returns its summary.
 
 Every learner is built the same way, ``Learner(envs, policy, config, seed, evaluator)`` (SB3's learners bring
 their own network: ``SB3Learner(envs, None, config, seed, evaluator)``), and trained by the one loop
@@ -23,18 +23,19 @@ from typing import Any
 
 import numpy as np
 
+from agents.analysis.collapse import guard_run
 from agents.common.config_checks import check_count, check_types
 from agents.common.seeding import check_seed
 from agents.common.threads import limit_threads
-from agents.experiment.collapse import guard_run
-from agents.experiment.input_files import read_policy_file
-from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec, input_digest, model_file
+from agents.experiment.job_specs import Evaluation, StopRule, TaskSpec, input_digest, model_file, tracked_contexts
 from agents.experiment.loop import train
-from agents.experiment.run_files import file_problem
-from agents.experiment.runs import SOURCES, Run, finished_run, read_metrics
+from agents.learners.contract import Trainable
 from agents.learners.registry import LEARNERS, LearnerKind
 from agents.policy.choice import PolicyChoice, load_policy
 from agents.policy.evaluation import PolicyEvaluator
+from agents.runs.folder import SOURCES, Run, finished_run, read_metrics
+from agents.runs.inputs import read_policy_file
+from agents.runs.problems import file_problem
 from seqreward_env import SequenceVectorEnv
 
 FINAL_MODEL = "final_model.pt"
@@ -105,6 +106,13 @@ class Job:
         elif self.rows is not None:
             check_count("rows", self.rows, minimum=1)
         check_count("threads", self.threads, minimum=1)
+        if self.evaluation.tracked is not None:
+            width = tracked_contexts(self.evaluation.tracked).shape[1]
+            if width != self.task.context_dim:
+                raise ValueError(
+                    f"evaluation.tracked must hold contexts of the task's context_dim={self.task.context_dim} "
+                    f"columns, got {width} columns"
+                )
         if not kind.trains_policy:
             given = {
                 "base_model": self.base_model is not None,
@@ -133,7 +141,7 @@ class Job:
         sources = {"base_model": self.base_model, "task.task_file": self.task.task_file}
         return {
             "learner": self.learner,
-            "config": asdict(self.config),
+            "config": config_identity(self.config),
             "task": self.task.record(),
             "budget": self.budget,
             "unit": self.kind.unit,
@@ -146,6 +154,17 @@ class Job:
             "device": self.device,
             SOURCES: {name: path for name, path in sources.items() if path is not None},
         }
+
+
+def config_identity(config: Any) -> dict[str, Any]:
+    """A learner config as a run's identity holds it: ``asdict``, without a ``difficulty`` that is off (no
+    dynamic sampling, filter or curriculum), which changes nothing the run does; so a run folder written
+    before learners had that field still matches its job, and is reused rather than run again."""
+    record = asdict(config)
+    difficulty = getattr(config, "difficulty", None)
+    if difficulty is not None and not difficulty.active:
+        del record["difficulty"]
+    return record
 
 
 def run_job(job: Job) -> dict[str, Any]:
@@ -170,9 +189,10 @@ def run_job(job: Job) -> dict[str, Any]:
             policy = job.policy.make(task, job.device, seed=seed)
     evaluation = job.evaluation
     tracked = None if evaluation.tracked is None else np.asarray(evaluation.tracked, dtype=np.float32)
-    if kind.trains_policy:
+    classes = kind.classes()
+    if classes.evaluator is None:
         off_support = None if evaluation.off_support is None else np.asarray(evaluation.off_support, dtype=np.int64)
-        evaluator = PolicyEvaluator(
+        evaluator: Any = PolicyEvaluator(
             task,
             evaluation.test_size,
             tracked=tracked,
@@ -181,12 +201,13 @@ def run_job(job: Job) -> dict[str, Any]:
             cover_taus=evaluation.cover_taus,
         )
     else:
-        evaluator = kind.evaluator_class()(
+        evaluator = classes.evaluator(
             task, evaluation.test_size, pass_at_k=evaluation.pass_at_k, cover_taus=evaluation.cover_taus
         )
     options = {} if kind.log_dir is None else {"log_dir": folder / kind.log_dir}
-    agent = kind.learner_class()(envs, policy, job.config, job.seed, evaluator, **options)
-    per_update = int(getattr(agent, "env_steps_per_update", 1)) if kind.unit == "env_steps" else 1
+    build: Callable[..., Trainable] = classes.learner
+    agent = build(envs, policy, job.config, job.seed, evaluator, **options)
+    per_update = agent.env_steps_per_update if kind.unit == "env_steps" else 1
     total = math.ceil(job.budget / per_update)
     every = max(1, round(evaluation.every / per_update))
     run = Run(folder, record)
@@ -206,14 +227,13 @@ def run_job(job: Job) -> dict[str, Any]:
         )
         if policy is not None:
             policy.save(folder / FINAL_MODEL)
-        if hasattr(agent, "save_final"):
-            agent.save_final(folder)
+        agent.save_final(folder)
         summary = {
             "learner": job.learner,
             **summarize_run(folder, evaluation.stop),
             "reward_queries": int(agent.reward_queries),
             "env_reward_queries": int(envs.total_reward_queries),
-            **(agent.summary() if hasattr(agent, "summary") else {}),
+            **agent.summary(),
         }
         summary.update(guard_run(folder, read_metrics(folder), job.description))  # the collapse guard
         run.finish(summary)

@@ -1,29 +1,18 @@
-"""The one training loop: ``train`` drives any learner (a ``Trainable``) in a run folder
-(``agents.experiment.runs.Run``), evaluating, logging and checkpointing as it goes, and resumes it."""
+"""The one training loop: ``train`` drives any learner (a ``Trainable``, ``agents.learners.contract``) in a run folder
+(``agents.runs.folder.Run``), evaluating, logging and checkpointing as it goes, and resumes it."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection
-from typing import Any, Protocol
+from typing import Any
 
 from tqdm.auto import tqdm
 
 from agents.common.config_checks import check_count
-from agents.experiment.runs import EVENTS, Run
-from agents.experiment.tensorboard import log_hparams
-
-
-class Trainable(Protocol):
-    """What ``train`` drives: one update, an evaluation, and the state to checkpoint."""
-
-    def train_step(self, step: int) -> dict[str, Any]: ...
-
-    def evaluate(self) -> dict[str, Any]: ...
-
-    def state_dict(self) -> dict[str, Any]: ...
-
-    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+from agents.learners.contract import Trainable
+from agents.runs.folder import EVENTS, Run
+from agents.runs.tensorboard import log_hparams
 
 
 def train(

@@ -9,6 +9,10 @@ path (a shared file system): the runs write their folders there directly, so the
 node reads them as they are. A restore finds the trials that had finished and returns their recorded
 results; the others start again, and their jobs resume from their own run folders' checkpoints.
 
+A trial whose node is lost (or whose worker dies) is retried up to ``max_failures`` times, on whichever node has
+room: the retried trial runs its job again, and the job resumes from its run folder's last checkpoint, so the
+run neither loses nor repeats a step. Each trial reports the id of the Ray node it ran on (``node_id``).
+
 ``run_tune_search`` is the same over a named grid (a learning rate and a seed, say): each trial reports a
 number measured on its finished run, and the caller picks from the ``ResultGrid``.
 """
@@ -56,12 +60,20 @@ def experiment_name(description: str) -> str:
 
 def run_trial(config: dict[str, Any], function: Callable[[Any], Any], jobs: Sequence[Any]) -> None:
     """One Tune trial: run job ``config["index"]`` and report its result (as JSON: results of the sweeps are
-    strings and dicts of numbers)."""
+    strings and dicts of numbers) and the Ray node it ran on."""
+    import ray
     from ray import tune
 
     index = int(config["index"])
     result = function(jobs[index])
-    tune.report({"index": index, "result": json.dumps(result), "run_dir": str(jobs[index].run_dir)})
+    tune.report(
+        {
+            "index": index,
+            "result": json.dumps(result),
+            "run_dir": str(jobs[index].run_dir),
+            "node_id": ray.get_runtime_context().get_node_id(),
+        }
+    )
 
 
 def run_tune_sweep(
@@ -73,6 +85,7 @@ def run_tune_sweep(
     ray_address: str | None = None,
     max_concurrent: int = 0,
     on_result: Callable[[], None] | None = None,
+    max_failures: int = 3,
 ) -> list[Any]:
     """``[function(job) for job in jobs]`` as Ray Tune trials, in order; resumes the sweep if
     ``<storage>/ray_tune/<name>`` holds an interrupted one.
@@ -85,13 +98,15 @@ def run_tune_sweep(
         ray_address: a running cluster ("auto", "ray://head:10001"); None starts a local Ray.
         max_concurrent: the most trials at once (0: as many as the cluster's CPUs allow, one CPU each).
         on_result: called once per finished trial (a progress bar's update).
+        max_failures: how often a failed trial (its node lost, its worker killed) is run again; its job
+            resumes from its run folder's checkpoint.
     """
     from ray import tune
 
     storage = storage_for(jobs, storage_path)
     trainable = tune.with_parameters(run_trial, function=function, jobs=list(jobs))
     space = {"index": tune.grid_search(list(range(len(jobs))))}
-    grid = fit(trainable, space, storage, name, ray_address, max_concurrent, on_result)
+    grid = fit(trainable, space, storage, name, ray_address, max_concurrent, on_result, max_failures)
     trials = [grid[index] for index in range(len(grid))]
     results: list[Any] = [None] * len(jobs)
     seen = set()
@@ -137,6 +152,7 @@ def run_tune_search(
     ray_address: str | None = None,
     max_concurrent: int = 0,
     on_result: Callable[[], None] | None = None,
+    max_failures: int = 3,
 ) -> Any:
     """A Tune grid search over every point of ``jobs``: one trial per point runs ``function(job)`` in the
     job's run folder and reports ``metric(job.run_dir)``; resumes the search if ``<storage>/ray_tune/<name>``
@@ -149,7 +165,7 @@ def run_tune_search(
         axes: the names of the search space's dimensions (each a ``tune.grid_search`` over its values).
         metric: a module-level function of a finished job's run folder, the number the trial reports as
             ``"metric"`` (importable on the workers: from the installed package, not a script).
-        storage_path, name, ray_address, max_concurrent, on_result: as in ``run_tune_sweep``.
+        storage_path, name, ray_address, max_concurrent, on_result, max_failures: as in ``run_tune_sweep``.
 
     Returns:
         Tune's ``ResultGrid``: one result per point, whose ``metrics`` hold the axes' values, ``"metric"``
@@ -170,7 +186,7 @@ def run_tune_search(
         run_search_trial, function=function, jobs=dict(jobs), axes=list(axes), metric=metric
     )
     space = {axis: tune.grid_search(value) for axis, value in zip(axes, values, strict=True)}
-    grid = fit(trainable, space, storage, name, ray_address, max_concurrent, on_result)
+    grid = fit(trainable, space, storage, name, ray_address, max_concurrent, on_result, max_failures)
     reported = [grid[i].metrics for i in range(len(grid)) if grid[i].metrics and "metric" in grid[i].metrics]
     if len(reported) != len(points):
         raise RuntimeError(f"search {name!r} returned {len(reported)} results for {len(points)} trials")
@@ -185,14 +201,18 @@ def fit(
     ray_address: str | None,
     max_concurrent: int,
     on_result: Callable[[], None] | None,
+    max_failures: int = 3,
 ) -> Any:
     """Run (or restore and finish) the Tune experiment ``<storage>/ray_tune/<name>`` of one-CPU trials over
-    the search space ``space``; its ``ResultGrid``, after checking that no trial failed."""
+    the search space ``space``, each failed trial retried up to ``max_failures`` times; its ``ResultGrid``,
+    after checking that no trial failed for good."""
     import ray
     from ray import tune
 
     if max_concurrent < 0:
         raise ValueError(f"max_concurrent must be >= 0, got {max_concurrent!r}")
+    if isinstance(max_failures, bool) or not isinstance(max_failures, int) or max_failures < 0:
+        raise ValueError(f"max_failures must be an integer >= 0, got {max_failures!r}")
     name = experiment_name(name)
     if not ray.is_initialized():
         ray.init(address=ray_address, ignore_reinit_error=True, log_to_driver=False)
@@ -207,7 +227,11 @@ def fit(
             param_space=space,
             tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent or None),
             run_config=tune.RunConfig(
-                name=name, storage_path=str(storage / TUNE_FOLDER), verbose=0, callbacks=callbacks
+                name=name,
+                storage_path=str(storage / TUNE_FOLDER),
+                verbose=0,
+                callbacks=callbacks,
+                failure_config=tune.FailureConfig(max_failures=max_failures),
             ),
         )
     grid = tuner.fit()

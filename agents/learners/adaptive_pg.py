@@ -18,7 +18,7 @@ from typing import Any
 from agents.common.config_checks import check_types
 from agents.learners.theory_agent import TheoryAgent
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy_grad import Policy
+from agents.policy.network_policy import Policy
 from agents.policy.rollout import rollout
 from agents.rules.adaptive import adaptive_update
 from agents.rules.advantages import theory_advantages
@@ -60,7 +60,9 @@ class AdaptivePG(TheoryAgent):
         contexts = self.fresh_contexts(self.rows)
         batch = rollout(self.envs, self.policy, self.generator, contexts=contexts)
         self.reward_queries += batch.reward_queries
-        advantages = theory_advantages(self.task, batch)
+        advantages = theory_advantages(
+            batch.rewards, batch.success, batch.generated, self.task.reward, self.task.reward_high
+        )
         rewarded = advantages.sum(dim=1) > 0
         step_sizes = adaptive_update(self.policy, batch.contexts, batch.tokens, advantages, probs=batch.probs)
         self.updates += int(rewarded.sum())

@@ -12,8 +12,9 @@ import torch
 
 from agents.common.config_checks import check_at_least, check_types
 from agents.policy.evaluation import policy_token_log_probs
-from agents.policy.policy import NO_TOKEN, LinearPolicy
-from agents.policy.policy_grad import Policy
+from agents.policy.linear import LinearPolicy
+from agents.policy.network_policy import Policy
+from agents.policy.protocols import NO_TOKEN
 from agents.rules.tries import best_of_m_tries, process_repair_tries
 from seqreward_env import SequenceTask, SequenceVectorEnv
 

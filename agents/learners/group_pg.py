@@ -1,7 +1,7 @@
 """Group policy gradient: REINFORCE, RLOO, GRPO, Dr. GRPO and OBLR-PO on B contexts x G responses per step.
 
 One learning rule, one estimator per method (``METHODS``): every method samples the same way
-(``agents.learners.group_sampling``), forms its advantages A_bi (``agents.rules.baselines``) and ascends
+(``agents.learners.group_sampling``), forms its advantages A_bi (``agents.rules.group_advantages``) and ascends
 g = 1/(B G) sum_{b,i} A_bi s_bi, s_bi the score of response i to context b, computed in closed form per
 context so that the spread of the B per-context estimates g_b gives the gradient's trace variance and
 SNR at no extra cost. Choices shared by every method:
@@ -24,6 +24,8 @@ import numpy as np
 import torch
 
 from agents.common.config_checks import check_choice, check_interval, check_positive, check_types
+from agents.learners.contract import Trainable
+from agents.learners.difficulty import Difficulty, DifficultyConfig
 from agents.learners.group_sampling import GroupBatch, sample_groups, token_entropy
 from agents.learners.training import (
     OPTIMIZERS,
@@ -35,13 +37,13 @@ from agents.learners.training import (
 )
 from agents.policy.choice import learning_rate_for
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
-from agents.policy.policy_grad import Policy, unflatten
-from agents.rules.baselines import BASELINE_WEIGHTS, baseline_weights, group_advantages
+from agents.policy.linear import LinearPolicy
+from agents.policy.network_policy import Policy, unflatten
+from agents.rules.group_advantages import BASELINE_WEIGHTS, baseline_weights, group_advantages
 from agents.rules.snr import SNR_ESTIMATORS, SNRLearningRate, gradient_statistics
 from agents.rules.surrogates import clipped_ratio_weights, kl_penalty_weights
 
-# method -> the estimator of its advantages (agents.rules.baselines); OBLR-PO's is set by ``oblr_baseline``.
+# method -> the estimator of its advantages (agents.rules.group_advantages); OBLR-PO's is set by ``oblr_baseline``.
 METHODS: dict[str, str] = {
     "reinforce": "reinforce",
     "reinforce_mean": "batch_mean",
@@ -93,6 +95,8 @@ class GroupPGConfig:
     """OBLR-PO: 'plain' (||g||^2 / (tr Cov / B)) or 'debiased' (tr Cov / B subtracted from the numerator)."""
     paired_diagnostics: bool = True
     """Also log the trace variance of REINFORCE, RLOO and OBLR-PO's estimator on every batch."""
+    difficulty: DifficultyConfig = DifficultyConfig()
+    """Dynamic sampling, a difficulty filter and a curriculum (``agents.learners.difficulty``; off by default)."""
 
     def __post_init__(self) -> None:
         choices = {
@@ -123,13 +127,13 @@ class GroupPGConfig:
 
     @property
     def estimator(self) -> str:
-        """The advantage estimator of ``agents.rules.baselines`` this method uses."""
+        """The advantage estimator of ``agents.rules.group_advantages`` this method uses."""
         if self.method in ("oblr_po", "oblr_baseline"):
             return OBLR_BASELINES[self.oblr_baseline]
         return METHODS[self.method]
 
 
-class GroupPG:
+class GroupPG(Trainable):
     """Trains ``policy`` in place with one group method; ``envs.num_envs`` must be B * G.
 
     Args:
@@ -157,17 +161,32 @@ class GroupPG:
         )
         self.reward_queries = 0
         self.skipped_updates = 0
+        self.difficulty = (
+            Difficulty(config.difficulty, envs, policy, seed, group_size=config.group_size)
+            if config.difficulty.active
+            else None
+        )
 
     def train_step(self, step: int) -> dict[str, Any]:
         config = self.config
-        groups = sample_groups(
-            self.envs, self.policy, self.generator, self.context_rng, config.num_contexts, config.group_size
-        )
+        shaping: dict[str, Any] = {}
+        if self.difficulty is None:
+            groups = sample_groups(
+                self.envs, self.policy, self.generator, self.context_rng, config.num_contexts, config.group_size
+            )
+        else:  # dropped or filtered groups' queries are in the batch's count
+            groups, shaping = self.difficulty.sample(
+                self.policy, self.generator, config.num_contexts, config.group_size
+            )
         batch = groups.rollout
         self.reward_queries += batch.reward_queries
         rewards = groups.sequence_rewards
         weights = (
-            baseline_weights(self.policy, batch, config.baseline_weights) if "weighted" in config.estimator else None
+            baseline_weights(
+                self.policy, batch.contexts, batch.tokens, batch.probs, batch.generated, config.baseline_weights
+            )
+            if "weighted" in config.estimator
+            else None
         )
         advantages, baselines = group_advantages(
             rewards, config.estimator, weights.view_as(rewards) if weights is not None else None, config.std_epsilon
@@ -211,6 +230,9 @@ class GroupPG:
             metrics["diag/clip_fraction"] = float(np.mean(clip_fraction))
         if config.paired_diagnostics:
             metrics.update(self._paired_diagnostics(groups, rewards, weights, mask))
+        if self.difficulty is not None:
+            metrics.update(shaping)
+            metrics.update(self.difficulty.after_update(shaping["difficulty/drawn_success_rate"]))
         return metrics
 
     # ----- the pieces of a step -------------------------------------------------------------------
@@ -267,7 +289,8 @@ class GroupPG:
     ) -> dict[str, float]:
         """Trace variance and SNR of each unbiased estimator on this very batch (exact score-norm weights)."""
         if weights is None or self.config.baseline_weights != "score_norm":
-            weights = baseline_weights(self.policy, groups.rollout, "score_norm")
+            batch = groups.rollout
+            weights = baseline_weights(self.policy, batch.contexts, batch.tokens, batch.probs, batch.generated)
         out: dict[str, float] = {}
         for estimator in PAIRED_ESTIMATORS:
             advantages = group_advantages(rewards, estimator, weights.view_as(rewards)).advantages
@@ -292,6 +315,7 @@ class GroupPG:
             "env_reward_queries": env_query_count(self.envs),
             "skipped_updates": self.skipped_updates,
             "config": asdict(self.config),
+            "difficulty": None if self.difficulty is None else self.difficulty.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -304,6 +328,15 @@ class GroupPG:
         self.reward_queries = int(state["reward_queries"])
         set_env_query_count(self.envs, state["env_reward_queries"])
         self.skipped_updates = int(state["skipped_updates"])
+        if self.difficulty is not None:
+            self.difficulty.load_state_dict(state["difficulty"])
+
+    def summary(self) -> dict[str, Any]:
+        """With a difficulty: the env's query count over every env this learner asked (the curriculum's level
+        envs included); without one, the default (the job counts the learner's env)."""
+        if self.difficulty is None:
+            return {}
+        return {"env_reward_queries": env_query_count(self.envs) + self.difficulty.extra_env_queries()}
 
 
 def _k3(log_probs: torch.Tensor, reference_log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from agents.policy.policy import AutoregressivePolicy
+from agents.policy.protocols import AutoregressivePolicy
 from agents.policy.rollout import Rollout, rollout
 
 

@@ -15,6 +15,8 @@ import torch
 
 from agents.common.config_checks import check_choice, check_positive, check_types
 from agents.common.seeding import derive_seed, row_seeds
+from agents.learners.contract import Trainable
+from agents.learners.difficulty import Difficulty, DifficultyConfig
 from agents.learners.training import (
     OPTIMIZERS,
     check_policy_fits,
@@ -27,7 +29,7 @@ from agents.learners.training import (
 )
 from agents.policy.choice import learning_rate_for
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy_grad import Policy
+from agents.policy.network_policy import Policy
 from agents.policy.rollout import rollout
 from agents.rules.adaptive import grad_norm
 from agents.rules.advantages import paper_advantages
@@ -45,6 +47,9 @@ class PaperPGConfig:
     baseline: bool | None = None
     """Subtract the batch mean: None = the paper's choice (on for the outcome reward, off for the
     process reward, where it is the per-position batch mean of r_i)."""
+    difficulty: DifficultyConfig = DifficultyConfig()
+    """Dynamic sampling (the batch is the group), an oracle difficulty filter and a curriculum
+    (``agents.learners.difficulty``; off by default)."""
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -52,7 +57,7 @@ class PaperPGConfig:
         check_choice(self, "optimizer", OPTIMIZERS)
 
 
-class PaperPG:
+class PaperPG(Trainable):
     """On-policy PG with a batch of ``envs.num_envs`` fresh contexts per step.
 
     Args:
@@ -73,12 +78,20 @@ class PaperPG:
         self.generator = torch.Generator(device=policy.device).manual_seed(derive_seed(seed, "sampling"))
         self._env_seed: list[int] | None = row_seeds(seed, envs.num_envs, "env")
         self.reward_queries = 0
+        self.difficulty = (
+            Difficulty(config.difficulty, envs, policy, seed, group_size=1) if config.difficulty.active else None
+        )
 
     def train_step(self, step: int) -> dict[str, Any]:
-        batch = rollout(self.envs, self.policy, self.generator, seed=self._env_seed)
-        self._env_seed = None
+        shaping: dict[str, Any] = {}
+        if self.difficulty is None:
+            batch = rollout(self.envs, self.policy, self.generator, seed=self._env_seed)
+            self._env_seed = None
+        else:  # contexts from the difficulty's own stream; dropped batches' queries are in the count
+            groups, shaping = self.difficulty.sample(self.policy, self.generator, self.envs.num_envs, 1)
+            batch = groups.rollout
         self.reward_queries += batch.reward_queries
-        advantages = paper_advantages(batch, self.task.reward, self.config.baseline)
+        advantages = paper_advantages(batch.rewards, batch.generated, self.task.reward, self.config.baseline)
         if batch.table is not None:  # on-policy: the behaviour's table is the policy's own
             grads = self.policy.score_from_table(batch.contexts, batch.tokens, batch.table, advantages, batch.generated)
         else:
@@ -86,13 +99,17 @@ class PaperPG:
         scale = 1.0 / batch.tokens.numel()
         set_gradient(self.policy, [-g * scale for g in grads])  # loss = -mean(A log p)
         self.optimizer.step()
-        return {
+        metrics = {
             "train/reward": float(batch.returns.mean()),
             "train/success_rate": float(batch.success.float().mean()),
             "train/reward_queries": self.reward_queries,
             "train/grad_norm": grad_norm(grads) * scale,
             "train/learning_rate": self.learning_rate,
         }
+        if self.difficulty is not None:
+            metrics.update(shaping)
+            metrics.update(self.difficulty.after_update(shaping["difficulty/drawn_success_rate"]))
+        return metrics
 
     def evaluate(self) -> dict[str, Any]:
         return {**self.evaluator(self.policy), "train/reward_queries": self.reward_queries}
@@ -107,6 +124,7 @@ class PaperPG:
             "reward_queries": self.reward_queries,
             "env_reward_queries": env_query_count(self.envs),
             "config": asdict(self.config),
+            "difficulty": None if self.difficulty is None else self.difficulty.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -117,3 +135,12 @@ class PaperPG:
         self._env_seed = state["env_seed"]
         self.reward_queries = int(state["reward_queries"])
         set_env_query_count(self.envs, state["env_reward_queries"])
+        if self.difficulty is not None:
+            self.difficulty.load_state_dict(state["difficulty"])
+
+    def summary(self) -> dict[str, Any]:
+        """With a difficulty: the env's query count over every env this learner asked (the curriculum's level
+        envs included); without one, the default (the job counts the learner's env)."""
+        if self.difficulty is None:
+            return {}
+        return {"env_reward_queries": env_query_count(self.envs) + self.difficulty.extra_env_queries()}

@@ -10,10 +10,11 @@ import numpy as np
 import torch
 
 from agents.common.config_checks import check_at_least, check_positive, check_types
+from agents.learners.contract import Trainable
 from agents.learners.training import check_policy_fits, make_optimizer, set_gradient, task_of
 from agents.policy.choice import learning_rate_for
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy_grad import NetworkPolicy, Policy
+from agents.policy.network_policy import NetworkPolicy, Policy
 from agents.rules.adaptive import adaptive_step, grad_norm
 
 
@@ -36,7 +37,7 @@ class PretrainConfig:
         check_positive(self, "learning_rate")
 
 
-class Pretrainer:
+class Pretrainer(Trainable):
     """Trains ``policy`` in place on fresh contexts from the task labelled with the teacher's y* (the number
     of updates is the caller's budget: ``agents.experiment.jobs.Job`` or ``train``'s ``total_steps``).
 

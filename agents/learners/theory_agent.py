@@ -7,13 +7,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.learners.contract import Trainable
 from agents.learners.exploration import ExplorationConfig, is_high, native_vector_env, paper_tries, query_rewards
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy_grad import Policy
+from agents.policy.network_policy import Policy
 from seqreward_env import SequenceVectorEnv
 
 
-class TheoryAgent:
+class TheoryAgent(Trainable):
     """Base of the theory's agents: a native vector env, the trained policy and its evaluator.
 
     Every reward query goes through ``envs`` (``envs.total_reward_queries`` is the env's own count);

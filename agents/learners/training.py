@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.policy.policy_grad import Policy
+from agents.policy.network_policy import Policy
 
 OPTIMIZERS = ("adagrad", "sgd", "adam")
 

@@ -37,7 +37,7 @@ from agents.common.config_checks import check_at_least, check_types
 from agents.learners.exploration import greedy_responses, is_high
 from agents.learners.theory_agent import TheoryAgent
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy_grad import Policy
+from agents.policy.network_policy import Policy
 from agents.rules.adaptive import adaptive_update
 
 

@@ -17,13 +17,13 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 from transformers import PreTrainedModel, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from agents.experiment.tensorboard import QUERIES_KEY
 from agents.llm.encoding import PromptEncoding
-from agents.llm.models import answer_distributions, answer_log_probs
+from agents.llm.models import answer_distributions, answer_log_probs, check_answer_head
 from agents.llm.rewards import TaskReward
 from agents.policy.coverage import COVER_TAUS, PASS_AT_K
 from agents.policy.evaluation import PolicyEvaluator
-from agents.policy.policy_grad import Policy
+from agents.policy.network_policy import Policy
+from agents.runs.tensorboard import QUERIES_KEY
 from seqreward_env import SequenceTask
 
 
@@ -63,7 +63,12 @@ class CausalLMPolicy:
 
 
 def lm_evaluate(evaluator: PolicyEvaluator, model: PreTrainedModel, encoding: PromptEncoding) -> dict[str, Any]:
-    """The evaluator's ``eval/...`` metrics of ``model`` (in eval mode; its training mode restored)."""
+    """The evaluator's ``eval/...`` metrics of ``model`` (in eval mode; its training mode restored).
+
+    Raises ValueError when ``model``'s head does not restrict to ``encoding``'s answer tokens or was built for
+    another encoding: its exact metrics would describe a policy other than the one that samples.
+    """
+    check_answer_head(model, encoding)
     return evaluator(cast(Policy, CausalLMPolicy(model, encoding)))
 
 
@@ -85,11 +90,14 @@ class ExactEvalCallback(TrainerCallback):
         tracked: contexts whose likelihoods are logged one by one (as ``PolicyEvaluator`` takes them).
         off_support: the indices among ``tracked`` whose mean is ``eval/off_support_likelihood``.
         reward_funcs: the ``TaskReward`` functions whose queries are summed into ``train/reward_queries``.
-        log_dir: where to write ``metrics.jsonl`` and ``tb/`` (None: keep the records in memory only).
+        log_dir: where to write ``metrics.jsonl`` and ``tb/`` (None: keep the records in memory only); a folder
+            that already holds a ``metrics.jsonl`` is refused (a rerun would append to the old run's records).
         stop_at_test_error: stop training at the first evaluation whose test error is at most this (a base model
             of chosen weakness); None: never.
         pass_at_k: the k of the exact ``eval/pass@k``.
         cover_taus: the tau of ``eval/cover@tau``.
+
+    With ``reward_funcs``, every TRL log record also gets the exact reward queries (``reward_queries_log``).
     """
 
     def __init__(
@@ -119,11 +127,17 @@ class ExactEvalCallback(TrainerCallback):
         self.encoding, self.eval_every = encoding, eval_every
         self.reward_funcs = list(reward_funcs or [])
         self.log_dir = None if log_dir is None else Path(log_dir)
+        if self.log_dir is not None and (self.log_dir / "metrics.jsonl").exists():
+            raise ValueError(
+                f"log_dir {str(self.log_dir)!r} already holds a run's metrics.jsonl: give a new folder or remove it "
+                "(a rerun would append to its records)"
+            )
         if stop_at_test_error is not None and not 0.0 <= stop_at_test_error <= 1.0:
             raise ValueError(f"stop_at_test_error must lie in [0, 1] or be None, got {stop_at_test_error!r}")
         self.stop_at_test_error = stop_at_test_error
         self.records: list[dict[str, Any]] = []
         self._writer: SummaryWriter | None = None
+        self._logged_queries: tuple[int, dict[str, int]] = (0, {})
 
     @property
     def reward_queries(self) -> int:
@@ -161,6 +175,22 @@ class ExactEvalCallback(TrainerCallback):
             if self.stop_at_test_error is not None and record["eval/test_error"] <= self.stop_at_test_error:
                 control.should_training_stop = True
 
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not self.reward_funcs or logs is None:
+            return
+        exact = reward_queries_log(self.reward_funcs, state.global_step, self._logged_queries)
+        self._logged_queries = (state.global_step, {f.reward: f.reward_queries for f in self.reward_funcs})
+        logs.update(exact)
+        if state.log_history and state.log_history[-1].get("step") == state.global_step:
+            state.log_history[-1].update(exact)  # the record Trainer.log stored before calling back
+
     def on_train_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
@@ -169,3 +199,24 @@ class ExactEvalCallback(TrainerCallback):
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+def reward_queries_log(
+    reward_funcs: list[TaskReward], step: int, previous: tuple[int, dict[str, int]]
+) -> dict[str, float]:
+    """Exact reward queries for a TRL log record at optimiser step ``step``: ``reward_queries/<kind>`` (the total
+    answered so far) and ``reward_queries/<kind>_per_step`` (those answered since the ``previous`` record, given
+    as ``(step, {kind: total})``, divided by the steps between them).
+
+    TRL averages every value a reward function logs through ``log_metric`` over its logging window
+    (``GRPOTrainer.log``: sum / count of the values gathered since the last log), so a running total logged there
+    comes out as the window's mean total, not the total; these are read from the reward functions at log time.
+    """
+    last_step, last_totals = previous
+    out: dict[str, float] = {}
+    for func in reward_funcs:
+        out[f"reward_queries/{func.reward}"] = float(func.reward_queries)
+        if step > last_step:
+            spent = func.reward_queries - last_totals.get(func.reward, 0)
+            out[f"reward_queries/{func.reward}_per_step"] = spent / (step - last_step)
+    return out

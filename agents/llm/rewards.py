@@ -2,7 +2,7 @@
 context of its row and counting reward queries as the env counts them.
 
 TRL calls a reward function as ``func(prompts=..., completions=..., completion_ids=..., **columns)`` with the
-dataset's other columns (here ``context``) and ``log_metric``, and takes one float per completion. The scores
+dataset's other columns (here ``context``), and takes one float per completion. The scores
 come from the env's own rule (``SequenceTask.step_rewards``, position by position): the outcome reward pays
 ``reward_high`` when the whole response is y*, else ``reward_low``, and answers 1 query per completion; the
 process reward pays r_i = ``reward_high`` while the prefix y_1..y_i equals y*'s, else ``reward_low``, answers
@@ -13,7 +13,7 @@ process reward pays r_i = ``reward_high`` while the prefix y_1..y_i equals y*'s,
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -52,9 +52,29 @@ class TaskReward:
         self.reward_queries = 0
         self.last_token_rewards = np.zeros((0, task.seq_len))
 
+    def check_contexts(self, completion_ids: Sequence[Sequence[int]], contexts: Any) -> np.ndarray:
+        """``contexts`` as ``(B, d)`` float32, one row per completion; ValueError naming ``context`` otherwise (a
+        missing column, another width, or fewer rows than completions, which would broadcast silently)."""
+        if contexts is None:
+            raise ValueError(
+                f"{self.__name__} needs a 'context' column in the dataset (each row's exact context, d="
+                f"{self.task.context_dim} floats): build it with agents.llm.prompt_dataset or contexts_dataset"
+            )
+        try:
+            x = np.asarray(contexts, dtype=np.float32)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"context must be one list of {self.task.context_dim} floats per row ({error})") from None
+        expected = (len(completion_ids), self.task.context_dim)
+        if x.shape != expected:
+            raise ValueError(
+                f"context must have shape (completions, d) = {expected}, one context of d={self.task.context_dim} "
+                f"floats per completion, got shape {x.shape}"
+            )
+        return x
+
     def token_rewards(self, completion_ids: Sequence[Sequence[int]], contexts: Any) -> tuple[np.ndarray, int]:
         """Per-position rewards ``(B, N)`` of completions for ``(B, d)`` contexts, and the queries they cost."""
-        x = np.asarray(contexts, dtype=np.float32).reshape(-1, self.task.context_dim)
+        x = self.check_contexts(completion_ids, contexts)
         targets = self.task.targets(x)
         answers = self.encoding.answers(completion_ids, self.task.seq_len)
         correct_prefix = np.cumprod(answers == targets, axis=1).astype(bool)
@@ -70,15 +90,14 @@ class TaskReward:
         prompts: Sequence[Any],
         completions: Sequence[Any],
         completion_ids: Sequence[Sequence[int]],
-        context: Sequence[Sequence[float]],
-        log_metric: Callable[[str, float], None] | None = None,
+        context: Sequence[Sequence[float]] | None = None,
         **kwargs: Any,
     ) -> list[float]:
+        # Queries are not passed to TRL's ``log_metric`` (it averages over the logging window); the exact counts
+        # reach the logs through ``ExactEvalCallback`` (``agents.llm.evaluation.reward_queries_log``).
         rewards, queries = self.token_rewards(completion_ids, context)
         self.last_token_rewards = rewards
         self.reward_queries += queries
-        if log_metric is not None:
-            log_metric(f"reward_queries/{self.reward}", float(self.reward_queries))
         return rewards.sum(axis=1).tolist()
 
 

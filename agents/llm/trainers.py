@@ -13,22 +13,40 @@ responses of N tokens (the answer head never ends them early).
 
 from __future__ import annotations
 
+from os import PathLike
 from typing import Any
 
 import torch
-from trl import GRPOConfig, GRPOTrainer
+from trl import GRPOConfig, RLOOConfig
 
 from agents.llm.rewards import TaskReward
-from agents.policy.rollout import Rollout
+from agents.llm.task_trainers import TaskGRPOTrainer
 from agents.rules.advantages import paper_advantages
 
 
-def task_grpo_config(seq_len: int, output_dir: str, **overrides: Any) -> GRPOConfig:
-    """A ``GRPOConfig`` for a seqreward task: completions of exactly ``seq_len`` tokens, float32 throughout
-    (TRL's default bf16 autocast would score tokens in bfloat16, about 1e-3 off the float32 policy that
-    samples them), no gradient checkpointing (tiny models), no saving or reporting; ``overrides`` win."""
-    settings: dict[str, Any] = {
-        "output_dir": output_dir,
+def task_settings(seq_len: int, output_dir: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The settings that ``task_grpo_config`` and ``task_rloo_config`` share, checked where they enter."""
+    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
+        shown = repr(seq_len) if isinstance(seq_len, (int, float, str)) else f"a {type(seq_len).__name__}"
+        raise ValueError(
+            f"seq_len must be the task's response length N, a positive integer (task.seq_len), got {shown}"
+        )
+    if not isinstance(output_dir, (str, PathLike)):
+        raise ValueError(f"output_dir must be a folder path, got {output_dir!r}")
+    if overrides.get("mask_truncated_completions"):
+        # The answer head gives the end-of-sequence token no probability, so every completion stops at
+        # max_completion_length and TRL counts it as truncated: masking them would zero every gradient.
+        raise ValueError(
+            "mask_truncated_completions=True is not allowed: completions are exactly seq_len answer tokens with no "
+            "end-of-sequence token, so TRL would count every one as truncated and mask the whole batch"
+        )
+    if overrides.get("max_completion_length", seq_len) != seq_len:
+        raise ValueError(
+            f"max_completion_length must equal seq_len={seq_len} (the task's N), "
+            f"got {overrides['max_completion_length']!r}"
+        )
+    return {
+        "output_dir": str(output_dir),
         "max_completion_length": seq_len,
         "bf16": False,
         "activation_checkpointing": False,
@@ -37,7 +55,21 @@ def task_grpo_config(seq_len: int, output_dir: str, **overrides: Any) -> GRPOCon
         "disable_tqdm": True,
         **overrides,
     }
-    return GRPOConfig(**settings)
+
+
+def task_grpo_config(seq_len: int, output_dir: str, **overrides: Any) -> GRPOConfig:
+    """A ``GRPOConfig`` for a seqreward task: completions of exactly ``seq_len`` tokens, float32 throughout
+    (TRL's default bf16 autocast would score tokens in bfloat16, about 1e-3 off the float32 policy that
+    samples them), no gradient checkpointing (tiny models), no saving or reporting; ``overrides`` win.
+    ``mask_truncated_completions=True`` is refused (every completion ends at ``seq_len`` without an end token)."""
+    return GRPOConfig(**task_settings(seq_len, output_dir, overrides))
+
+
+def task_rloo_config(seq_len: int, output_dir: str, **overrides: Any) -> RLOOConfig:
+    """An ``RLOOConfig`` for a seqreward task, with the settings of ``task_grpo_config``. RLOO's own default
+    ``beta=0.05`` (a KL to the reference model) is kept: use ``TaskRLOOTrainer`` (or a saved model's path), which
+    builds a reference restricted to the answer tokens."""
+    return RLOOConfig(**task_settings(seq_len, output_dir, overrides))
 
 
 def process_reward_of(reward_funcs: Any) -> TaskReward:
@@ -45,8 +77,10 @@ def process_reward_of(reward_funcs: Any) -> TaskReward:
     funcs = reward_funcs if isinstance(reward_funcs, (list, tuple)) else [reward_funcs]
     found = [f for f in funcs if isinstance(f, TaskReward) and f.reward == "process"]
     if len(found) != 1:
+        names = [getattr(f, "__name__", type(f).__name__) for f in funcs]
         raise ValueError(
-            f"reward_funcs must hold exactly one process reward (agents.llm.process_reward_func), got {funcs!r}"
+            f"reward_funcs must hold exactly one process reward (agents.llm.process_reward_func), got {len(found)} "
+            f"among {names}"
         )
     return found[0]
 
@@ -64,23 +98,15 @@ def per_token_advantages(token_rewards: torch.Tensor, completion_mask: torch.Ten
     width = completion_mask.shape[1]
     generated = torch.zeros(batch, length, dtype=torch.bool)
     generated[:, : min(length, width)] = completion_mask[:, :length].bool().cpu()
-    rollout = Rollout(
-        contexts=torch.zeros(batch, 0),
-        tokens=torch.zeros(batch, length, dtype=torch.long),
-        rewards=token_rewards.float().cpu(),
-        probs=torch.zeros(batch, length, 0),
-        generated=generated,
-        success=torch.zeros(batch, dtype=torch.bool),
-        reward_queries=0,
-    )
-    advantages = paper_advantages(rollout, "process", baseline)  # (B, N)
+    advantages = paper_advantages(token_rewards.float().cpu(), generated, "process", baseline)  # (B, N)
     out = torch.zeros(completion_mask.shape, dtype=torch.float32)
     out[:, : min(length, width)] = advantages[:, :width]
     return out.to(completion_mask.device)
 
 
-class ProcessGRPOTrainer(GRPOTrainer):
-    """``GRPOTrainer`` whose advantages are the process reward's per-token A_i = r_i.
+class ProcessGRPOTrainer(TaskGRPOTrainer):
+    """``GRPOTrainer`` whose advantages are the process reward's per-token A_i = r_i (a ``TaskGRPOTrainer``: the
+    policy and any reference model are restricted to the answer tokens).
 
     Takes GRPOTrainer's arguments; ``reward_funcs`` must hold one ``agents.llm.process_reward_func`` (others may
     be given for logging; they do not enter the advantages). ``process_baseline=True`` subtracts the

@@ -1,6 +1,10 @@
 """A seqreward task as a verifiers ``Taskset``: the reasoning-gym items of ``agents.llm.reasoning_gym_tasks`` as
 verifiers tasks whose ``@vf.reward`` scores the reply (``trace.last_reply``) by the outcome score, with the process
 score as a ``@vf.metric``; scoring needs no served model (``await task.score(trace)`` on a trace holding a reply).
+
+verifiers finds it by the id ``seqreward-tasks``: it imports the plugin module ``seqreward_tasks`` (verifiers'
+convention: an installed module named after the id), which re-exports the one ``Taskset`` subclass in
+``__all__`` here; ``SeqrewardTasksetConfig`` is its config.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ import verifiers.v1 as vf
 
 from agents.llm.encoding import PromptEncoding
 from agents.llm.reasoning_gym_tasks import SeqrewardConfig, SeqrewardDataset, reply_score, task_of
+
+# verifiers' loader takes the single Taskset subclass a plugin module exports here.
+__all__ = ["SeqrewardTaskset"]
 
 
 class SeqrewardTaskData(vf.TaskData):

@@ -13,9 +13,9 @@ import torch
 from torch import nn
 
 from agents.common.config_checks import ConfigError
+from agents.policy.linear import LinearPolicy
+from agents.policy.network_policy import NetworkPolicy
 from agents.policy.networks import CausalTransformer, LinearLogits, MarkovMLP, NetworkSizes
-from agents.policy.policy import LinearPolicy
-from agents.policy.policy_grad import NetworkPolicy
 
 POLICIES = ("linear", "mlp", "transformer")
 DEFAULT_SIZES = NetworkSizes()

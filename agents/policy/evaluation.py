@@ -21,8 +21,8 @@ from agents.policy.coverage import (
     pass_at_k,
     sampled_pass_at_k,
 )
-from agents.policy.policy import LinearPolicy
-from agents.policy.policy_grad import Policy
+from agents.policy.linear import LinearPolicy
+from agents.policy.network_policy import Policy
 from seqreward_env import SequenceTask, likelihood_quantile, linear_token_log_probs
 
 __all__ = [

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from agents.policy.policy import AutoregressivePolicy
+from agents.policy.protocols import AutoregressivePolicy
 
 
 class MixturePolicy:

@@ -4,7 +4,7 @@ Every module here maps (context, prefix) to next-token logits in two ways:
 
 - ``forward(contexts, tokens)``: teacher-forced logits ``(B, N, k)`` for ``(B, d)`` contexts and ``(B, N)``
   tokens, where position i sees the context and ``tokens[:, :i]`` only (what the general autograd path of
-  ``agents.policy.policy_grad.NetworkPolicy`` differentiates);
+  ``agents.policy.network_policy.NetworkPolicy`` differentiates);
 - ``start(contexts)`` then ``step(state, previous)``: the same logits one position at a time for a rollout
   (``previous`` None at position 0, else the ``(B,)`` tokens just written).
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, TypeGuard
 
 import numpy as np
 import torch
 
 from agents.policy import kernels
-from agents.policy.policy import NO_TOKEN, AutoregressivePolicy
+from agents.policy.protocols import NO_TOKEN, AutoregressivePolicy, MarkovPolicy, PrefixConditioned
 
 
 class Rollout:
@@ -84,6 +85,12 @@ def rollout(
         prefixes: per-row starting prefixes (not queried). Rows must share one length unless
             ``max_steps`` keeps every row inside its episode.
         max_steps: stop after this many steps (e.g. 1 to query one token after a verified prefix).
+
+    One of three paths writes the tokens: rows starting at one position with a Markov policy draw every
+    token ahead from one transition table per episode (``_rollout_from_table``); rows starting at one
+    position with a policy that reads the whole prefix go step by step (``_rollout_step_by_step``); rows
+    starting at different positions (Markov policies only) go step by step, each at its own position
+    (``_rollout_from_positions``). All three draw the same ``(steps, B, 1)`` uniforms from ``generator``.
     """
     options: dict[str, Any] = {}
     if contexts is not None:
@@ -98,87 +105,155 @@ def rollout(
         tokens = torch.full(observations["tokens"].shape, policy.vocab_size, device=device)
     else:  # a given prefix (a C-ordered copy: the env may store its tokens by position)
         tokens = torch.as_tensor(np.array(observations["tokens"], order="C"), device=device)
-    batch, length = tokens.shape
-    k = policy.vocab_size
-    remaining = length - int(start.max())
+    steps = _steps_to_take(start, tokens.shape[1], max_steps, policy)
+    uniforms = torch.rand(steps, tokens.shape[0], 1, generator=generator, device=device)
+    first = int(start.max())
+    if int(start.min()) != first:
+        return _rollout_from_positions(envs, policy, context, tokens, start, uniforms)
+    if _is_markov(policy):
+        return _rollout_from_table(envs, policy, context, tokens, first, uniforms)
+    return _rollout_step_by_step(envs, policy, context, tokens, first, uniforms)
+
+
+def _steps_to_take(start: np.ndarray, length: int, max_steps: int | None, policy: AutoregressivePolicy) -> int:
+    """The steps a rollout takes from the rows' ``(B,)`` start positions: ``max_steps`` if given (refused
+    where it would step a row past its episode), else the rest of the episode, which needs one start."""
     if max_steps is not None:
         if max_steps < 1 or max_steps > length - int(start.max()):
             raise ValueError(
                 f"max_steps must lie in [1, {length - int(start.max())}] for these prefixes, got {max_steps}"
             )
-        remaining = max_steps
     elif start.min() != start.max():
         raise ValueError("prefixes of different lengths need max_steps so that no row steps past its episode")
     if start.min() != start.max() and not _is_markov(policy):
         raise ValueError("a policy that reads the whole prefix needs prefixes of one length in a rollout")
-    uniform_start = int(start.min()) == int(start.max())
-    first = int(start.max())
+    return length - int(start.max()) if max_steps is None else max_steps
+
+
+def _rollout_from_table(
+    envs: Any, policy: MarkovPolicy, context: torch.Tensor, tokens: torch.Tensor, first: int, uniforms: torch.Tensor
+) -> Rollout:
+    """Every row from position ``first``: the tokens of every step drawn ahead from the policy's transition
+    table (the policy never looks at what the env returns), then played. ``probs`` stays unformed: the batch
+    looks it up from the table when first read."""
+    batch, length = tokens.shape
+    with torch.no_grad():
+        table = policy.transition_table(policy.begin(context))
+        previous = None if first == 0 else _previous_tokens(tokens, torch.full((batch,), first, device=tokens.device))
+        planned = _sample_from_table(table, previous, uniforms, tokens, first)
+    # One row per step here (contiguous writes); the batch gets its transpose (a view).
+    rewards_by_step = np.zeros((length, batch), dtype=np.float32)
+    infos = []
+    for step in range(len(uniforms)):
+        _, reward, _, _, info = envs.step(planned[step])
+        rewards_by_step[first + step] = reward
+        infos.append(info)
+    generated = _columns_written(batch, length, first, len(uniforms), tokens.device)
+    return _batch(context, tokens, rewards_by_step.T, None, generated, infos, table)
+
+
+def _rollout_step_by_step(
+    envs: Any,
+    policy: AutoregressivePolicy,
+    context: torch.Tensor,
+    tokens: torch.Tensor,
+    first: int,
+    uniforms: torch.Tensor,
+) -> Rollout:
+    """Every row from position ``first`` (the given prefix conditions the policy): one token per step from
+    the policy's next-token probabilities, kept for the update."""
+    batch, length = tokens.shape
+    steps = len(uniforms)
+    rewards_by_step = np.zeros((length, batch), dtype=np.float32)
+    infos, step_probs, actions = [], [], []
+    previous: torch.Tensor | None = None
+    with torch.no_grad():
+        if first == 0:
+            cache = policy.begin(context)
+        elif _reads_prefix(policy):
+            cache = policy.begin(context, tokens[:, :first])
+            previous = _previous_tokens(tokens, torch.full((batch,), first, device=tokens.device))
+        else:
+            raise ValueError(f"a {type(policy).__name__} cannot start from a given prefix (its begin takes none)")
+        for step in range(steps):
+            probs = policy.next_probs(cache, previous)
+            previous = sample_tokens(probs, uniforms[step])
+            _, reward, _, _, info = envs.step(previous.cpu().numpy())
+            step_probs.append(probs)
+            actions.append(previous)
+            rewards_by_step[first + step] = reward
+            infos.append(info)
+    columns = slice(first, first + steps)
+    written = torch.stack(step_probs, dim=1)
+    if steps < length:  # zeros on the positions the policy did not write
+        all_probs = torch.zeros(batch, length, policy.vocab_size, device=tokens.device)
+        all_probs[:, columns] = written
+    else:
+        all_probs = written
+    tokens[:, columns] = torch.stack(actions, dim=1)
+    generated = _columns_written(batch, length, first, steps, tokens.device)
+    return _batch(context, tokens, rewards_by_step.T, all_probs, generated, infos)
+
+
+def _rollout_from_positions(
+    envs: Any,
+    policy: AutoregressivePolicy,
+    context: torch.Tensor,
+    tokens: torch.Tensor,
+    start: np.ndarray,
+    uniforms: torch.Tensor,
+) -> Rollout:
+    """Rows starting at the different positions ``start`` ``(B,)`` (a Markov policy: only the last token
+    conditions it): one token per step, each row written at its own position."""
+    batch, length = tokens.shape
+    device = tokens.device
+    probs = torch.zeros(batch, length, policy.vocab_size, device=device)
     rewards = np.zeros((batch, length), dtype=np.float32)
-    # With one start, step s's rewards are a row here (contiguous writes); the batch gets its transpose (a view).
-    rewards_by_step = np.zeros((length, batch), dtype=np.float32) if uniform_start else rewards
-    use_table = uniform_start and _is_markov(policy)  # one table per episode serves every step
-    partial = not uniform_start or remaining < length
-    probs = torch.zeros(batch, length, k, device=device) if partial and not use_table else None
     rows = torch.arange(batch, device=device)
     position = torch.as_tensor(start, device=device).long()
-    previous: torch.Tensor | None = tokens.gather(1, (position - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
-    if uniform_start and first == 0:
-        previous = None
-    elif not uniform_start:
-        previous = torch.where(position > 0, previous, torch.full_like(previous, NO_TOKEN))  # type: ignore[arg-type]
-    uniforms = torch.rand(remaining, batch, 1, generator=generator, device=device)
-    infos: list[dict[str, Any]] = []  # each step's info, read once at the end
-    step_probs_list: list[torch.Tensor] = []
-    actions: list[torch.Tensor] = []
-    table = None
-    planned: np.ndarray | None = None
+    previous = _previous_tokens(tokens, position)
+    previous = torch.where(position > 0, previous, torch.full_like(previous, NO_TOKEN))
+    infos = []
     with torch.no_grad():
-        if uniform_start and first > 0 and not _is_markov(policy):  # the whole given prefix conditions it
-            cache = policy.begin(context, tokens[:, :first])  # type: ignore[call-arg]
-        else:
-            cache = policy.begin(context)
-        if use_table:
-            table = policy.transition_table(cache)  # type: ignore[attr-defined]
-            planned = _sample_from_table(table, previous, uniforms, tokens, first)
-        for step in range(remaining):
-            if planned is not None:  # tokens drawn ahead: the policy never looks at what the env returns
-                step_actions = planned[step]
-            else:
-                step_probs = policy.next_probs(cache, previous)
-                action = sample_tokens(step_probs, uniforms[step])
-                step_actions = action.cpu().numpy()
-            _, reward, _, _, info = envs.step(step_actions)
-            if uniform_start:  # one column per step: collected, stacked once at the end
-                if planned is None:
-                    step_probs_list.append(step_probs)
-                    actions.append(action)
-                rewards_by_step[first + step] = reward
-            else:
-                probs[rows, position] = step_probs  # type: ignore[index]
-                tokens[rows, position] = action
-                rewards[rows.cpu().numpy(), position.cpu().numpy()] = reward
-                position = position + 1
+        cache = policy.begin(context)
+        for step in range(len(uniforms)):
+            step_probs = policy.next_probs(cache, previous)
+            previous = sample_tokens(step_probs, uniforms[step])
+            _, reward, _, _, info = envs.step(previous.cpu().numpy())
+            probs[rows, position] = step_probs
+            tokens[rows, position] = previous
+            rewards[rows.cpu().numpy(), position.cpu().numpy()] = reward
+            position = position + 1
             infos.append(info)
-            if planned is None:
-                previous = action
-    if uniform_start:
-        rewards = rewards_by_step.T
-        columns = slice(first, first + remaining)
-        if table is None:
-            written = torch.stack(step_probs_list, dim=1)
-            if probs is None:
-                probs = written
-            else:
-                probs[:, columns] = written
-        if planned is None:  # (planned tokens are already in place)
-            tokens[:, columns] = torch.stack(actions, dim=1)
-    queries, success = _queries_and_success(infos, batch)
     span = torch.arange(length, device=device).unsqueeze(0)
-    if uniform_start:  # one row of the mask, repeated
-        generated = ((span >= first) & (span < first + remaining)).expand(batch, length).contiguous()
-    else:
-        first_written = torch.as_tensor(start, device=device).unsqueeze(1)
-        generated = (span >= first_written) & (span < first_written + remaining)
+    first_written = torch.as_tensor(start, device=device).unsqueeze(1)
+    generated = (span >= first_written) & (span < first_written + len(uniforms))
+    return _batch(context, tokens, rewards, probs, generated, infos)
+
+
+def _previous_tokens(tokens: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
+    """``(B,)`` each row's token before its ``(B,)`` position (row 0's token where the position is 0)."""
+    return tokens.gather(1, (position - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+
+
+def _columns_written(batch: int, length: int, first: int, steps: int, device: torch.device) -> torch.Tensor:
+    """``(B, N)`` bool: columns ``first, ..., first + steps - 1`` of every row (one row of the mask, repeated)."""
+    span = torch.arange(length, device=device).unsqueeze(0)
+    return ((span >= first) & (span < first + steps)).expand(batch, length).contiguous()
+
+
+def _batch(
+    context: torch.Tensor,
+    tokens: torch.Tensor,
+    rewards: np.ndarray,
+    probs: torch.Tensor | None,
+    generated: torch.Tensor,
+    infos: list[dict[str, Any]],
+    table: torch.Tensor | None = None,
+) -> Rollout:
+    """The ``Rollout`` of the written tokens, with the queries and successes the steps' ``infos`` report."""
+    device = tokens.device
+    queries, success = _queries_and_success(infos, tokens.shape[0])
     return Rollout(
         context,
         tokens,
@@ -264,12 +339,17 @@ def sample_tokens(probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
     return chosen.clamp(max=probs.shape[-1] - 1)
 
 
-def _is_markov(policy: AutoregressivePolicy) -> bool:
+def _is_markov(policy: AutoregressivePolicy) -> TypeGuard[MarkovPolicy]:
     return hasattr(policy, "transition_table") and bool(getattr(policy, "is_markov", True))
+
+
+def _reads_prefix(policy: AutoregressivePolicy) -> TypeGuard[PrefixConditioned]:
+    return "prefix" in inspect.signature(policy.begin).parameters
 
 
 def _device_of(policy: AutoregressivePolicy) -> torch.device:
     device = getattr(policy, "device", None)
-    if device is None and hasattr(policy, "policies"):
-        device = getattr(policy.policies[0], "device", None)  # type: ignore[attr-defined]
+    members = getattr(policy, "policies", None)  # a mixture: its members' device
+    if device is None and members:
+        device = getattr(members[0], "device", None)
     return device if device is not None else torch.device("cpu")

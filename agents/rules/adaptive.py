@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import torch
 
-from agents.policy.policy import LinearPolicy
-from agents.policy.policy_grad import Policy, add_to_parameters, parameter_dtype
+from agents.policy.linear import LinearPolicy
+from agents.policy.network_policy import Policy, add_to_parameters, parameter_dtype
 
 
 def grad_norm(grads: Sequence[torch.Tensor]) -> float:

@@ -12,7 +12,6 @@ from typing import Any
 
 from agents.common.seeding import derive_seed
 from agents.experiment.jobs import FINAL_MODEL, Evaluation, Job, TaskSpec, model_file
-from agents.experiment.runs import read_metrics, without_seal
 from agents.experiment.settings import task_keywords
 from agents.learners.best_of_m import BestOfMConfig
 from agents.learners.group_pg import GroupPGConfig
@@ -23,6 +22,7 @@ from agents.learners.sb3.config import SB3Config
 from agents.policy.choice import PolicyChoice, load_policy
 from agents.policy.coverage import coverage_metrics
 from agents.policy.evaluation import PolicyEvaluator, greedy_exact_match
+from agents.runs.folder import read_metrics, without_seal
 from scripts.pass_at_k.settings import GROUP_METHODS, PassAtKConfig, Setting
 
 ENV_IDS = {"outcome": "seqreward/Outcome-v0", "process": "seqreward/Process-v0"}
@@ -225,7 +225,7 @@ def setting_runs(
                     base_cache = model_measures(config, job, Path(base_job.run_dir) / FINAL_MODEL)
                 base = base_cache
                 trained = model_measures(config, job, model_at(job, setting.step))
-            # the collapse guard's verdict on the whole run (agents.experiment.collapse): ended worse than its
+            # the collapse guard's verdict on the whole run (agents.analysis.collapse): ended worse than its
             # start, or deterministic on wrong tokens
             collapsed = bool(without_seal(Path(job.run_dir) / "done.json").get("collapsed"))
             runs.append({"draw": draw, "seed": seed, "base": base, "trained": trained, "collapsed": collapsed})

@@ -1,18 +1,40 @@
-"""Settings of the pass@k experiment: the task shape, the learners, the checkpoints along training, the sweeps
-over N, the base model's pre-training length and the policy, and the statistics; its quick setting; and the
-list of settings (one learner at one N, base model, policy and training length) that the grid holds.
+"""Does RL shrink what the model can reach? Exact pass@k (k = 1 to 2^30), Cover@tau and greedy exact match
+of base models and of the models every learner trains from them, over task draws and seeds.
 
-Not the full product: every learner at the main setting; ORM and PRM (the paper's PG) along training, over N,
-over the base model's pre-training length and over the policies."""
+Yue et al. (arXiv 2504.13837) report from sampled pass@k that RL-trained LLMs beat their base models at small
+k and lose to them at large k; ProRL (arXiv 2505.24864) reports that long RL training expands what the model
+reaches. Here pass@k = mean over test contexts of 1 - (1 - p(y*|x))^k is exact, for any k, from each model's
+likelihoods, and a uniform guess succeeds with probability k^-N, so no crossover is luck.
+
+Writes, under the run directory: ``pass_at_k.json`` (every setting's curves per draw and seed and their
+statistics), ``pass_at_k.png``, ``pass_at_k.csv`` (one row per setting) and every run's folder under
+``runs/``. Running the same command again reuses finished runs and resumes interrupted ones.
+
+Run it as ``python -m scripts.pass_at_k [--quick]``.
+
+Settings: the task shape, the learners, the checkpoints along training, the sweeps over N, the base model's
+pre-training length and the policy, and the statistics; the quick setting; and the list of settings (one
+learner at one N, base model, policy and training length) that the grid holds. Not the full product: every
+learner at the main setting; ORM and PRM (the paper's PG) along training, over N, over the base model's
+pre-training length and over the policies.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from agents.common.config_checks import ConfigError, check_choices, check_fields
+from agents.common.config_checks import ConfigError, check_choices
+from agents.experiment.cli import Experiment
 from agents.policy.choice import POLICIES, PolicyChoice, PolicyFields
 from agents.policy.coverage import PASS_AT_K_GRID, check_ks, check_taus
+from scripts.common.settings import (
+    DeviceSettings,
+    MixtureContexts,
+    PretrainSettings,
+    ResponseLength,
+    SweepSettings,
+)
 
 GROUP_METHODS = ("reinforce", "rloo", "grpo", "dr_grpo", "oblr_po")
 """GroupPG's methods in the experiment (``agents.learners.group_pg.METHODS``)."""
@@ -26,19 +48,12 @@ checkpoints, up to a run ``long_factor`` times the longest); N; the base model's
 
 
 @dataclass(frozen=True)
-class PassAtKConfig(PolicyFields):
-    """Settings of the pass@k experiment (defaults: the full setting)."""
+class PassAtKConfig(PolicyFields, DeviceSettings, PretrainSettings, SweepSettings, MixtureContexts, ResponseLength):
+    """Settings of the pass@k experiment (defaults: the full setting); the task shape, the seeds, the test set,
+    the workers and the device are the blocks' of ``scripts.common.settings``."""
 
     seq_len: int = 16
     """N of the main setting."""
-    vocab_size: int = 8
-    """k, the vocabulary size."""
-    context_dim: int = 8
-    """d, the context dimension."""
-    num_components: int = 8
-    """M, the mixture's components."""
-    sigma: float = 0.05
-    """Noise scale of the mixture."""
     task_seed: int = 0
     """Root of the task draws (draw i's teacher and test set come from a seed derived from it and i)."""
     draws: int = 8
@@ -49,8 +64,6 @@ class PassAtKConfig(PolicyFields):
     """Learners at the main setting (see ``LEARNERS``)."""
     pretrain_steps: int = 100
     """Pre-training steps of the main base model (Adagrad, batch ``pretrain_batch_size``)."""
-    pretrain_batch_size: int = 64
-    """(x, y*) pairs per pre-training step."""
     steps: int = 1000
     """Updates of every learner at the main setting (a checkpoint of the ORM and PRM runs)."""
     checkpoints: tuple[int, ...] = (0, 250, 1000, 4000)
@@ -86,22 +99,14 @@ class PassAtKConfig(PolicyFields):
     """Bootstrap resamples of the draws."""
     seed: int = 0
     """Root seed of pre-training, contexts and sampling."""
-    workers: int = 2
-    """Local worker processes."""
-    backend: str = "local"
-    """'local' or 'ray'."""
-    ray_address: str = ""
-    """Ray cluster address ('auto' to find one; empty starts a local Ray)."""
-    device: str = "cpu"
-    """Torch device."""
 
-    def __post_init__(self) -> None:
-        check_fields(self)
+    def check(self) -> None:
+        super().check()  # the blocks': types, counts, task sizes, --device
         check_config(self)
 
 
 def check_config(config: PassAtKConfig) -> None:
-    """Fail early, naming the flag and what is allowed."""
+    """The experiment's own checks: fail early, naming the flag and what is allowed."""
     PolicyChoice.of(config)
     check_choices(config, "learners", LEARNERS)
     check_choices(config, "policies", POLICIES, at_least_one=False)
@@ -195,3 +200,12 @@ QUICK = replace(
     bootstrap_reps=200,
 )
 """A small setting that runs in under a minute: every learner, group and policy, 2 draws x 1 seed."""
+
+EXPERIMENT = Experiment(
+    "pass_at_k",
+    PassAtKConfig,
+    QUICK,
+    ("pass_at_k.png", "pass_at_k.csv"),
+    ("runs",),
+    quick_help="a small setting that runs in under a minute",
+)

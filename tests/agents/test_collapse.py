@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from agents.experiment.collapse import WRONG_SHARE_RISE, collapse_flags, collapse_note
+from agents.analysis.collapse import WRONG_SHARE_RISE, collapse_flags, collapse_note
 from agents.experiment.jobs import FINAL_MODEL, Evaluation, Job, TaskSpec, run_job
 from agents.learners.paper_pg import PaperPGConfig
 from agents.learners.pretrain import PretrainConfig
 from agents.policy.choice import PolicyChoice
 from agents.policy.evaluation import confidently_wrong_share
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from seqreward_env import SequenceTask
 
 TASK = {"seq_len": 4, "vocab_size": 3, "context_dim": 4, "num_components": 4, "task_seed": 3}

@@ -20,7 +20,7 @@ from agents.policy.evaluation import (
     pass_at_k,
     sampled_pass_at_k,
 )
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from seqreward_env import SequenceTask
 from tests.env.test_task_enumeration import reference_token_probs
 

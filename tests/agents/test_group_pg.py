@@ -21,9 +21,9 @@ import torch
 import seqreward_env  # noqa: F401
 from agents.learners.group_sampling import sample_groups
 from agents.policy.group_gradients import flatten_blocks, group_gradients
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from agents.policy.rollout import Rollout
-from agents.rules.baselines import (
+from agents.rules.group_advantages import (
     baseline_weights,
     expected_scale,
     group_advantages,
@@ -157,7 +157,7 @@ def estimator_moments(
         torch.zeros(outcomes * batch * group_size, dtype=torch.bool),
         0,
     )
-    weights = baseline_weights(policy, flat, "score_norm").view(outcomes * batch, group_size)
+    weights = baseline_weights(policy, flat.contexts, flat.tokens, flat.probs, flat.generated, "score_norm").view(outcomes * batch, group_size)
     if constant is not None:
         advantages = rewards.reshape(-1, group_size) - constant
     elif estimator == "batch_mean":  # the batch is the B groups of one outcome: its mean, outcome by outcome
@@ -208,12 +208,13 @@ def test_baseline_weights_are_the_squared_score_norms_and_the_proxy_its_logit_pa
         torch.zeros(len(table.tokens), dtype=torch.bool),
         0,
     )
-    torch.testing.assert_close(baseline_weights(policy, batch, "score_norm"), table.scores.pow(2).sum(dim=1))
+    responses = (batch.contexts, batch.tokens, batch.probs, batch.generated)
+    torch.testing.assert_close(baseline_weights(policy, *responses, "score_norm"), table.scores.pow(2).sum(dim=1))
     chosen = torch.nn.functional.one_hot(table.tokens, task.vocab_size).double()
     proxy = (chosen - table.probs).pow(2).sum(dim=(1, 2))
-    torch.testing.assert_close(baseline_weights(policy, batch, "logit_residual"), proxy)
+    torch.testing.assert_close(baseline_weights(policy, *responses, "logit_residual"), proxy)
     with pytest.raises(ValueError, match="baseline weights"):
-        baseline_weights(policy, batch, "gradient")
+        baseline_weights(policy, *responses, "gradient")
 
 
 def test_weighted_leave_one_out_baseline_by_hand() -> None:

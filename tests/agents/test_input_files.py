@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import torch
 
-from agents.experiment.input_files import MAX_JSON_DEPTH, read_json, read_npz, read_policy_file
+from agents.analysis.paper_task import PaperTaskArrays, load_task_arrays, save_task_arrays
 from agents.experiment.jobs import Evaluation, Job, TaskSpec, run_job
-from agents.experiment.paper_task import PaperTaskArrays, load_task_arrays, save_task_arrays
-from agents.experiment.run_files import RunFolderError
-from agents.experiment.runs import CONFIG, EVENTS, METRICS, Run
 from agents.learners.pretrain import PretrainConfig
 from agents.learners.uniform_pg import UniformPGConfig
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
+from agents.runs.folder import CONFIG, EVENTS, METRICS, Run
+from agents.runs.inputs import MAX_JSON_DEPTH, read_json, read_npz, read_policy_file
+from agents.runs.problems import RunFolderError
 
 TINY = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4}
 FORM = r"^\S+: [^;]+; .+"  # <file>: <what is wrong>; <what to do>

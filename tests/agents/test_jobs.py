@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 import torch
 
+from agents.analysis.paper_task import PaperTaskArrays, save_task_arrays
 from agents.experiment.jobs import FINAL_MODEL, LEARNERS, Evaluation, Job, StopRule, TaskSpec, model_file, run_job
-from agents.experiment.paper_task import PaperTaskArrays, save_task_arrays
-from agents.experiment.runs import DONE, RunFolderError, read_metrics, without_seal
 from agents.learners.adaptive_pg import AdaptivePGConfig
 from agents.learners.best_of_m import BestOfMConfig
 from agents.learners.group_pg import GroupPGConfig
@@ -24,6 +23,8 @@ from agents.learners.process_repair import ProcessRepairConfig
 from agents.learners.sb3 import SB3Config
 from agents.learners.uniform_pg import UniformPGConfig
 from agents.policy.choice import load_policy
+from agents.runs.folder import DONE, read_metrics, without_seal
+from agents.runs.problems import RunFolderError
 
 TINY = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4, "margin": 0.05}
 CONFIGS: dict[str, Any] = {
@@ -191,3 +192,60 @@ def test_bad_parts_fail_where_they_are_made() -> None:
         make_job("sb3", Path("unused"), base_model="base.pt")
     with pytest.raises(ValueError, match="off_support indexes"):
         Evaluation(off_support=(0,))
+
+
+@pytest.mark.parametrize(
+    ("evaluation", "message"),
+    [
+        ({"tracked": np.ones((2, 5))}, r"^evaluation.tracked must hold contexts of the task's context_dim=4 .*, got 5"),
+        ({"tracked": np.ones(4)}, r"^evaluation.tracked must be a \(T, d\) array with T >= 1 .* got shape \(4,\)"),
+        ({"tracked": np.zeros((0, 4))}, r"^evaluation.tracked must be a \(T, d\) array with T >= 1"),
+        ({"tracked": [[0.0, 1.0, float("nan"), 0.0]]}, r"^evaluation.tracked must hold finite contexts .* in row 0"),
+        ({"tracked": [[0.0] * 4, [1e39, 0, 0, 0]]}, r"^evaluation.tracked must hold finite contexts .* in row 1"),
+        ({"tracked": [["a"] * 4]}, r"^evaluation.tracked must be a \(T, d\) array of finite numbers"),
+        ({"tracked": np.ones((3, 4)), "off_support": (0, 3)}, r"^evaluation.off_support must hold .* \[0, 2\], got 3"),
+        ({"tracked": np.ones((3, 4)), "off_support": (-1,)}, r"^evaluation.off_support .* got -1"),
+        ({"tracked": np.ones((3, 4)), "off_support": (True,)}, r"^evaluation.off_support .* got True"),
+    ],
+)
+def test_bad_tracked_contexts_are_refused_at_construction_in_one_line(
+    evaluation: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match=message) as error:
+        make_job("paper_pg", tmp_path, evaluation=Evaluation(every=4, test_size=32, **evaluation))
+    assert "\n" not in str(error.value)
+    assert not tmp_path.joinpath("config.json").exists()
+
+
+@pytest.mark.parametrize("content", [b"\x80\x02garbage" * 20, bytes(range(256)) * 4, b"PK\x03\x04" + b"\x00" * 64])
+def test_a_base_model_of_garbage_bytes_is_refused_in_one_line(content: bytes, tmp_path: Path) -> None:
+    base = tmp_path / "base.pt"
+    base.write_bytes(content)
+    job = make_job("paper_pg", tmp_path / "run", base_model=str(base))
+    with pytest.raises(RunFolderError, match=r"base.pt: is not a (readable )?policy file") as error:
+        run_job(job)
+    assert "\n" not in str(error.value)
+
+
+def test_a_job_imports_only_its_own_learner(tmp_path: Path) -> None:
+    """The registry's factories import a learner's module when a job needs it: a job of the paper's PG, made
+    and run, loads neither stable-baselines3 nor another learner's module."""
+    import json
+    import subprocess
+    import sys
+
+    code = f"""
+import json, sys
+from agents.experiment.jobs import Evaluation, Job, TaskSpec, run_job
+from agents.learners.paper_pg import PaperPGConfig
+job = Job("paper_pg", PaperPGConfig(), TaskSpec({TINY!r}), 2, 0, {str(tmp_path / "run")!r}, rows=2,
+          evaluation=Evaluation(every=1, test_size=8))
+run_job(job)
+print(json.dumps(sorted(name for name in sys.modules if name.startswith(("stable_baselines3", "agents.learners.")))))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert not any(name.startswith("stable_baselines3") for name in loaded)
+    learners = {"best_of_m", "process_repair", "adaptive_pg", "uniform_pg", "pretrain", "group_pg", "sb3"}
+    assert not {name.split(".")[2] for name in loaded} & learners
+    assert "agents.learners.paper_pg" in loaded

@@ -10,7 +10,7 @@ import seqreward_env  # noqa: F401
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.learners.pretrain import PretrainConfig, Pretrainer
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from agents.policy.rollout import Rollout
 from agents.rules.advantages import paper_advantages
 from seqreward_env import SequenceTask
@@ -67,11 +67,11 @@ def test_paper_advantages() -> None:
         success=torch.zeros(3, dtype=torch.bool),
         reward_queries=3,
     )
-    outcome = paper_advantages(batch, "outcome", None)  # R - mean R on every generated token
+    outcome = paper_advantages(batch.rewards, batch.generated, "outcome", None)  # R - mean R on every generated token
     torch.testing.assert_close(outcome, torch.tensor([[2 / 3, 2 / 3], [-4 / 3, -4 / 3], [0.0, 2 / 3]]))
-    torch.testing.assert_close(paper_advantages(batch, "outcome", False)[0], torch.tensor([1.0, 1.0]))
-    torch.testing.assert_close(paper_advantages(batch, "process", None), rewards * batch.generated)
-    with_baseline = paper_advantages(batch, "process", True)
+    torch.testing.assert_close(paper_advantages(batch.rewards, batch.generated, "outcome", False)[0], torch.tensor([1.0, 1.0]))
+    torch.testing.assert_close(paper_advantages(batch.rewards, batch.generated, "process", None), rewards * batch.generated)
+    with_baseline = paper_advantages(batch.rewards, batch.generated, "process", True)
     torch.testing.assert_close(with_baseline[:, 1], torch.tensor([2 / 3, -4 / 3, 2 / 3]))
     with pytest.raises(ValueError, match="reward"):
-        paper_advantages(batch, "dense", None)
+        paper_advantages(batch.rewards, batch.generated, "dense", None)

@@ -19,7 +19,6 @@ import torch
 
 import seqreward_env  # noqa: F401
 from agents.experiment.loop import train
-from agents.experiment.runs import Run, read_metrics
 from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
 from agents.learners.best_of_m import BestOfM, BestOfMConfig
 from agents.learners.group_pg import GroupPG, GroupPGConfig
@@ -29,8 +28,9 @@ from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
 from agents.learners.uniform_pg import UniformPG, UniformPGConfig
 from agents.policy.choice import make_policy
 from agents.policy.evaluation import PolicyEvaluator
+from agents.policy.network_policy import NetworkPolicy
 from agents.policy.networks import NetworkSizes
-from agents.policy.policy_grad import NetworkPolicy
+from agents.runs.folder import Run, read_metrics
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TINY = {"seq_len": 6, "vocab_size": 4, "context_dim": 8, "num_components": 8}

@@ -13,12 +13,12 @@ import torch
 
 import seqreward_env  # noqa: F401
 from agents.policy.choice import load_policy, make_policy
+from agents.policy.linear import LinearPolicy
 from agents.policy.mixture import MixturePolicy
+from agents.policy.network_policy import NetworkPolicy, unflatten
 from agents.policy.networks import NetworkSizes
-from agents.policy.policy import LinearPolicy
-from agents.policy.policy_grad import NetworkPolicy, unflatten
 from agents.policy.rollout import rollout
-from agents.rules.baselines import group_advantages
+from agents.rules.group_advantages import group_advantages
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 SMALL = NetworkSizes(hidden=8, layers=2, heads=2)
@@ -54,7 +54,7 @@ def batch(n: int, d: int, k: int, length: int, seed: int = 1) -> tuple[torch.Ten
 # ----- the general path equals the closed forms on the linear policy -------------------------------
 def test_general_path_equals_the_linear_closed_forms() -> None:
     linear = random_linear()
-    general = linear.general()
+    general = NetworkPolicy.from_linear(linear)
     contexts, tokens, weights = batch(12, 3, 4, 5)
     weights[:, 0] = 0.0  # a given prefix position
     probs = linear.token_probs(contexts, tokens)

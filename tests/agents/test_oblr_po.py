@@ -14,13 +14,13 @@ import torch
 
 import seqreward_env  # noqa: F401
 from agents.experiment.jobs import FINAL_MODEL, Evaluation, Job, TaskSpec, run_job
-from agents.experiment.runs import DONE, read_metrics, without_seal
 from agents.learners.group_pg import METHODS, GroupPG, GroupPGConfig
 from agents.learners.pretrain import PretrainConfig, Pretrainer
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from agents.rules.snr import GradientStatistics, SNRLearningRate, gradient_statistics
 from agents.rules.surrogates import clipped_ratio_weights, kl_penalty_weights
+from agents.runs.folder import DONE, read_metrics, without_seal
 
 TASK = {"seq_len": 4, "vocab_size": 4, "context_dim": 6, "num_components": 6}
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from agents.policy.linear import LinearPolicy
 from agents.policy.mixture import MixturePolicy
-from agents.policy.policy import NO_TOKEN, LinearPolicy
+from agents.policy.protocols import NO_TOKEN
 from seqreward_env import SequenceTask
 
 

@@ -19,11 +19,11 @@ from agents.policy.choice import (
     policy_kind,
 )
 from agents.policy.evaluation import PolicyEvaluator
+from agents.policy.linear import LinearPolicy
+from agents.policy.network_policy import NetworkPolicy
 from agents.policy.networks import NetworkSizes
-from agents.policy.policy import LinearPolicy
-from agents.policy.policy_grad import NetworkPolicy
-from scripts import figure1
-from scripts.figure1_jobs import learning_rates
+from scripts.figure1 import run as figure1
+from scripts.figure1.jobs import learning_rates
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TASK = {"seq_len": 4, "vocab_size": 3, "context_dim": 4, "num_components": 4}
@@ -45,7 +45,7 @@ def test_every_kind_has_a_rate_for_every_stage_and_the_transformer_takes_smaller
 def test_the_kind_of_a_policy_object_and_an_explicit_rate_wins() -> None:
     task = SequenceTask(**TASK)
     assert policy_kind(LinearPolicy(4, 3)) == "linear"
-    assert policy_kind(LinearPolicy(4, 3).general()) == "linear"
+    assert policy_kind(NetworkPolicy.from_linear(LinearPolicy(4, 3))) == "linear"
     for name in ("mlp", "transformer"):
         assert policy_kind(make_policy(name, task, SMALL)) == name
     anonymous = make_policy("mlp", task, SMALL)

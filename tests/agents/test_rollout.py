@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import seqreward_env  # noqa: F401
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from agents.policy.rollout import _queries_and_success, rollout, sample_tokens
 
 

@@ -17,16 +17,18 @@ import torch
 
 import seqreward_env  # noqa: F401
 from agents.experiment.loop import train
-from agents.experiment.runs import Run, RunFolderBusy, read_metrics
 from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
 from agents.learners.best_of_m import BestOfM, BestOfMConfig
+from agents.learners.contract import Trainable
 from agents.learners.group_pg import METHODS, GroupPG, GroupPGConfig
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.learners.pretrain import PretrainConfig, Pretrainer
 from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
+from agents.learners.registry import LEARNERS as REGISTRY
 from agents.learners.uniform_pg import UniformPG, UniformPGConfig
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
+from agents.runs.folder import Run, RunFolderBusy, read_metrics
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TINY = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4, "margin": 0.05}
@@ -197,3 +199,21 @@ def test_a_crafted_checkpoint_is_refused_without_running_and_a_held_folder_is_re
 def test_each_reproduced_bad_config_is_refused_naming_its_field(make: Callable[[], Any], field: str) -> None:
     with pytest.raises(ValueError, match=rf"{field} \(--{field.replace('_', '-')}\)|{field} must"):
         make()
+
+
+def test_every_registered_learner_is_a_trainable_and_each_but_sb3_is_checked_here() -> None:
+    """The registry's learners declare the contract (subclasses of ``Trainable``, dataclass configs); the
+    table above builds one of each (SB3's learner has its own contract tests in test_sb3_learner.py)."""
+    classes = {name: kind.learner_class() for name, kind in REGISTRY.items()}
+    for name, learner in classes.items():
+        assert Trainable in learner.__mro__, name  # declared, not only matching by shape
+        assert dataclasses.is_dataclass(REGISTRY[name].config_class()), name
+    built = {type(build(name)[0]) for name in LEARNERS}
+    assert {learner for name, learner in classes.items() if name != "sb3"} == built
+
+
+def test_a_learner_gets_the_hooks_defaults_and_overrides_them() -> None:
+    learner, _ = build("paper_pg")
+    assert (learner.summary(), learner.env_steps_per_update, learner.save_final("unused")) == ({}, 1, None)
+    theory, _ = build("algorithm_1_best_of_m")
+    assert theory.summary() == {"tries": 4}  # Algorithm 1's number of tries m, reported by a finished run

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from agents.experiment.loop import train
-from agents.experiment.run_files import RunFolderError, clear_run_folder, record_written
-from agents.experiment.runs import CHECKPOINT, METRICS, Run, finished_run, read_metrics
 from agents.learners.group_pg import GroupPGConfig
 from agents.learners.paper_pg import PaperPG
+from agents.runs.files import clear_run_folder, record_written
+from agents.runs.folder import CHECKPOINT, METRICS, Run, finished_run, read_metrics
+from agents.runs.problems import RunFolderError
 from tests.agents.test_runs import EVAL_EVERY, STEPS, make_agent, run_once
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,7 +144,7 @@ def test_train_refuses_bad_budgets_before_any_work(settings: dict[str, Any], mes
 
 def test_a_second_process_on_the_same_folder_is_refused(tmp_path: Path) -> None:
     code = (
-        "import sys; from agents.experiment.runs import Run, RunFolderBusy\n"
+        "import sys; from agents.runs.folder import Run, RunFolderBusy\n"
         "try:\n    Run(sys.argv[1], {'steps': 1})\nexcept RunFolderBusy as error:\n    print(error); sys.exit(3)\n"
     )
     with Run(tmp_path, {"steps": 1}):

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 import torch
 
+from agents.analysis.paper_task import PaperTaskArrays, save_task_arrays
 from agents.experiment.jobs import FINAL_MODEL, Evaluation, Job, TaskSpec, run_job
-from agents.experiment.paper_task import PaperTaskArrays, save_task_arrays
-from agents.experiment.run_files import RunFolderError
-from agents.experiment.runs import CHECKPOINT, CONFIG, DONE, METRICS, read_metrics
 from agents.learners.pretrain import PretrainConfig
 from agents.learners.uniform_pg import UniformPG, UniformPGConfig
+from agents.runs.folder import CHECKPOINT, CONFIG, DONE, METRICS, read_metrics
+from agents.runs.problems import RunFolderError
 from seqreward_env import SequenceTask
 
 TINY = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4}

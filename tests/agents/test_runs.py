@@ -11,10 +11,10 @@ import torch
 
 import seqreward_env  # noqa: F401
 from agents.experiment.loop import train
-from agents.experiment.runs import Run, read_metrics
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
+from agents.runs.folder import Run, read_metrics
 
 STEPS, EVAL_EVERY = 24, 8
 

@@ -19,7 +19,6 @@ from stable_baselines3.common.env_checker import check_env
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import seqreward_env
-from agents.experiment.runs import read_metrics, without_seal
 from agents.learners.sb3 import (
     ExactMetricsCallback,
     SB3VecEnv,
@@ -29,6 +28,7 @@ from agents.learners.sb3 import (
     sequence_policy_kwargs,
 )
 from agents.learners.sb3.config import ALGORITHMS
+from agents.runs.folder import read_metrics, without_seal
 from scripts import train_sb3
 
 TINY = {"seq_len": 3, "vocab_size": 3, "context_dim": 4, "num_components": 4}

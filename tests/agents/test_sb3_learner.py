@@ -18,12 +18,12 @@ from stable_baselines3.common.vec_env import VecMonitor
 from agents.common.config_checks import ConfigError
 from agents.common.seeding import derive_seed
 from agents.experiment.loop import train
-from agents.experiment.runs import Run, read_metrics
 from agents.learners.sb3.callbacks import SB3Evaluator
 from agents.learners.sb3.config import ALGORITHMS, SB3Config
 from agents.learners.sb3.extractors import sequence_policy_kwargs
 from agents.learners.sb3.learner import SB3Learner
 from agents.learners.sb3.vec_env import SB3VecEnv
+from agents.runs.folder import Run, read_metrics
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TASK = SequenceTask(seq_len=3, vocab_size=3, context_dim=3, reward="process")

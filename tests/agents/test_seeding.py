@@ -9,7 +9,7 @@ import pytest
 from agents.common.seeding import derive_seed, row_seeds, stream
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 
 NUM_ENVS = 512
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from agents.experiment.statistics import (
+from agents.analysis.statistics import (
     aggregate,
     fit_log_slope,
     growth_per_token,

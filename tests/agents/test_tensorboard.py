@@ -15,11 +15,11 @@ from tensorboard.plugins.hparams import metadata as hparams_metadata
 
 import seqreward_env  # noqa: F401
 from agents.experiment.loop import train
-from agents.experiment.runs import Run, read_metrics
-from agents.experiment.tensorboard import ORM_PRM_CHARTS, flatten_config, log_figure, log_hparams, write_layout
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
+from agents.runs.folder import Run, read_metrics
+from agents.runs.tensorboard import ORM_PRM_CHARTS, flatten_config, log_figure, log_hparams, write_layout
 
 STEPS, EVAL_EVERY = 12, 4
 CONFIG = {"steps": STEPS, "learner": {"optimizer": "adagrad", "lr": 0.1, "clip": None}, "seeds": [1, 2], "fast": True}

@@ -13,14 +13,14 @@ import pytest
 import torch
 
 from agents.experiment.loop import train
-from agents.experiment.runs import Run, read_metrics
 from agents.learners import adaptive_pg
 from agents.learners.adaptive_pg import AdaptivePG, AdaptivePGConfig
 from agents.learners.best_of_m import BestOfM, BestOfMConfig
 from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from agents.policy.rollout import Rollout
+from agents.runs.folder import Run, read_metrics
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 # N = 3, k = 3 (k^N = 27 answers), d = 4, contexts with margin >= 0.05.

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from agents.experiment.theory_analysis import (
+from agents.analysis.theory import (
     estimate_fields,
     growth_fits,
     queries_match_env,

@@ -17,7 +17,8 @@ from agents.learners.best_of_m import BestOfM, BestOfMConfig
 from agents.learners.exploration import paper_tries, query_rewards, sample_sequence_mixture, sample_token_mixture
 from agents.learners.process_repair import ProcessRepair, ProcessRepairConfig
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import NO_TOKEN, LinearPolicy
+from agents.policy.linear import LinearPolicy
+from agents.policy.protocols import NO_TOKEN
 from agents.rules.adaptive import adaptive_update, token_adaptive_update
 from agents.rules.tries import best_of_m_tries, process_repair_tries
 from seqreward_env import SequenceTask, SequenceVectorEnv

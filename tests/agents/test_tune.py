@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from agents.experiment.jobs import FINAL_MODEL
-from agents.experiment.runs import DONE, without_seal
 from agents.experiment.tune import experiment_name, run_tune_search, storage_for
+from agents.runs.folder import DONE, without_seal
 
 DRIVER = """
 import json

@@ -14,7 +14,6 @@ import torch
 
 import seqreward_env  # noqa: F401
 from agents.experiment.loop import train
-from agents.experiment.runs import Run, read_metrics
 from agents.learners.uniform_pg import (
     UniformPG,
     UniformPGConfig,
@@ -23,7 +22,8 @@ from agents.learners.uniform_pg import (
     uniform_importance_ratios,
 )
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
+from agents.runs.folder import Run, read_metrics
 from seqreward_env import SequenceTask, SequenceVectorEnv
 
 TINY: dict[str, Any] = {"seq_len": 3, "vocab_size": 3, "context_dim": 6, "contexts": "rademacher", "margin": 0.05}

@@ -37,7 +37,7 @@ def test_documented_command_writes_under_the_ignored_runs_folder() -> None:
     command = documented_command()
     assert command[:3] == ["python", "-m", "rl_zoo3.train"]
     log_folder = Path(command[command.index("-f") + 1])
-    assert log_folder.parts[0] == "runs" and "runs/" in (ROOT / ".gitignore").read_text().splitlines()
+    assert log_folder.parts[0] == "runs" and "/runs/" in (ROOT / ".gitignore").read_text().splitlines()
     assert (ROOT / command[command.index("--conf-file") + 1]).is_file()
 
 

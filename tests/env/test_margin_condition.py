@@ -10,19 +10,25 @@ import pytest
 
 from seqreward_env import SequenceEnv, SequenceTask, SequenceVectorEnv
 
-TASK: dict[str, Any] = {"seq_len": 2, "vocab_size": 3, "context_dim": 4, "num_components": 8, "sigma": 0.5}
+SHAPE: dict[str, Any] = {"seq_len": 2, "vocab_size": 3, "context_dim": 4}
+TASK: dict[str, Any] = {**SHAPE, "num_components": 8, "sigma": 0.5}  # the mixture's own settings
+
+
+def task_for(contexts: Any) -> dict[str, Any]:
+    """The task's arguments for ``contexts``: the mixture's settings only for the mixture."""
+    return TASK if isinstance(contexts, str) and contexts == "mixture" else SHAPE
 
 
 def gamma_rejecting(fraction: float, **kwargs: Any) -> float:
     """A margin that about ``fraction`` of the task's contexts fall below."""
-    free = SequenceTask(**{**TASK, **kwargs})
+    free = SequenceTask(**{**task_for(kwargs.get("contexts", "mixture")), **kwargs})
     return float(np.quantile(free.margins(free.test_contexts(4000)), fraction))
 
 
 @pytest.mark.parametrize("contexts", ["mixture", "rademacher"])
 def test_every_emitted_context_meets_the_margin(contexts: str) -> None:
     gamma = gamma_rejecting(0.5, contexts=contexts)
-    task = SequenceTask(**TASK, contexts=contexts, margin=gamma)
+    task = SequenceTask(**task_for(contexts), contexts=contexts, margin=gamma)
     assert task.margin_condition == gamma
     assert task.margins(task.test_contexts(2000)).min() >= gamma
     envs = SequenceVectorEnv(64, task=task)
@@ -36,8 +42,8 @@ def test_every_emitted_context_meets_the_margin(contexts: str) -> None:
     assert len(contexts_seen) > (300 if contexts == "mixture" else 4)  # {-1, +1}^4 has only 16 points
     assert task.margins(contexts_seen).min() >= gamma
     # The same draws without the condition fall below it: the rejection was exercised.
-    free_obs, _ = SequenceVectorEnv(64, **TASK, contexts=contexts).reset(seed=0)
-    assert SequenceTask(**TASK, contexts=contexts).margins(free_obs["context"]).min() < gamma
+    free_obs, _ = SequenceVectorEnv(64, **task_for(contexts), contexts=contexts).reset(seed=0)
+    assert SequenceTask(**task_for(contexts), contexts=contexts).margins(free_obs["context"]).min() < gamma
 
 
 def test_single_env_meets_the_margin() -> None:
@@ -67,9 +73,9 @@ def test_margin_must_be_positive() -> None:
 
 def test_pool_keeps_only_contexts_meeting_the_margin() -> None:
     pool = SequenceTask(**TASK).test_contexts(40)
-    margins = SequenceTask(**TASK, contexts=pool).margins(pool)
+    margins = SequenceTask(**SHAPE, contexts=pool).margins(pool)
     gamma = float(np.median(margins))
-    task = SequenceTask(**TASK, contexts=pool, margin=gamma)
+    task = SequenceTask(**SHAPE, contexts=pool, margin=gamma)
     np.testing.assert_array_equal(task.distribution.pool, pool[margins >= gamma])
     drawn = task.sample_contexts(np.random.default_rng(0), 500)
     assert task.margins(drawn).min() >= gamma
@@ -78,9 +84,9 @@ def test_pool_keeps_only_contexts_meeting_the_margin() -> None:
 
 def test_pool_without_a_qualifying_context_is_refused() -> None:
     pool = SequenceTask(**TASK).test_contexts(10)
-    largest = SequenceTask(**TASK, contexts=pool).margins(pool).max()
+    largest = SequenceTask(**SHAPE, contexts=pool).margins(pool).max()
     with pytest.raises(ValueError, match="margin") as refused:
-        SequenceTask(**TASK, contexts=pool, margin=largest * 1.01)
+        SequenceTask(**SHAPE, contexts=pool, margin=largest * 1.01)
     assert f"{largest:.4g}" in str(refused.value)
 
 

@@ -12,7 +12,7 @@ from seqreward_env import SequenceTask, paper_task_arrays
 
 def test_shipped_arrays_equal_a_torch_regeneration() -> None:
     torch = pytest.importorskip("torch")
-    from agents.experiment.paper_task import draw_paper_task
+    from agents.analysis.paper_task import draw_paper_task
 
     shipped = paper_task_arrays()
     fresh = draw_paper_task(0)
@@ -25,7 +25,7 @@ def test_shipped_arrays_equal_a_torch_regeneration() -> None:
 
 
 def test_paper_draw_follows_the_mixture_recipe() -> None:
-    from agents.experiment.paper_task import draw_paper_task
+    from agents.analysis.paper_task import draw_paper_task
 
     arrays = draw_paper_task(3, test_size=256)
     x = arrays.test_contexts.astype(np.float64)

@@ -21,8 +21,8 @@ def make_task(seq_len: int, vocab_size: int, context_dim: int, contexts: str, ta
         vocab_size=vocab_size,
         context_dim=context_dim,
         contexts=contexts,
-        sigma=0.4,
         task_seed=task_seed,
+        **({"sigma": 0.4} if contexts == "mixture" else {}),  # the mixture's noise; other contexts have none
     )
 
 

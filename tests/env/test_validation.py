@@ -177,3 +177,29 @@ def test_bad_evaluation_arguments() -> None:
         task.test_contexts(0)
     with pytest.raises(ValueError, match="centres"):
         _ = SequenceTask(**TASK, contexts="rademacher").centres
+
+
+RADEMACHER_IDS = ("seqreward/RademacherOutcome-v0", "seqreward/RademacherProcess-v0")
+MIXTURE_ONLY = [
+    ({"sigma": float("nan")}, "sigma=nan"),
+    ({"sigma": -0.1}, "sigma=-0.1"),
+    ({"sigma": float("inf")}, "sigma=inf"),
+    ({"sigma": 0.2}, "sigma=0.2"),
+    ({"num_components": 0}, "num_components=0"),
+    ({"num_components": 16}, "num_components=16"),
+]
+
+
+@pytest.mark.parametrize("env_id", RADEMACHER_IDS)
+@pytest.mark.parametrize(("kwargs", "shown"), MIXTURE_ONLY)
+def test_a_mixture_setting_is_refused_for_rademacher_contexts(env_id: str, kwargs: dict[str, Any], shown: str) -> None:
+    with pytest.raises(ValueError, match=f"^{shown} does not apply to 'rademacher' contexts") as error:
+        gym.make(env_id, **kwargs)
+    assert "\n" not in str(error.value)
+    gym.make(env_id)  # the id itself has no mixture setting
+
+
+@pytest.mark.parametrize(("kwargs", "shown"), MIXTURE_ONLY)
+def test_a_mixture_setting_is_refused_for_a_pool_of_contexts(kwargs: dict[str, Any], shown: str) -> None:
+    with pytest.raises(ValueError, match=f"^{shown} does not apply to a pool of contexts"):
+        SequenceTask(**TASK, contexts=np.ones((3, 2)), **kwargs)

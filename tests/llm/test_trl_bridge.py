@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from trl import GRPOTrainer
 
 from agents.llm import (
     CausalLMPolicy,
@@ -33,12 +34,14 @@ GROUP = 4
 
 def trainer_and_batch(
     task: SequenceTask, encoding: PromptEncoding, tokenizer: Any, tmp_path: Path, answer_head: bool = True
-) -> tuple[ProcessGRPOTrainer, dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[GRPOTrainer, dict[str, Any], list[dict[str, Any]]]:
     """A per-token PRM trainer on a tiny model, and one generated and scored batch of 2 prompts x 4."""
     model = tiny_causal_lm(encoding, seed=1, answer_head=answer_head)
     prm = process_reward_func(task, encoding)
     data = prompt_dataset(task, encoding, 8, seed=3)
-    trainer = ProcessGRPOTrainer(
+    # the task trainers refuse a model without the answer head; plain TRL takes it
+    trainer_class = ProcessGRPOTrainer if answer_head else GRPOTrainer
+    trainer = trainer_class(
         model=model,
         reward_funcs=[prm],
         args=grpo_config(tmp_path, task.seq_len, num_generations=GROUP),
@@ -50,7 +53,7 @@ def trainer_and_batch(
     return trainer, trainer._generate_and_score_completions(inputs), inputs
 
 
-def completion_log_probs(trainer: ProcessGRPOTrainer, batch: dict[str, Any]) -> torch.Tensor:
+def completion_log_probs(trainer: GRPOTrainer, batch: dict[str, Any]) -> torch.Tensor:
     ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
     mask = torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1)
     width = batch["completion_ids"].shape[1]
@@ -144,7 +147,8 @@ def test_per_token_advantages_and_loss_are_the_paper_prm_rules(
     trainer, batch, inputs = trainer_and_batch(task, encoding, tokenizer, tmp_path)
     contexts = np.array([row["context"] for row in inputs], dtype=np.float32)
     answers = encoding.answers(batch["completion_ids"].tolist(), task.seq_len)
-    rules = paper_advantages(env_rollout(ENV_ID, contexts, answers), "process", None)
+    played = env_rollout(ENV_ID, contexts, answers)
+    rules = paper_advantages(played.rewards, played.generated, "process", None)
     assert rules.abs().sum() > 0 and (rules > 0).any() and (rules < 0).any()
     torch.testing.assert_close(batch["advantages"], rules)
     # TRL's loss on the batch has the gradient of the paper's PRM PG loss -(1 / BN) sum A_bi log p_bi

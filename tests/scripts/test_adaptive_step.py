@@ -11,11 +11,12 @@ import pytest
 import torch
 
 from agents.learners.process_repair import ProcessRepairConfig
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
+from agents.policy.network_policy import NetworkPolicy
 from agents.rules.adaptive import token_adaptive_update
-from scripts import adaptive_step
-from scripts import adaptive_step_analysis as analysis
-from scripts.adaptive_step_jobs import pretraining, repair_jobs, variants
+from scripts.adaptive_step import analysis
+from scripts.adaptive_step import run as adaptive_step
+from scripts.adaptive_step.jobs import pretraining, repair_jobs, variants
 from seqreward_env import SequenceTask
 
 LENGTHS = [2, 4, 6, 8]
@@ -104,7 +105,7 @@ def test_the_step_scale_multiplies_the_theory_step() -> None:
     weights = torch.ones(4, 3)
     steps = {}
     for scale in (1.0, 4.0):
-        for policy in (LinearPolicy(4, 3), LinearPolicy(4, 3).general()):
+        for policy in (LinearPolicy(4, 3), NetworkPolicy.from_linear(LinearPolicy(4, 3))):
             steps[scale, type(policy).__name__] = token_adaptive_update(policy, contexts, tokens, weights, scale)
     assert torch.allclose(steps[4.0, "LinearPolicy"], 4 * steps[1.0, "LinearPolicy"])
     assert torch.allclose(steps[4.0, "NetworkPolicy"], steps[4.0, "LinearPolicy"].float(), rtol=1e-4)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import barrier
+from scripts.barrier import run as barrier
 
 TINY = [
     "--seq-lens", "1", "3", "--vocab-size", "2", "--context-dim", "4", "--num-components", "4", "--margin", "0.02",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scripts import barrier_analysis as analysis
+from scripts.barrier import analysis
 
 
 def run(queries: float | None, spent: float, tries: int) -> dict:

@@ -3,7 +3,7 @@ and of a run."""
 
 from __future__ import annotations
 
-from scripts.pass_at_k.bench import main
+from scripts.bench_pass_at_k import main
 
 
 def test_added_cost_is_small_and_every_part_is_timed() -> None:

@@ -9,7 +9,7 @@ import pytest
 import seqreward_env  # noqa: F401
 from agents.learners.paper_pg import PaperPG, PaperPGConfig
 from agents.policy.evaluation import LinearEvaluator
-from agents.policy.policy import LinearPolicy
+from agents.policy.linear import LinearPolicy
 from scripts.bench_pg_parts import PARTS, profile
 
 

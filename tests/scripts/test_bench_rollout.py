@@ -8,8 +8,8 @@ import importlib.util
 import torch
 
 from agents.policy.choice import make_policy
+from agents.policy.network_policy import NetworkPolicy
 from agents.policy.networks import NetworkSizes
-from agents.policy.policy_grad import NetworkPolicy
 from scripts import bench_rollout
 from seqreward_env import SequenceTask
 

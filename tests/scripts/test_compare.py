@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scripts import compare
+from scripts.compare import run as compare
 
 TINY = [
     "--seq-len", "4", "--vocab-size", "4", "--context-dim", "4", "--num-components", "4",

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from scripts import compare_analysis as analysis
+from scripts.compare import analysis
 
 INF = float("inf")
 

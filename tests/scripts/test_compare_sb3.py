@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import compare_sb3
-from scripts.compare_sb3_jobs import env_steps, eval_every
+from scripts.compare_sb3 import run as compare_sb3
+from scripts.compare_sb3.jobs import env_steps, eval_every
 
 TINY = [
     "--seq-len", "3", "--vocab-size", "3", "--context-dim", "4", "--num-components", "4",

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from scripts import compare_sb3_analysis as analysis
+from scripts.compare_sb3 import analysis
 
 
 def curve(errors: list[float], per_point: int = 100, queries_per_step: float = 1.0) -> analysis.Curve:

@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scripts import barrier, compare, figure1
-from scripts import figure1_analysis as analysis
+from scripts.barrier import run as barrier
+from scripts.compare import run as compare
+from scripts.figure1 import analysis
+from scripts.figure1 import run as figure1
 from tests.scripts.test_figure1 import TINY as FIGURE1
 
 NETWORKS = ("mlp", "transformer")

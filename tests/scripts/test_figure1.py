@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.experiment.paper_task import draw_paper_task, save_task_arrays
-from agents.policy.policy import LinearPolicy
-from scripts import figure1
-from scripts import figure1_analysis as analysis
+from agents.analysis.paper_task import draw_paper_task, save_task_arrays
+from agents.policy.linear import LinearPolicy
+from scripts.figure1 import analysis
+from scripts.figure1 import run as figure1
 
 TINY = [
     "--seq-len", "5", "--vocab-size", "4", "--context-dim", "4", "--num-components", "4",
@@ -62,7 +62,7 @@ def test_figure1_writes_its_files_and_resumes(tmp_path: Path, capsys: pytest.Cap
 def check_pass_at_k_against_saved_models(run_dir: Path) -> None:
     """The summary's pass@k (k = 1 to 2^30) of the base and of each seed's final model equals 1 - (1 - p)^k
     recomputed here from the saved models, their likelihoods from the task's closed form."""
-    from agents.experiment.paper_task import load_task_arrays
+    from agents.analysis.paper_task import load_task_arrays
     from seqreward_env import SequenceTask
 
     summary = json.loads((run_dir / "figure1_summary.json").read_text())["summary"]["pass_at_k"]

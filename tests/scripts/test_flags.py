@@ -11,19 +11,12 @@ from typing import Any
 
 import pytest
 
-from scripts import (
-    barrier,
-    bench_env,
-    bench_pg,
-    bench_policy,
-    bench_sb3,
-    compare,
-    demo,
-    figure1,
-    margin,
-    mistakes,
-    paper_task,
-)
+from scripts import bench_env, bench_pg, bench_policy, bench_sb3, demo, paper_task
+from scripts.barrier import run as barrier
+from scripts.compare import run as compare
+from scripts.figure1 import run as figure1
+from scripts.margin import run as margin
+from scripts.mistakes import run as mistakes
 
 MAINS: dict[str, Callable[[list[str]], Any]] = {
     "bench_env": bench_env.main,
@@ -67,7 +60,7 @@ CASES = [
     ("barrier", ["--quick", "--backend", "bogus"], "backend (--backend) must be one of"),
     ("margin", ["--quick", "--backend", "bogus"], "backend (--backend) must be one of"),
     ("mistakes", ["--quick", "--backend", "bogus"], "backend (--backend) must be one of"),
-    ("figure1", ["--quick", "--run-dir", ""], "--run-dir must name a folder"),
+    ("figure1", ["--quick", "--run-dir", ""], "--run-dir '' must name a folder"),
     ("demo", ["--num-envs", "0"], "num_envs (--num-envs) must be >= 1"),
     ("demo", ["--seed", "-3"], "seed (--seed) must lie in [0, 2^63)"),
     ("paper_task", ["--out", ""], "out (--out) must name a file"),
@@ -93,4 +86,4 @@ def test_a_bad_flag_is_refused_before_any_work(
 
 def test_the_benchmarks_parse_good_flags_into_their_settings() -> None:
     args = bench_sb3.parse_args(["--num-envs", "4", "8", "--env-kwargs", '{"seq_len": 3}', "--monitor"])
-    assert args.num_envs == (4, 8) and args.env_kwargs == {"seq_len": 3} and args.monitor and args.output is None
+    assert args.num_envs == (4, 8) and args.env_object() == {"seq_len": 3} and args.monitor and args.output is None

@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 
 from agents.experiment.cli import EXPERIMENT_MARKER, mark_experiment_folder, record_outputs, start_fresh
-from scripts import barrier, compare, compare_sb3, figure1, lq, margin, mistakes, robustness, train_sb3
+from scripts import train_sb3
+from scripts.barrier import run as barrier
+from scripts.compare import run as compare
+from scripts.compare_sb3 import run as compare_sb3
+from scripts.figure1 import run as figure1
+from scripts.lq import run as lq
+from scripts.margin import run as margin
+from scripts.mistakes import run as mistakes
+from scripts.robustness import run as robustness
 
 MAINS: dict[str, Callable[[list[str]], Any]] = {
     "margin": margin.main,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.experiment.runs import read_metrics
-from scripts import figure1
+from agents.runs.folder import read_metrics
+from scripts.figure1 import run as figure1
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGS = [
@@ -63,7 +63,7 @@ def training(run_dir: Path) -> bool:
 def test_killing_figure1s_parent_leaves_no_worker_and_the_rerun_resumes_identically(tmp_path: Path) -> None:
     figure1.main([*ARGS, "--run-dir", str(tmp_path / "straight")])
     run_dir = tmp_path / "killed"
-    command = [sys.executable, "scripts/figure1.py", *ARGS, "--run-dir", str(run_dir)]
+    command = [sys.executable, "-m", "scripts.figure1", *ARGS, "--run-dir", str(run_dir)]
     parent = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     workers: list[int] = []
     try:

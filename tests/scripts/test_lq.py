@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scripts import lq
-from scripts.lq_analysis import LEVELS
+from scripts.lq import run as lq
+from scripts.lq.analysis import LEVELS
 
 TINY = [
     "--seq-len", "4", "--vocab-size", "3", "--context-dim", "4", "--steps", "20", "--checkpoint-every", "10",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scripts import lq_analysis as analysis
+from scripts.lq import analysis
 
 LIKELIHOODS = {
     0: {"sequence": np.full(10, -4.0), "token": np.full(10, -1.0)},

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import margin
+from scripts.margin import run as margin
 
 TINY = [
     "--margins", "0.05", "0.1", "--seq-len", "2", "--vocab-size", "2", "--context-dim", "4", "--target-error", "0.3",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scripts import margin_analysis as analysis
+from scripts.margin import analysis
 
 
 def run(queries: float | None, spent: float, env: int | None = None) -> dict:

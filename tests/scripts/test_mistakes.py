@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import mistakes
+from scripts.mistakes import run as mistakes
 
 TINY = [
     "--seq-lens", "1", "2", "--margin", "0.2", "--margins", "0.2", "0.3", "--margin-seq-len", "1",

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scripts import mistakes_analysis as analysis
+from scripts.mistakes import analysis
 from seqreward_env import SequenceTask
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from agents.experiment.runs import read_metrics
-from scripts.pass_at_k.__main__ import main
+from agents.runs.folder import read_metrics
+from scripts.pass_at_k.run import main
 from scripts.pass_at_k.settings import QUICK, settings
 
 TINY = [

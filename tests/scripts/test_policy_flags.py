@@ -10,8 +10,10 @@ import pytest
 
 from agents.experiment.jobs import FINAL_MODEL
 from agents.policy.choice import load_policy
-from agents.policy.policy_grad import NetworkPolicy
-from scripts import barrier, compare, lq
+from agents.policy.network_policy import NetworkPolicy
+from scripts.barrier import run as barrier
+from scripts.compare import run as compare
+from scripts.lq import run as lq
 from tests.scripts.test_barrier import TINY as BARRIER
 from tests.scripts.test_compare import TINY as COMPARE
 from tests.scripts.test_lq import TINY as LQ

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import figure1, robustness
+from scripts.figure1 import run as figure1
+from scripts.robustness import run as robustness
 
 TINY = replace(
     figure1.QUICK,

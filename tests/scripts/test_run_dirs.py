@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import figure1, train_sb3
+from scripts import train_sb3
+from scripts.figure1 import run as figure1
 
 FIGURE1 = [
     "--seq-len", "4", "--vocab-size", "3", "--context-dim", "4", "--num-components", "4",
@@ -104,13 +105,18 @@ def test_train_sb3_fresh_removes_its_run_and_keeps_files_added_to_it(tmp_path: P
 
 
 @pytest.mark.parametrize("main", [figure1.main, train_sb3.main])
-def test_an_empty_run_dir_or_a_file_is_refused_before_any_work(main: object, tmp_path: Path) -> None:
+def test_an_empty_run_dir_or_a_file_is_refused_before_any_work(
+    main: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     args = FIGURE1 if main is figure1.main else SB3
-    with pytest.raises(SystemExit, match="--run-dir must name a folder"):
-        main([*args, "--run-dir", ""])  # type: ignore[operator]
     (tmp_path / "file").write_text("mine")
-    with pytest.raises(SystemExit, match="is a file, not a folder"):
-        main([*args, "--run-dir", str(tmp_path / "file")])  # type: ignore[operator]
+    for run_dir, problem in (
+        ("", "--run-dir '' must name a folder"),
+        (str(tmp_path / "file"), "is a file, not a folder"),
+    ):
+        with pytest.raises(SystemExit) as caught:
+            main([*args, "--run-dir", run_dir])  # type: ignore[operator]
+        assert caught.value.code == 2 and problem in capsys.readouterr().err
     assert files_under(tmp_path) == {"file": b"mine"}
 
 

@@ -29,6 +29,7 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecMonitor
 
 from agents.common.seeding import check_seed, derive_seed
+from agents.learners.contract import Trainable
 from agents.learners.sb3.config import ALGORITHMS, SB3Config
 from agents.learners.sb3.extractors import sequence_policy_kwargs
 from agents.learners.sb3.logs import open_sb3_logger
@@ -39,7 +40,7 @@ from seqreward_env import SequenceVectorEnv
 __all__ = ["SB3Config", "SB3Learner"]
 
 
-class SB3Learner:
+class SB3Learner(Trainable):
     """An SB3 or sb3-contrib on-policy algorithm trained one iteration per ``train_step``.
 
     Args:
@@ -121,6 +122,10 @@ class SB3Learner:
     def reward_queries(self) -> int:
         """Reward queries the env rows have answered so far (counted by the adapter from each step's info)."""
         return int(self.adapter.row_reward_queries.sum())
+
+    @reward_queries.setter
+    def reward_queries(self, value: int) -> None:
+        raise AttributeError("SB3Learner.reward_queries is counted from the env rows' reports and cannot be set")
 
     def train_step(self, step: int) -> dict[str, Any]:
         """One rollout of ``n_steps`` per row and one update. Returns SB3's ``train/`` scalars of the update

@@ -10,7 +10,7 @@ from pathlib import Path
 from stable_baselines3.common.logger import CSVOutputFormat, KVWriter, Logger, TensorBoardOutputFormat
 from torch.utils.tensorboard import SummaryWriter
 
-from agents.common.file_problems import file_problem
+from agents.runs.problems import file_problem
 
 STEP_COLUMN = "time/total_timesteps"  # the environment step of each progress.csv row
 

@@ -1,0 +1,1 @@
+"""The barrier experiment (``python -m scripts.barrier``): settings, jobs, analysis, plots and the run."""

@@ -1,0 +1,1 @@
+"""The paper's Figure 1 (``python -m scripts.figure1``): settings, jobs, analysis, plots and the run."""

@@ -1,0 +1,1 @@
+"""The lq experiment (``python -m scripts.lq``): settings, jobs, analysis, plots and the run."""

@@ -1,0 +1,1 @@
+"""The mistakes experiment (``python -m scripts.mistakes``): settings, jobs, analysis, plots and the run."""
