@@ -15,12 +15,13 @@ from agents.learners.contract import Trainable
 
 
 class LearnerClasses(NamedTuple):
-    """A learner's class, its config class and its evaluator (built as ``evaluator(task, test_size)``; None:
-    ``agents.policy.evaluation.PolicyEvaluator``, which the job builds with its tracked contexts)."""
+    """A learner's class, its config class and its evaluator (built as ``evaluator(task, test_size,
+    pass_at_k=ks, cover_taus=taus)``; None: ``agents.policy.evaluation.PolicyEvaluator``, which the job builds
+    with its tracked contexts)."""
 
     learner: type[Trainable]
     config: type
-    evaluator: Callable[[Any, int], Any] | None = None
+    evaluator: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)
