@@ -111,8 +111,6 @@ LEARNERS: dict[str, LearnerKind] = {
     "adaptive_pg": LearnerKind(_adaptive_pg, autoreset="disabled"),
     "uniform_pg": LearnerKind(_uniform_pg, autoreset="disabled"),
     "pretrain": LearnerKind(_pretrain, autoreset="disabled"),
-    "sb3": LearnerKind(
-        _sb3, unit="env_steps", autoreset="same_step", trains_policy=False, copy=True, log_dir="sb3"
-    ),
+    "sb3": LearnerKind(_sb3, unit="env_steps", autoreset="same_step", trains_policy=False, copy=True, log_dir="sb3"),
 }
 """Every learner a job can name."""

@@ -16,6 +16,7 @@ from agents.analysis.paper_task import PaperTaskArrays, save_task_arrays
 from agents.experiment.jobs import FINAL_MODEL, LEARNERS, Evaluation, Job, StopRule, TaskSpec, model_file, run_job
 from agents.learners.adaptive_pg import AdaptivePGConfig
 from agents.learners.best_of_m import BestOfMConfig
+from agents.learners.difficulty import DifficultyConfig
 from agents.learners.group_pg import GroupPGConfig
 from agents.learners.paper_pg import PaperPGConfig
 from agents.learners.pretrain import PretrainConfig
@@ -85,6 +86,23 @@ def test_a_folder_holding_another_job_is_refused_naming_the_difference(tmp_path:
         run_job(make_job("uniform_pg", tmp_path, budget=12))
     with pytest.raises(RunFolderError, match="config.zeta"):
         run_job(make_job("uniform_pg", tmp_path, config=UniformPGConfig(zeta=2.0)))
+
+
+def test_a_difficulty_that_is_off_is_not_part_of_the_identity_and_one_that_is_on_is(tmp_path: Path) -> None:
+    # run folders written before learners had a difficulty must still match their job (and be reused)
+    job = make_job("paper_pg", tmp_path)
+    assert "difficulty" not in job.identity()["config"]
+    assert (
+        "difficulty"
+        not in make_job("paper_pg", tmp_path, config=PaperPGConfig(difficulty=DifficultyConfig(window=3))).identity()[
+            "config"
+        ]
+    )
+    active = make_job("paper_pg", tmp_path, config=PaperPGConfig(difficulty=DifficultyConfig(dynamic_sampling=True)))
+    assert active.identity()["config"]["difficulty"]["dynamic_sampling"] is True
+    run_job(job)
+    with pytest.raises(RunFolderError, match="config.difficulty"):
+        run_job(active)
 
 
 @pytest.mark.parametrize("learner", ["paper_pg", "group_pg", "best_of_m", "pretrain", "sb3"])
