@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from agents.analysis.statistics import mean_interval
+from agents.policy.coverage import PASS_AT_K_GRID, area_between, crossover_k, pass_at_k
 
 Record = Mapping[str, Any]
 # The share of the run over which the test error's change is measured (the last fifth).
@@ -124,6 +125,57 @@ def summarise(
             }
         )
     return rows
+
+
+def tracked_pass_at_k(record: Record, ks: Sequence[int]) -> list[float]:
+    """Exact pass@k, ``(K,)`` as a list, at one evaluation: the mean over the tracked contexts (every context of
+    the task, each counted once) of 1 - (1 - p(y*|x))^k, from the record's ``eval/tracked_likelihood``."""
+    likelihoods = np.clip(np.asarray(record["eval/tracked_likelihood"], dtype=np.float64), 0.0, 1.0)
+    with np.errstate(divide="ignore"):  # p = 0 is log p = -inf: never reached at any k
+        return [float(value) for value in pass_at_k(np.log(likelihoods), ks)]
+
+
+def final_pass_at_k(
+    runs: Mapping[str, Sequence[Sequence[Record]]], ks: Sequence[int] = PASS_AT_K_GRID
+) -> dict[str, Any]:
+    """Each method's exact pass@k curves (k = ``ks``, default 1 to 2^30) of its base model (the runs' first
+    record) and of every seed's final model (its last record, where the run settled or hit its cap), with
+    the seeds' mean, the crossover k* (the smallest k where the base's pass@k is at least the mean final
+    model's; None: none up to the largest k; Yue et al., arXiv 2504.13837) and the area between the curves
+    over log2 k (positive: the trained model above the base): ``{"k": ks, "<method>": {"base": (K,),
+    "final": (seeds, K), "mean": (K,), "crossover_k", "area"}}``, all lists."""
+    result: dict[str, Any] = {"k": list(ks)}
+    for name, seeds in runs.items():
+        if not seeds or any(not run for run in seeds):
+            raise ValueError(f"method {name!r} has a seed without evaluation records")
+        base = tracked_pass_at_k(seeds[0][0], ks)
+        final = [tracked_pass_at_k(run[-1], ks) for run in seeds]
+        mean = np.mean(final, axis=0)
+        cross = crossover_k(ks, base, mean)
+        result[name] = {
+            "base": base,
+            "final": final,
+            "mean": mean.tolist(),
+            "crossover_k": None if cross is None else int(cross),
+            "area": float(area_between(ks, base, mean)),
+        }
+    return result
+
+
+def pass_at_k_lines(passes: Mapping[str, Any]) -> list[str]:
+    """One line per method: pass@1 and pass@k at the largest k, base -> mean final model, k* and the area."""
+    ks = passes["k"]
+    lines = [f"exact pass@k over every context, base -> final model (mean over seeds), k = 1 to {ks[-1]}:"]
+    for name, curves in passes.items():
+        if name == "k":
+            continue
+        cross = curves["crossover_k"]
+        lines.append(
+            f"  {name}: pass@1 {curves['base'][0]:.3f} -> {curves['mean'][0]:.3f}; pass@{ks[-1]} "
+            f"{curves['base'][-1]:.3f} -> {curves['mean'][-1]:.3f}; k* {cross if cross is not None else 'none'}; "
+            f"area {curves['area']:+.2f}"
+        )
+    return lines
 
 
 def markdown_table(rows: Sequence[Mapping[str, Any]]) -> str:

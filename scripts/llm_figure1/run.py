@@ -92,6 +92,7 @@ def run_figure(config: LLMFigure1Config, run_dir: Path, *, show_progress: bool =
         "contexts": len(contexts),
         "llm_base_sft_steps": sft_records[-1]["step"],
         "table": rows,
+        "pass_at_k": analysis.final_pass_at_k(runs),
         "tuning": {name: method["tuning"] for name, method in methods.items()},
         "runs": runs,
     }
@@ -103,8 +104,11 @@ def run_figure(config: LLMFigure1Config, run_dir: Path, *, show_progress: bool =
 
 
 def describe(result: dict[str, Any]) -> str:
-    """The table printed at the end."""
-    return str(analysis.markdown_table(result["table"]))
+    """The table printed at the end, then each method's exact pass@k of its base and final models."""
+    lines = [str(analysis.markdown_table(result["table"]))]
+    if "pass_at_k" in result:  # a summary written before pass@k was reported has none
+        lines += analysis.pass_at_k_lines(result["pass_at_k"])
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> Path:

@@ -55,6 +55,33 @@ def test_summary_rows_and_table() -> None:
         analysis.summarise({"C": [[]]}, {"C": np.array([0])}, level=0.5)
 
 
+def test_final_pass_at_k_of_base_and_final_models_from_the_tracked_likelihoods() -> None:
+    # pass@k = mean over contexts of 1 - (1 - p)^k, at k = 1, 2, 4; the base is each method's first record
+    runs = {
+        "gains": [
+            [record(0, 0, 0.7, [0.5, 0.0]), record(10, 5, 0.1, [1.0, 0.5])],
+            [record(0, 0, 0.7, [0.5, 0.0]), record(10, 5, 0.5, [0.5, 0.5])],
+        ],
+        "narrows": [[record(0, 0, 0.7, [0.3, 0.3]), record(10, 5, 0.5, [0.9, 0.0])]],
+    }
+    passes = analysis.final_pass_at_k(runs, ks=(1, 2, 4))
+    assert passes["k"] == [1, 2, 4]
+    gains = passes["gains"]
+    np.testing.assert_allclose(gains["base"], [0.25, 0.375, 0.46875])
+    np.testing.assert_allclose(gains["final"], [[0.75, 0.875, 0.96875], [0.5, 0.75, 0.9375]])
+    np.testing.assert_allclose(gains["mean"], [0.625, 0.8125, 0.953125])
+    assert gains["crossover_k"] is None  # the trained model stays above its base at every k
+    assert gains["area"] == pytest.approx((0.375 + 0.4375) / 2 + (0.4375 + 0.484375) / 2)
+    narrows = passes["narrows"]
+    np.testing.assert_allclose(narrows["base"], [0.3, 0.51, 1 - 0.7**4])
+    np.testing.assert_allclose(narrows["mean"], [0.45, 0.495, 0.5 * (1 - 0.1**4)])
+    assert narrows["crossover_k"] == 2  # the base overtakes it at k = 2 (Yue et al.'s crossover)
+    lines = analysis.pass_at_k_lines(passes)
+    assert "narrows: pass@1 0.300 -> 0.450" in lines[2] and "k* 2" in lines[2]
+    with pytest.raises(ValueError, match="'empty'"):
+        analysis.final_pass_at_k({"empty": [[]]})
+
+
 def test_settling_and_the_chosen_rate() -> None:
     errors = [0.6, 0.5, 0.45, 0.44, 0.438, 0.437, 0.437, 0.437, 0.437, 0.437, 0.437]
     run = [record(10 * i, 0, e, []) for i, e in enumerate(errors)]
@@ -134,6 +161,14 @@ def test_a_tiny_setting_writes_its_table_and_figure_and_reuses_its_runs(tmp_path
     again = run_figure(TINY, tmp_path)  # finished runs are read back, not rerun
     assert done.stat().st_mtime_ns == stamp
     assert json.loads(json.dumps(again["table"])) == json.loads(json.dumps(result["table"]))
+    # every method's pass@k, base and final, k = 1 to 2^30: a probability, rising with k
+    passes = result["pass_at_k"]
+    assert set(passes) == {"k", *names} and passes["k"][-1] == 2**30
+    for name in names:
+        for curve in (passes[name]["base"], *passes[name]["final"]):
+            assert len(curve) == 16 and all(0.0 <= p <= 1.0 for p in curve)
+            assert all(b >= a - 1e-12 for a, b in zip(curve, curve[1:], strict=False))
+    assert again["pass_at_k"] == passes
 
 
 @pytest.mark.slow
