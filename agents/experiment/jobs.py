@@ -33,9 +33,10 @@ from agents.learners.contract import Trainable
 from agents.learners.registry import LEARNERS, LearnerKind
 from agents.policy.choice import PolicyChoice, load_policy
 from agents.policy.evaluation import PolicyEvaluator
-from agents.runs.folder import SOURCES, Run, finished_run, read_metrics
+from agents.runs.files import portable_config
+from agents.runs.folder import CONFIG, SOURCES, Run, check_same_config, finished_run, read_metrics
 from agents.runs.inputs import read_policy_file
-from agents.runs.problems import file_problem
+from agents.runs.problems import RunFolderError, file_problem
 from seqreward_env import SequenceVectorEnv
 
 FINAL_MODEL = "final_model.pt"
@@ -167,12 +168,28 @@ def config_identity(config: Any) -> dict[str, Any]:
     return record
 
 
+def identity_in_folder(folder: Path, job: Job) -> dict[str, Any]:
+    """``job.identity()``, or the same identity with the learner config's inactive ``difficulty`` spelled out
+    where the folder's ``config.json`` holds it in that form (written while the field was part of every
+    identity); both describe the same run, so such a folder is reused or resumed, not refused."""
+    record = job.identity()
+    difficulty = getattr(job.config, "difficulty", None)
+    if difficulty is None or difficulty.active or not (folder / CONFIG).is_file():
+        return record
+    spelled = {**record, "config": asdict(job.config)}
+    try:
+        check_same_config(folder, portable_config(spelled, folder))
+    except RunFolderError:
+        return record
+    return spelled
+
+
 def run_job(job: Job) -> dict[str, Any]:
     """Run ``job`` in its folder and return its summary (``summarize_run``, plus the learner's name, the
     reward queries the learner counted and those the env answered). A finished run of the same job is not
     run again; an interrupted one resumes; a folder holding another job is refused naming the differences."""
     folder = Path(job.run_dir)
-    record = job.identity()
+    record = identity_in_folder(folder, job)
     done = finished_run(folder, record)
     if done is not None:
         return done

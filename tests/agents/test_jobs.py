@@ -5,6 +5,8 @@ interrupted job to the same end as an uninterrupted one, and a bad job fails at 
 from __future__ import annotations
 
 import dataclasses
+import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +105,26 @@ def test_a_difficulty_that_is_off_is_not_part_of_the_identity_and_one_that_is_on
     run_job(job)
     with pytest.raises(RunFolderError, match="config.difficulty"):
         run_job(active)
+
+
+def test_a_folder_that_spells_out_an_inactive_difficulty_is_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # folders written while every learner config's identity held its difficulty, off or on, are the same run
+    from agents.experiment import jobs
+
+    job = make_job("paper_pg", tmp_path)
+    with monkeypatch.context() as patch:
+        patch.setattr(jobs, "config_identity", asdict)
+        first = run_job(job)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["config"]["difficulty"] == json.loads(json.dumps(asdict(DifficultyConfig())))
+    again = run_job(job)
+    assert again == first
+    with pytest.raises(RunFolderError, match="config.difficulty"):
+        run_job(
+            make_job("paper_pg", tmp_path, config=PaperPGConfig(difficulty=DifficultyConfig(dynamic_sampling=True)))
+        )
 
 
 @pytest.mark.parametrize("learner", ["paper_pg", "group_pg", "best_of_m", "pretrain", "sb3"])
