@@ -60,7 +60,7 @@ def is_remote(url: str) -> bool:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site, built from the checkout with ``mkdocs build --strict`` (as `make docs`)."""
     site_dir = tmp_path_factory.mktemp("site")
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site_dir)]
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)]
     environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(ROOT)}
     built = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=environment, timeout=300)
     assert built.returncode == 0, built.stdout + built.stderr

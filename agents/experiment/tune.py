@@ -165,7 +165,9 @@ def run_tune_search(
         axes: the names of the search space's dimensions (each a ``tune.grid_search`` over its values).
         metric: a module-level function of a finished job's run folder, the number the trial reports as
             ``"metric"`` (importable on the workers: from the installed package, not a script).
-        storage_path, name, ray_address, max_concurrent, on_result, max_failures: as in ``run_tune_sweep``.
+
+    ``storage_path``, ``name``, ``ray_address``, ``max_concurrent``, ``on_result`` and ``max_failures`` are as in
+    ``run_tune_sweep``.
 
     Returns:
         Tune's ``ResultGrid``: one result per point, whose ``metrics`` hold the axes' values, ``"metric"``

@@ -36,7 +36,8 @@ class NetworkPolicy(TeacherForced):
     Args:
         module: ``forward(contexts (B, d), tokens (B, N)) -> (B, N, k)`` teacher-forced logits, ``start`` and
             ``step`` for incremental logits, optionally ``transition_logits`` (then the policy is Markov).
-        context_dim, vocab_size: the task's d and k.
+        context_dim: the task's d.
+        vocab_size: the task's k.
         architecture: how to rebuild the module on load (name and sizes, see ``agents.policy.choice.load_policy``).
     """
 
