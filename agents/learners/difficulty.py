@@ -27,6 +27,7 @@ import torch
 from agents.common.config_checks import ConfigError, check_choice, check_interval, check_types
 from agents.common.seeding import stream
 from agents.learners.group_sampling import GroupBatch
+from agents.learners.training import env_query_count
 from agents.policy.evaluation import policy_token_log_probs
 from agents.policy.rollout import Rollout, rollout
 from agents.rules.difficulty import curriculum_move, group_pass_rates, in_band, informative_groups, suffix_pass_rates
@@ -120,6 +121,14 @@ class DifficultyConfig:
             for v in self.curriculum_ladder
         )
         return Curriculum({self.curriculum_axis: ladder}, {self.curriculum_axis: self.start_level})
+
+
+def difficulty_summary(envs: Any, difficulty: Difficulty | None) -> dict[str, Any]:
+    """A learner's ``summary()`` with its difficulty: the env's query count over every env it asked (the
+    curriculum's level envs included); without one, the default ``{}`` (the job counts the learner's env)."""
+    if difficulty is None:
+        return {}
+    return {"env_reward_queries": env_query_count(envs) + difficulty.extra_env_queries()}
 
 
 def shares_parameters_across_lengths(policy: Any) -> bool:

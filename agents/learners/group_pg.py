@@ -25,7 +25,7 @@ import torch
 
 from agents.common.config_checks import check_choice, check_interval, check_positive, check_types
 from agents.learners.contract import Trainable
-from agents.learners.difficulty import Difficulty, DifficultyConfig
+from agents.learners.difficulty import Difficulty, DifficultyConfig, difficulty_summary
 from agents.learners.group_sampling import GroupBatch, sample_groups, token_entropy
 from agents.learners.training import (
     OPTIMIZERS,
@@ -332,11 +332,8 @@ class GroupPG(Trainable):
             self.difficulty.load_state_dict(state["difficulty"])
 
     def summary(self) -> dict[str, Any]:
-        """With a difficulty: the env's query count over every env this learner asked (the curriculum's level
-        envs included); without one, the default (the job counts the learner's env)."""
-        if self.difficulty is None:
-            return {}
-        return {"env_reward_queries": env_query_count(self.envs) + self.difficulty.extra_env_queries()}
+        """``difficulty_summary``: the env queries of the curriculum's level envs too, where there are any."""
+        return difficulty_summary(self.envs, self.difficulty)
 
 
 def _k3(log_probs: torch.Tensor, reference_log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ import torch
 from agents.common.config_checks import check_choice, check_positive, check_types
 from agents.common.seeding import derive_seed, row_seeds
 from agents.learners.contract import Trainable
-from agents.learners.difficulty import Difficulty, DifficultyConfig
+from agents.learners.difficulty import Difficulty, DifficultyConfig, difficulty_summary
 from agents.learners.training import (
     OPTIMIZERS,
     check_policy_fits,
@@ -139,8 +139,5 @@ class PaperPG(Trainable):
             self.difficulty.load_state_dict(state["difficulty"])
 
     def summary(self) -> dict[str, Any]:
-        """With a difficulty: the env's query count over every env this learner asked (the curriculum's level
-        envs included); without one, the default (the job counts the learner's env)."""
-        if self.difficulty is None:
-            return {}
-        return {"env_reward_queries": env_query_count(self.envs) + self.difficulty.extra_env_queries()}
+        """``difficulty_summary``: the env queries of the curriculum's level envs too, where there are any."""
+        return difficulty_summary(self.envs, self.difficulty)
