@@ -3,10 +3,12 @@ GRPO configuration that trains on CPU in seconds."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
 pytest.importorskip("trl")
@@ -34,6 +36,17 @@ def encoding(task: SequenceTask) -> PromptEncoding:
 @pytest.fixture(scope="module")
 def tokenizer(encoding: PromptEncoding) -> PreTrainedTokenizerFast:
     return make_tokenizer(encoding)
+
+
+def every_context(task: SequenceTask) -> np.ndarray:
+    """Every point of the Rademacher task's {-1, +1}^d, float32 ``(2^d, d)``, margin or not."""
+    return np.array(list(itertools.product([-1.0, 1.0], repeat=task.context_dim)), dtype=np.float32)
+
+
+def kept_contexts(task: SequenceTask) -> np.ndarray:
+    """The contexts the task emits: the points of {-1, +1}^d whose margin meets its condition."""
+    every = every_context(task)
+    return every[task.margins(every) >= task.margin_condition]
 
 
 def grpo_config(output_dir: Path, seq_len: int, **overrides: Any) -> GRPOConfig:

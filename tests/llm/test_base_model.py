@@ -4,7 +4,6 @@ model it returns can be copied into independent models (TRL's forward patch remo
 from __future__ import annotations
 
 import copy
-import itertools
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +13,13 @@ import torch
 
 from agents.llm import PromptEncoding, answer_log_probs, sft_base_model, tiny_causal_lm
 from seqreward_env import SequenceTask
+from tests.llm.conftest import every_context
 
 
 def test_sft_stops_at_the_target_test_error_and_releases_the_model(
     task: SequenceTask, encoding: PromptEncoding, tokenizer: Any, tmp_path: Path
 ) -> None:
-    every = np.array(list(itertools.product([-1.0, 1.0], repeat=task.context_dim)), dtype=np.float32)
+    every = every_context(task)
     support = every[(every[:, 0] > 0) & (task.margins(every) >= 0.02)]
     model = tiny_causal_lm(encoding, seed=0)
     records = sft_base_model(

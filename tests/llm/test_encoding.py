@@ -4,7 +4,6 @@ the tokenizer agreeing with it."""
 from __future__ import annotations
 
 import ast
-import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -15,11 +14,12 @@ import pytest
 
 from agents.llm import PromptEncoding, encoding_ceiling
 from seqreward_env import SequenceTask
+from tests.llm.conftest import every_context
 
 
 def test_rademacher_prompts_carry_every_context_exactly(task: SequenceTask, encoding: PromptEncoding) -> None:
     assert encoding.lossless
-    every = np.array(list(itertools.product([-1.0, 1.0], repeat=task.context_dim)), dtype=np.float32)
+    every = every_context(task)
     ids = encoding.prompt_ids(every)
     assert len({tuple(row) for row in ids}) == len(every)
     np.testing.assert_array_equal(encoding.decode_contexts(ids), every)

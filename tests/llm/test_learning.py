@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from agents.llm import (
@@ -20,15 +18,14 @@ from agents.llm import (
     tiny_causal_lm,
 )
 from seqreward_env import SequenceTask
-from tests.llm.conftest import grpo_config
+from tests.llm.conftest import grpo_config, kept_contexts
 
 
 @pytest.mark.slow
 def test_per_token_prm_lowers_the_test_error_of_a_weak_base(
     task: SequenceTask, encoding: PromptEncoding, tokenizer: Any, tmp_path: Path
 ) -> None:
-    grid = np.array(list(itertools.product([-1.0, 1.0], repeat=task.context_dim)), dtype=np.float32)
-    every = grid[task.margins(grid) >= task.margin_condition]
+    every = kept_contexts(task)
     model = tiny_causal_lm(encoding, seed=0)
     base = sft_base_model(
         model,

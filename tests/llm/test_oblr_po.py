@@ -27,6 +27,7 @@ from agents.llm import (
 from agents.rules.group_advantages import group_advantages
 from agents.rules.snr import SNRLearningRate, gradient_statistics
 from seqreward_env import SequenceTask
+from tests.llm.conftest import kept_contexts
 from tests.llm.test_trl_bridge import env_rollout
 
 GROUP, PROMPTS = 4, 3
@@ -137,8 +138,7 @@ def test_a_resumed_run_continues_the_snr_average(
 def test_oblr_po_lowers_the_test_error_of_a_weak_base_on_a_lossless_id(
     task: SequenceTask, encoding: PromptEncoding, tokenizer: Any, tmp_path: Path
 ) -> None:
-    every = np.array(np.meshgrid(*[[-1.0, 1.0]] * task.context_dim)).reshape(task.context_dim, -1).T
-    every = every[task.margins(every) >= task.margin_condition].astype(np.float32)
+    every = kept_contexts(task)
     model = tiny_causal_lm(encoding, seed=0)
     base = sft_base_model(
         model,
