@@ -1,6 +1,7 @@
 """The curriculum experiment's analysis: pure functions of the runs' summaries and metric records to its table,
 its curves of queries against N per method (runs that hit the budget counted as censored, not dropped), the
-fitted growth laws and the text summary. It never runs anything."""
+fitted growth laws, each trick's growth rate against plain ORM's (a bootstrap over the paired base models), the
+exact pass@k at the end beside the base model's and the text summary. It never runs anything."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from agents.analysis.statistics import interval_text
+from agents.analysis.statistics import BOOTSTRAP_REPS, BOOTSTRAP_SEED, CONFIDENCE, interval_text
 from agents.analysis.theory import growth_fits
+from agents.policy.coverage import area_between, crossover_k
 from scripts.curriculum.settings import METHODS
 
 Summary = Mapping[str, Any]
@@ -42,12 +44,27 @@ def censored(queries: float | None, budget: int) -> bool:
     return queries is None or queries > budget
 
 
+PASS_PREFIX = "final_pass@"
+"""A run summary's exact pass@k at its end: ``final_pass@<k>`` (the k the evaluation logs)."""
+
+
+def pass_at_k_columns(summary: Summary, prefix: str = "") -> dict[str, float]:
+    """The exact pass@k a run's summary holds at its end, as ``{prefix}pass@<k>`` columns in increasing k."""
+    ks = sorted(int(key[len(PASS_PREFIX) :]) for key in summary if key.startswith(PASS_PREFIX))
+    return {f"{prefix}pass@{k}": float(summary[f"{PASS_PREFIX}{k}"]) for k in ks}
+
+
 def run_row(
-    key: tuple[str, int, int, int], summary: Summary, records: Sequence[Record], config: Mapping[str, Any]
+    key: tuple[str, int, int, int],
+    summary: Summary,
+    records: Sequence[Record],
+    config: Mapping[str, Any],
+    base: Summary | None = None,
 ) -> dict[str, Any]:
     """One table row: the run's identity, the query experiments' columns, whether each target was reached
-    within the budget (else censored), the off-support contexts and their lifted share at the end, and what the
-    tricks did (groups dropped, curriculum changes and final level)."""
+    within the budget (else censored), the off-support contexts and their lifted share at the end, what the
+    tricks did (groups dropped, curriculum changes and final level) and the exact pass@k at the end, beside
+    that of its base model (``base``: the pre-training run's summary)."""
     method, task_seed, seq_len, seed = key
     budget = int(config["query_budget"])
     evaluations = [record for record in records if "eval/test_error" in record]
@@ -77,6 +94,8 @@ def run_row(
         "dropped_groups": last_train.get("difficulty/total_dropped_groups"),
         "curriculum_changes": last_train.get("curriculum/changes"),
         "curriculum_final_level": last_train.get("curriculum/level"),
+        **pass_at_k_columns(summary),
+        **(pass_at_k_columns(base, "base_") if base is not None else {}),
     }
 
 
@@ -135,8 +154,118 @@ def method_curves(
             curve["median_queries_to_lift"].append(
                 censored_median([None if row["lift_censored"] else row["queries_to_lift"] for row in lifts])
             )
+            for column in pass_columns(rows):  # the exact pass@k at the end, mean over the runs
+                curve.setdefault(f"mean_{column}", []).append(
+                    float(np.mean([row[column] for row in runs])) if runs else None
+                )
         curves[method] = curve
     return curves
+
+
+def pass_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The pass@k columns (the run's and its base model's) that every row has."""
+    if not rows:
+        return []
+    return [column for column in rows[0] if "pass@" in column and all(column in row for row in rows)]
+
+
+def paired_medians(
+    rows: Sequence[Mapping[str, Any]], methods: Sequence[str], lengths: Sequence[int]
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Queries to the target as an array ``(methods, lengths, pairs)``, one column per (task draw, seed) pair,
+    the base model every method starts from at each N (inf: censored or missing), and the pairs."""
+    pairs = sorted({(int(row["task_seed"]), int(row["seed"])) for row in rows})
+    where = {pair: index for index, pair in enumerate(pairs)}
+    queries = np.full((len(methods), len(lengths), len(pairs)), np.inf)
+    slots = {(method, n): (i, j) for i, method in enumerate(methods) for j, n in enumerate(lengths)}
+    for row in rows:
+        slot = slots.get((row["method"], row["seq_len"]))
+        if slot is not None and not row["censored"]:
+            queries[(*slot, where[int(row["task_seed"]), int(row["seed"])])] = float(row["queries_to_target"])
+    return queries, pairs
+
+
+def log_slopes(lengths: np.ndarray, medians: np.ndarray) -> np.ndarray:
+    """Per row of ``medians`` ``(methods, lengths)``: the least-squares slope of log median against N over its
+    finite points (NaN with fewer than two)."""
+    slopes = np.full(len(medians), np.nan)
+    for index, values in enumerate(medians):
+        finite = np.isfinite(values) & (values > 0)
+        if finite.sum() >= 2:
+            slopes[index] = np.polyfit(lengths[finite], np.log(values[finite]), 1)[0]
+    return slopes
+
+
+def growth_against(
+    rows: Sequence[Mapping[str, Any]],
+    methods: Sequence[str],
+    lengths: Sequence[int],
+    reference: str = "orm",
+    reps: int = BOOTSTRAP_REPS,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict[str, dict[str, Any]]:
+    """Per method, its growth per token against ``reference``'s: the ratio of the fitted rates (exp of the
+    difference of the slopes of log median queries against N) with a 95% percentile interval from a bootstrap
+    that resamples the (task draw, seed) pairs, every method's runs of a pair together (they share their base
+    models); and the constant factor, the ratio of the medians at the longest N both reach (geometric mean over
+    the lengths both reach). ``verdict``: "faster" or "slower" growth where the interval excludes 1, "same
+    law" where it holds 1 (then only the constant differs), None without a fit."""
+    if reference not in methods:
+        return {}
+    queries, pairs = paired_medians(rows, methods, lengths)
+    if len(pairs) < 2:
+        reps = 0  # one base model per length: nothing to resample, no interval
+    x = np.asarray(lengths, dtype=np.float64)
+    medians = np.median(queries, axis=2)  # the censored medians: inf where half or more runs are censored
+    point = log_slopes(x, medians)
+    generator = np.random.default_rng(seed)
+    draws = np.array(
+        [
+            log_slopes(x, np.median(queries[:, :, generator.integers(len(pairs), size=len(pairs))], axis=2))
+            for _ in range(reps)
+        ]
+    ).reshape(reps, len(methods))
+    ref = list(methods).index(reference)
+    result: dict[str, dict[str, Any]] = {}
+    tail = 50 * (1 - CONFIDENCE)
+    for index, method in enumerate(methods):
+        if method == reference or np.isnan(point[index]) or np.isnan(point[ref]):
+            continue
+        differences = draws[:, index] - draws[:, ref]
+        differences = differences[np.isfinite(differences)]
+        low, high = np.exp(np.percentile(differences, [tail, 100 - tail])) if len(differences) else (math.nan, math.nan)
+        both = np.isfinite(medians[index]) & np.isfinite(medians[ref])
+        constant = float(np.exp(np.mean(np.log(medians[index][both] / medians[ref][both])))) if both.any() else None
+        verdict = "same law" if low <= 1 <= high else ("slower" if high < 1 else "faster")
+        result[method] = {
+            "rate_ratio": float(np.exp(point[index] - point[ref])),
+            "rate_ratio_ci95": None if math.isnan(low) else [float(low), float(high)],
+            "resamples_with_fit": int(len(differences)),
+            "constant_factor": constant,
+            "verdict": None if math.isnan(low) else verdict,
+        }
+    return result
+
+
+def coverage_against_base(series: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, dict[str, Any]]:
+    """Per method and N, its mean exact pass@k at the end against its base models' mean: the crossover k* (the
+    smallest k of the logged grid at which the base is at least the trained model; None: none) and the area
+    between the curves over log2 k (positive: the trained model reaches more)."""
+    result: dict[str, dict[str, Any]] = {}
+    for method, curve in series.items():
+        trained = [key for key in curve if key.startswith("mean_pass@")]
+        if not trained or not all(key.replace("mean_", "mean_base_") in curve for key in trained):
+            continue
+        ks = [int(key.split("@")[1]) for key in trained]
+        entry: dict[str, list[Any]] = {"k": ks, "crossover_k": [], "area": []}
+        for index in range(len(curve["seq_len"])):
+            mine = [curve[key][index] for key in trained]
+            base = [curve[key.replace("mean_", "mean_base_")][index] for key in trained]
+            usable = None not in mine and None not in base
+            entry["crossover_k"].append(crossover_k(ks, base, mine) if usable else None)
+            entry["area"].append(area_between(ks, base, mine) if usable else None)
+        result[method] = entry
+    return result
 
 
 def summarize(rows: Sequence[Mapping[str, Any]], config: Mapping[str, Any]) -> dict[str, Any]:
@@ -152,6 +281,8 @@ def summarize(rows: Sequence[Mapping[str, Any]], config: Mapping[str, Any]) -> d
             method: {**growth_fits(lengths, curve["median_queries"]), **better_law(lengths, curve["median_queries"])}
             for method, curve in curves.items()
         },
+        "against_orm": growth_against(rows, list(config["methods"]), lengths),
+        "coverage": coverage_against_base(curves),
         "queries_match_env": all(row["agent_reward_queries"] == row["env_reward_queries"] for row in rows),
         "collapsed_runs": [
             f"{row['method']} task {row['task_seed']} N={row['seq_len']} seed {row['seed']}"
@@ -190,7 +321,56 @@ def format_summary(summary: Mapping[str, Any]) -> str:
             if rate is not None and power is not None
             else "  no fit (fewer than two lengths reached)"
         )
+    lines.extend(comparison_lines(summary))
     lines.append(f"agent query counts equal the env's: {summary['queries_match_env']}")
     if summary.get("collapsed_runs"):
         lines.append("COLLAPSED (not results): " + ", ".join(summary["collapsed_runs"]))
     return "\n".join(lines)
+
+
+VERDICTS = {
+    "slower": "grows slower: the law changed",
+    "faster": "grows faster",
+    "same law": "same law within the interval: only the constant differs",
+    None: "no interval (one base model per length)",
+}
+"""How the growth comparison's verdict is printed."""
+
+
+def comparison_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Each trick's growth against plain ORM's, then the exact pass@k at the end at the longest N."""
+    lines = []
+    if summary.get("against_orm"):
+        lines.append("growth per token against plain ORM's (ratio of the rates, 95% bootstrap over base models):")
+    for method, entry in summary.get("against_orm", {}).items():
+        constant = entry["constant_factor"]
+        lines.append(
+            f"  {METHODS[method]}: x{entry['rate_ratio']:.3f}{interval_text(entry['rate_ratio_ci95'], '.3f')}, "
+            f"{VERDICTS[entry['verdict']]}; queries x{'n/a' if constant is None else f'{constant:.3g}'} of ORM's "
+            "(geometric mean over the lengths both reach)"
+        )
+    series = summary["series"]
+    first: Mapping[str, Any] = next(iter(series.values()), {})
+    trained = [key[len("mean_") :] for key in first if key.startswith("mean_pass@")]
+    if trained:
+        lines.append(f"exact pass@k at the end, N={first['seq_len'][-1]}, mean over runs ({', '.join(trained)}):")
+        for method, curve in series.items():
+            coverage = summary.get("coverage", {}).get(method)
+            lines.append(
+                f"  {METHODS[method]}: "
+                + number_list([curve[f"mean_{column}"][-1] for column in trained])
+                + (
+                    f"; base overtakes at k* = {coverage['crossover_k'][-1] or 'none'}, area "
+                    f"{coverage['area'][-1]:+.3f}"
+                    if coverage and coverage["area"][-1] is not None
+                    else ""
+                )
+            )
+        if all(f"mean_base_{column}" in first for column in trained):
+            lines.append("  base model: " + number_list([first[f"mean_base_{column}"][-1] for column in trained]))
+    return lines
+
+
+def number_list(values: Sequence[float | None]) -> str:
+    """Values as printed in a summary line (n/a for None)."""
+    return ", ".join("n/a" if value is None else f"{value:.4f}" for value in values)

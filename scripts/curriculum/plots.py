@@ -1,7 +1,8 @@
 """The curriculum experiment's figure: (left) reward queries to the test error target against N per method on a
 log scale beside k^N, censored medians as lines, every run as a point (a triangle at the queries it spent where
 it did not reach the target: a lower bound); (right) the same for lifting the off-support contexts, which a run
-can miss by stopping at the test-error target first."""
+can miss by stopping at the test-error target first; (third) the exact pass@k at the end against k at the longest
+N, mean over the runs, beside the base models'."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def draw(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(14, 5), constrained_layout=True)
+    figure, axes = plt.subplots(1, 3, figsize=(20, 5.5), constrained_layout=True)
     budget = config.query_budget
     for method, curve in series.items():
         colour = COLOURS[method]
@@ -53,7 +54,8 @@ def draw(
             medians = [math.nan if value is None else value for value in curve[median_key]]
             axis.plot(curve["seq_len"], medians, color=colour, marker="o", label=METHODS[method])
     lengths = list(config.seq_lens)
-    for axis in axes:
+    draw_pass_at_k(axes[2], series, lengths[-1])
+    for axis in axes[:2]:
         axis.plot(lengths, [config.vocab_size**n for n in lengths], color="grey", linestyle="--", label="k^N")
         axis.axhline(budget, color="black", linewidth=0.8, linestyle=":", label="query budget")
         axis.set_yscale("log")
@@ -74,3 +76,25 @@ def draw(
     )
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def draw_pass_at_k(axis: Any, series: Mapping[str, Mapping[str, list[Any]]], seq_len: int) -> None:
+    """Exact pass@k at the end against k (log scale) at ``seq_len``: each method's mean over its runs and the
+    base models' mean (dashed)."""
+    first = next(iter(series.values()))
+    index = list(first["seq_len"]).index(seq_len)
+    columns = [key[len("mean_") :] for key in first if key.startswith("mean_pass@")]
+    ks = [int(column.split("@")[1]) for column in columns]
+    for method, curve in series.items():
+        means = [curve[f"mean_{column}"][index] for column in columns]
+        axis.plot(ks, means, color=COLOURS[method], marker="o", label=METHODS[method])
+    if all(f"mean_base_{column}" in first for column in columns):
+        base = [first[f"mean_base_{column}"][index] for column in columns]
+        axis.plot(ks, base, color="black", linestyle="--", label="base model")
+    axis.set_xscale("log", base=2)
+    axis.set_ylim(-0.02, 1.02)
+    axis.set_xlabel("k (samples per context)")
+    axis.set_ylabel("exact pass@k on the test set")
+    axis.set_title(f"pass@k where each run stopped (target or budget), N = {seq_len}", fontsize=9)
+    axis.legend(fontsize=7)
+    axis.grid(alpha=0.3)

@@ -37,11 +37,16 @@ def run_curriculum(config: CurriculumConfig, run_dir: Path, *, show_progress: bo
     """Pre-train the base models, run every method from them, then write every output from the runs."""
     run_dir.mkdir(parents=True, exist_ok=True)
     bases = pretrain_jobs(config, run_dir)
-    config.sweep(list(bases.values()), "pre-train base models", show_progress)
+    base_summaries = dict(
+        zip(bases, config.sweep(list(bases.values()), "pre-train base models", show_progress), strict=True)
+    )
     jobs = method_jobs(config, run_dir, bases)
     results = dict(zip(jobs, config.sweep(list(jobs.values()), "runs", show_progress), strict=True))
     settings = asdict(config)
-    rows = [run_row(key, result, read_metrics(jobs[key].run_dir), settings) for key, result in sorted(results.items())]
+    rows = [
+        run_row(key, result, read_metrics(jobs[key].run_dir), settings, base_summaries[key[1:]])
+        for key, result in sorted(results.items())
+    ]
     write_table(run_dir / "curriculum.csv", rows)
     summary = summarize(rows, settings)
     write_series_events(run_dir / "tb_curriculum", summary["series"], "seq_len", "curriculum")

@@ -10,6 +10,8 @@ import pytest
 from scripts.curriculum.analysis import (
     better_law,
     censored_median,
+    coverage_against_base,
+    growth_against,
     method_curves,
     queries_to_lift,
     run_row,
@@ -87,3 +89,60 @@ def test_a_run_past_the_budget_is_censored_and_the_curves_count_it() -> None:
 def test_censoring_follows_the_budget(budget: int) -> None:
     row = run_row(("orm", 0, 2, 0), summary(True, 500, 500), [], {**CONFIG, "query_budget": budget})
     assert row["censored"] is (500 > budget)
+
+
+def query_rows(method: str, queries_at: dict[int, float], pairs: int, spread: float = 0.1) -> list[dict]:
+    """Rows of ``method`` over ``pairs`` (task draw, seed) pairs: at each N, queries ``queries_at[N]`` scaled
+    by a per-pair factor in [1 - spread, 1 + spread] (the same for every method: paired base models)."""
+    rows = []
+    for pair in range(pairs):
+        factor = 1 - spread + 2 * spread * pair / max(1, pairs - 1)
+        for n, queries in queries_at.items():
+            rows.append(
+                {"method": method, "task_seed": pair % 3, "seed": pair // 3, "seq_len": n, "censored": False,
+                 "queries_to_target": queries * factor}
+            )  # fmt: skip
+    return rows
+
+
+def test_growth_against_orm_tells_a_changed_law_from_a_changed_constant() -> None:
+    lengths = [2, 4, 6, 8]
+    rows = (
+        query_rows("orm", {n: 100 * 3.0**n for n in lengths}, 9)
+        + query_rows("orm_dynamic_sampling", {n: 250 * 3.0**n for n in lengths}, 9)  # 2.5 x ORM's at every N
+        + query_rows("orm_hint_curriculum", {n: 100 * n**2 for n in lengths}, 9)  # a power law
+    )
+    methods = ["orm", "orm_dynamic_sampling", "orm_hint_curriculum"]
+    against = growth_against(rows, methods, lengths, reps=200)
+    assert set(against) == {"orm_dynamic_sampling", "orm_hint_curriculum"}
+    same = against["orm_dynamic_sampling"]
+    assert same["verdict"] == "same law" and math.isclose(same["rate_ratio"], 1.0, abs_tol=1e-9)
+    assert math.isclose(same["constant_factor"], 2.5, rel_tol=1e-9)
+    changed = against["orm_hint_curriculum"]
+    assert changed["verdict"] == "slower" and changed["rate_ratio_ci95"][1] < 1
+    one_pair = growth_against(query_rows("orm", {2: 9.0, 4: 81.0}, 1) + query_rows("prm", {2: 4.0, 4: 8.0}, 1),
+                              ["orm", "prm"], [2, 4])  # fmt: skip
+    assert one_pair["prm"]["verdict"] is None and one_pair["prm"]["rate_ratio_ci95"] is None  # nothing to resample
+
+
+def test_growth_against_orm_drops_a_length_where_half_the_runs_are_censored() -> None:
+    rows = query_rows("orm", {2: 9.0, 4: 81.0, 6: 729.0}, 4) + query_rows("prm", {2: 9.0, 4: 81.0, 6: 50.0}, 4)
+    for row in rows:
+        if row["method"] == "prm" and row["seq_len"] == 6 and row["seed"] == 0:
+            row["censored"] = True  # pairs 0, 1 and 2 have seed 0: 3 of 4 censored
+    against = growth_against(rows, ["orm", "prm"], [2, 4, 6], reps=50)
+    assert math.isclose(against["prm"]["rate_ratio"], 1.0, rel_tol=1e-9)  # the fit ignores N = 6's censored median
+
+
+def test_pass_at_k_columns_and_the_coverage_against_the_base_model() -> None:
+    trained = {**summary(True, 300, 300), "final_pass@1": 0.9, "final_pass@16": 0.95, "final_pass@256": 0.96}
+    base = {"final_pass@16": 0.3, "final_pass@1": 0.05, "final_pass@256": 0.99}
+    row = run_row(("orm", 0, 2, 0), trained, [], CONFIG, base)
+    assert [key for key in row if "pass@" in key] == [
+        "pass@1", "pass@16", "pass@256", "base_pass@1", "base_pass@16", "base_pass@256"
+    ]  # fmt: skip
+    curves = method_curves([row], ["orm"], [2], 1000)
+    assert curves["orm"]["mean_pass@16"] == [0.95] and curves["orm"]["mean_base_pass@256"] == [0.99]
+    coverage = coverage_against_base(curves)["orm"]
+    assert coverage["k"] == [1, 16, 256] and coverage["crossover_k"] == [256]  # the base reaches more at k = 256
+    assert coverage["area"][0] > 0
