@@ -185,15 +185,23 @@ def paired_medians(
     return queries, pairs
 
 
-def log_slopes(lengths: np.ndarray, medians: np.ndarray) -> np.ndarray:
-    """Per row of ``medians`` ``(methods, lengths)``: the least-squares slope of log median against N over its
-    finite points (NaN with fewer than two)."""
-    slopes = np.full(len(medians), np.nan)
-    for index, values in enumerate(medians):
-        finite = np.isfinite(values) & (values > 0)
-        if finite.sum() >= 2:
-            slopes[index] = np.polyfit(lengths[finite], np.log(values[finite]), 1)[0]
-    return slopes
+def common_lengths(medians: np.ndarray, index: int, reference: int) -> np.ndarray:
+    """The lengths (a mask) at which both methods' medians ``(methods, lengths)`` are reached."""
+    return (
+        np.isfinite(medians[index]) & np.isfinite(medians[reference]) & (medians[index] > 0) & (medians[reference] > 0)
+    )
+
+
+def slope_differences(lengths: np.ndarray, medians: np.ndarray, reference: int) -> np.ndarray:
+    """Per method (row of ``medians`` ``(methods, lengths)``): the least-squares slope of its log median against
+    N minus the reference's, both fitted over the lengths where both are reached (NaN with fewer than two)."""
+    differences = np.full(len(medians), np.nan)
+    for index in range(len(medians)):
+        both = common_lengths(medians, index, reference)
+        if both.sum() >= 2:
+            mine, theirs = (np.polyfit(lengths[both], np.log(medians[row][both]), 1)[0] for row in (index, reference))
+            differences[index] = mine - theirs
+    return differences
 
 
 def growth_against(
@@ -204,44 +212,44 @@ def growth_against(
     reps: int = BOOTSTRAP_REPS,
     seed: int = BOOTSTRAP_SEED,
 ) -> dict[str, dict[str, Any]]:
-    """Per method, its growth per token against ``reference``'s: the ratio of the fitted rates (exp of the
-    difference of the slopes of log median queries against N) with a 95% percentile interval from a bootstrap
-    that resamples the (task draw, seed) pairs, every method's runs of a pair together (they share their base
-    models); and the constant factor, the ratio of the medians at the longest N both reach (geometric mean over
-    the lengths both reach). ``verdict``: "faster" or "slower" growth where the interval excludes 1, "same
-    law" where it holds 1 (then only the constant differs), None without a fit."""
+    """Per method, its growth per token against ``reference``'s over the lengths where both medians are reached
+    (a censored median is not a point of either fit): the ratio of the fitted rates (exp of the difference of the
+    slopes of log median queries against N) with a 95% percentile interval from a bootstrap that resamples the
+    (task draw, seed) pairs, every method's runs of a pair together (they share their base models); and the
+    constant factor, the geometric mean over those lengths of the ratio of the medians. ``verdict``: "slower" or
+    "faster" growth where the interval excludes 1, "same law" where it holds 1 (then only the constant
+    differs), None without an interval (a single pair)."""
     if reference not in methods:
         return {}
     queries, pairs = paired_medians(rows, methods, lengths)
     if len(pairs) < 2:
         reps = 0  # one base model per length: nothing to resample, no interval
     x = np.asarray(lengths, dtype=np.float64)
+    ref = list(methods).index(reference)
     medians = np.median(queries, axis=2)  # the censored medians: inf where half or more runs are censored
-    point = log_slopes(x, medians)
+    point = slope_differences(x, medians, ref)
     generator = np.random.default_rng(seed)
     draws = np.array(
         [
-            log_slopes(x, np.median(queries[:, :, generator.integers(len(pairs), size=len(pairs))], axis=2))
+            slope_differences(x, np.median(queries[:, :, generator.integers(len(pairs), size=len(pairs))], axis=2), ref)
             for _ in range(reps)
         ]
     ).reshape(reps, len(methods))
-    ref = list(methods).index(reference)
     result: dict[str, dict[str, Any]] = {}
     tail = 50 * (1 - CONFIDENCE)
     for index, method in enumerate(methods):
-        if method == reference or np.isnan(point[index]) or np.isnan(point[ref]):
+        if method == reference or np.isnan(point[index]):
             continue
-        differences = draws[:, index] - draws[:, ref]
-        differences = differences[np.isfinite(differences)]
+        differences = draws[:, index][np.isfinite(draws[:, index])]
         low, high = np.exp(np.percentile(differences, [tail, 100 - tail])) if len(differences) else (math.nan, math.nan)
-        both = np.isfinite(medians[index]) & np.isfinite(medians[ref])
-        constant = float(np.exp(np.mean(np.log(medians[index][both] / medians[ref][both])))) if both.any() else None
+        both = common_lengths(medians, index, ref)
         verdict = "same law" if low <= 1 <= high else ("slower" if high < 1 else "faster")
         result[method] = {
-            "rate_ratio": float(np.exp(point[index] - point[ref])),
+            "lengths": [int(n) for n in x[both]],
+            "rate_ratio": float(np.exp(point[index])),
             "rate_ratio_ci95": None if math.isnan(low) else [float(low), float(high)],
             "resamples_with_fit": int(len(differences)),
-            "constant_factor": constant,
+            "constant_factor": float(np.exp(np.mean(np.log(medians[index][both] / medians[ref][both])))),
             "verdict": None if math.isnan(low) else verdict,
         }
     return result
@@ -341,13 +349,13 @@ def comparison_lines(summary: Mapping[str, Any]) -> list[str]:
     """Each trick's growth against plain ORM's, then the exact pass@k at the end at the longest N."""
     lines = []
     if summary.get("against_orm"):
-        lines.append("growth per token against plain ORM's (ratio of the rates, 95% bootstrap over base models):")
+        lines.append("growth per token against plain ORM's (ratio of the rates, 95% bootstrap over the base models):")
     for method, entry in summary.get("against_orm", {}).items():
         constant = entry["constant_factor"]
         lines.append(
             f"  {METHODS[method]}: x{entry['rate_ratio']:.3f}{interval_text(entry['rate_ratio_ci95'], '.3f')}, "
-            f"{VERDICTS[entry['verdict']]}; queries x{'n/a' if constant is None else f'{constant:.3g}'} of ORM's "
-            "(geometric mean over the lengths both reach)"
+            f"{VERDICTS[entry['verdict']]}; queries x{constant:.3g} of ORM's (geometric mean; both fitted over "
+            f"N = {', '.join(map(str, entry['lengths']))}, where both medians are reached)"
         )
     series = summary["series"]
     first: Mapping[str, Any] = next(iter(series.values()), {})

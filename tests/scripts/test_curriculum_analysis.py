@@ -125,13 +125,14 @@ def test_growth_against_orm_tells_a_changed_law_from_a_changed_constant() -> Non
     assert one_pair["prm"]["verdict"] is None and one_pair["prm"]["rate_ratio_ci95"] is None  # nothing to resample
 
 
-def test_growth_against_orm_drops_a_length_where_half_the_runs_are_censored() -> None:
+def test_growth_against_orm_fits_both_over_the_lengths_where_both_medians_are_reached() -> None:
     rows = query_rows("orm", {2: 9.0, 4: 81.0, 6: 729.0}, 4) + query_rows("prm", {2: 9.0, 4: 81.0, 6: 50.0}, 4)
     for row in rows:
         if row["method"] == "prm" and row["seq_len"] == 6 and row["seed"] == 0:
             row["censored"] = True  # pairs 0, 1 and 2 have seed 0: 3 of 4 censored
     against = growth_against(rows, ["orm", "prm"], [2, 4, 6], reps=50)
-    assert math.isclose(against["prm"]["rate_ratio"], 1.0, rel_tol=1e-9)  # the fit ignores N = 6's censored median
+    assert against["prm"]["lengths"] == [2, 4]  # both fitted where both medians are reached
+    assert math.isclose(against["prm"]["rate_ratio"], 1.0, rel_tol=1e-9)  # N = 6's censored median is no point
 
 
 def test_pass_at_k_columns_and_the_coverage_against_the_base_model() -> None:
