@@ -59,6 +59,8 @@ def draw(
         axis.plot(lengths, [config.vocab_size**n for n in lengths], color="grey", linestyle="--", label="k^N")
         axis.axhline(budget, color="black", linewidth=0.8, linestyle=":", label="query budget")
         axis.set_yscale("log")
+        spent = max([budget, *(row["final_reward_queries"] for row in rows)])
+        axis.set_ylim(top=3 * spent)  # k^N leaves the chart at long N rather than flatten every run's point
         axis.set_xlabel("response length N")
         axis.set_ylabel("reward queries")
         axis.grid(alpha=0.3)
