@@ -50,7 +50,7 @@ DEFAULT_METHODS = (
 class CurriculumConfig(PolicyFields, DeviceSettings, PretrainSettings, SweepSettings, MixtureContexts):
     """Settings of the curriculum experiment (defaults: the full setting)."""
 
-    seq_lens: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 14, 16)
+    seq_lens: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 14, 16, 20, 24)
     """Response lengths N."""
     vocab_size: int = 3
     margin: float = 0.05
