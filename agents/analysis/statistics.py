@@ -12,7 +12,7 @@ summary drawn twice from the same runs is identical.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,6 +187,18 @@ def interval_text(interval: Sequence[float | None] | None, spec: str = ".2f") ->
         return ""
     low, high = interval
     return f" [{low:{spec}}, {high:{spec}}]"
+
+
+def growth_text(growth: Mapping[str, Any]) -> str | None:
+    """A fitted growth law for a summary line: ``x<rate> [low, high] per token, N^<power> [low, high]`` from
+    ``growth_fits``' keys; None where either law could not be fitted."""
+    rate, power = growth["rate_per_token"], growth["power_of_n"]
+    if rate is None or power is None:
+        return None
+    return (
+        f"x{rate:.3g}{interval_text(growth['rate_per_token_ci95'], '.3g')} per token, "
+        f"N^{power:.2f}{interval_text(growth['power_of_n_ci95'])}"
+    )
 
 
 def query_statistics(summaries: list[dict[str, Any]]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agents.analysis.statistics import interval_text
+from agents.analysis.statistics import growth_text
 from agents.analysis.theory import growth_fits, queries_match_env, query_curve, run_columns
 
 Summary = Mapping[str, Any]
@@ -137,15 +137,12 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         if steps:
             lines.append("  mean step per verified token: " + ", ".join(steps))
         growth = summary["growth"][name]
-        rate, power = growth["rate_per_token"], growth["power_of_n"]
-        if rate is None or power is None:
+        fit = growth_text(growth)
+        if fit is None:
             lines.append("  no fit")
             continue
         verdict = {True: "near-linear", False: "not near-linear", None: "undecided"}[growth["near_linear"]]
-        lines.append(
-            f"  fitted: x{rate:.3g}{interval_text(growth['rate_per_token_ci95'], '.3g')} per token, "
-            f"N^{power:.2f}{interval_text(growth['power_of_n_ci95'])}: {verdict}"
-        )
+        lines.append(f"  fitted: {fit}: {verdict}")
     if summary.get("collapsed_runs"):
         lines.append("COLLAPSED (not results): " + ", ".join(summary["collapsed_runs"]))
     lines.append(f"agent query counts equal the env's: {summary['queries_match_env']}")

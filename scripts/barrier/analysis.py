@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agents.analysis.statistics import interval_text
+from agents.analysis.statistics import growth_text
 from agents.analysis.theory import growth_fits, queries_match_env, query_curve, run_columns
 from scripts.barrier.settings import ALGORITHMS
 
@@ -106,14 +106,8 @@ def format_summary(summary: Mapping[str, Any]) -> str:
                 f"  N={n:<3} {'-' if median is None else f'{median:.0f}':>10}  ({curve['reached'][index]} reached)  "
                 f"m={curve['tries'][index]}  k^N={curve['k_to_the_n'][index]:.0f}  Nk={curve['n_times_k'][index]:.0f}"
             )
-        growth = summary["growth"][algorithm]
-        rate, power = growth["rate_per_token"], growth["power_of_n"]
-        lines.append(
-            f"  fitted: x{rate:.3g}{interval_text(growth['rate_per_token_ci95'], '.3g')} per token, "
-            f"N^{power:.2f}{interval_text(growth['power_of_n_ci95'])}"
-            if rate is not None and power is not None
-            else "  no fit"
-        )
+        fit = growth_text(summary["growth"][algorithm])
+        lines.append("  no fit" if fit is None else f"  fitted: {fit}")
     lines.append(f"agent query counts equal the env's: {summary['queries_match_env']}")
     if summary.get("collapsed_runs"):
         lines.append(

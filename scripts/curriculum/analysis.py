@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.analysis.statistics import BOOTSTRAP_REPS, BOOTSTRAP_SEED, CONFIDENCE, interval_text
+from agents.analysis.statistics import BOOTSTRAP_REPS, BOOTSTRAP_SEED, CONFIDENCE, growth_text, interval_text
 from agents.analysis.theory import growth_fits
 from agents.policy.coverage import area_between, crossover_k
 from scripts.curriculum.settings import METHODS
@@ -322,12 +322,11 @@ def format_summary(summary: Mapping[str, Any]) -> str:
                 )
             )
         growth = summary["growth"][method]
-        rate, power = growth["rate_per_token"], growth["power_of_n"]
+        fit = growth_text(growth)
         lines.append(
-            f"  fitted: x{rate:.3g}{interval_text(growth['rate_per_token_ci95'], '.3g')} per token, "
-            f"N^{power:.2f}{interval_text(growth['power_of_n_ci95'])}; better fit: {growth['better_law'] or 'too few points'}"
-            if rate is not None and power is not None
-            else "  no fit (fewer than two lengths reached)"
+            "  no fit (fewer than two lengths reached)"
+            if fit is None
+            else f"  fitted: {fit}; better fit: {growth['better_law'] or 'too few points'}"
         )
     lines.extend(comparison_lines(summary))
     lines.append(f"agent query counts equal the env's: {summary['queries_match_env']}")

@@ -11,6 +11,7 @@ from agents.analysis.statistics import (
     aggregate,
     fit_log_slope,
     growth_per_token,
+    growth_text,
     interval_text,
     mean_interval,
     power_law_exponent,
@@ -68,6 +69,9 @@ def test_fits_recover_growth_and_exponent_with_intervals() -> None:
     assert growth_per_token([2], [5.0]) is None
     assert growth_per_token([1, 2, 3], [None, 0.0, 5.0]) is None  # only one usable point
     assert interval_text([1.0, 2.5]) == " [1.00, 2.50]" and interval_text([None, None]) == ""
+    fit = {"rate_per_token": 1.314, "rate_per_token_ci95": [1.13, 1.51], "power_of_n": 1.456, "power_of_n_ci95": None}
+    assert growth_text(fit) == "x1.31 [1.13, 1.51] per token, N^1.46"
+    assert growth_text({**fit, "power_of_n": None}) is None  # one law missing: no fit line
 
 
 def test_bad_inputs_name_the_argument() -> None:
